@@ -1,0 +1,130 @@
+// Package caresignal holds the vocabulary shared by every layer of the
+// drop-off risk service: feature values, the patient instance a caller asks
+// about, the prediction it gets back, the source and extract rows the data
+// layer moves, the Store contract both database adapters satisfy, and the
+// error type whose code decides an HTTP status.
+//
+// The package imports only the standard library. The pure packages
+// (survival, feature, synth), the model, the database adapters and the web
+// handler all build on it; only cmd/caresignal wires concrete pieces together.
+package caresignal
+
+import (
+	"math"
+	"strconv"
+)
+
+// ValueKind says what a Value holds.
+type ValueKind uint8
+
+// The kinds of Value. The zero Value is Absent: the caller did not send the
+// feature at all, which is different from sending null (Null).
+const (
+	Absent ValueKind = iota
+	Null
+	Number
+	String
+)
+
+// Value is one feature value as it arrives from a request or a database row:
+// a number, a category label, or missing. It is a small value type so rows of
+// them can be held without per-value allocations.
+type Value struct {
+	Kind ValueKind
+	Num  float64
+	Str  string
+}
+
+// Num returns a numeric Value.
+func Num(x float64) Value { return Value{Kind: Number, Num: x} }
+
+// Str returns a categorical Value.
+func Str(s string) Value { return Value{Kind: String, Str: s} }
+
+// NullValue returns an explicit missing Value.
+func NullValue() Value { return Value{Kind: Null} }
+
+// Missing reports whether v carries no value (absent or null).
+func (v Value) Missing() bool { return v.Kind == Absent || v.Kind == Null }
+
+// String formats v for messages and hashes: numbers in the shortest form that
+// round-trips, strings as they are, missing values as "null".
+func (v Value) String() string {
+	switch v.Kind {
+	case Number:
+		return strconv.FormatFloat(v.Num, 'g', -1, 64)
+	case String:
+		return v.Str
+	default:
+		return "null"
+	}
+}
+
+// Finite reports whether a numeric value is neither NaN nor infinite.
+func (v Value) Finite() bool {
+	return v.Kind == Number && !math.IsNaN(v.Num) && !math.IsInf(v.Num, 0)
+}
+
+// Instance is one patient to score, as the API receives it.
+type Instance struct {
+	PatientID string
+	// Features maps feature names to their current values. Time-varying
+	// features are held at these values for every future month.
+	Features map[string]Value
+	// MonthsEnrolled is the number of months already completed; the first
+	// predicted month is MonthsEnrolled+1.
+	MonthsEnrolled int
+	// Horizon is the number of future months to predict.
+	Horizon int
+}
+
+// DefaultHorizon is the number of months predicted when a request names none.
+const DefaultHorizon = 12
+
+// Limits on a request, enforced by every entry point so that one bad request
+// cannot take the server's memory.
+const (
+	MaxHorizon        = 120  // ten years of monthly hazards
+	MaxMonthsEnrolled = 1200 // a century; anything longer is an input error
+	MaxInstances      = 1000 // patients in one batch request
+)
+
+// Prediction is the answer for one patient.
+type Prediction struct {
+	PatientID string `json:"patient_id"`
+	// Hazard[i] is the probability of dropping off in month
+	// MonthsEnrolled+i+1, given engagement at its start.
+	Hazard []float64 `json:"hazard"`
+	// Survival[i] is the probability of still being engaged at the end of
+	// that month, given engagement now.
+	Survival []float64 `json:"survival"`
+	// ExpectedMonths is the restricted mean: the expected number of the
+	// next Horizon months the patient stays engaged, Σ Survival[i].
+	ExpectedMonths float64 `json:"expected_months"`
+	// MedianMonths is the first month (counted from now) by whose end the
+	// survival probability is at or below one half; nil when that does not
+	// happen within the horizon.
+	MedianMonths *int `json:"median_months"`
+	// Explanation lists each feature's contribution to the log-odds of
+	// dropping off, largest first.
+	Explanation []Contribution `json:"explanation"`
+	// Warnings name inputs that were accepted but changed, such as an
+	// unseen category mapped to the reference level or an imputed value.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Contribution is one feature's share of a prediction: how far it moves the
+// log-odds (logit link) of dropping off away from a reference patient whose
+// numeric features sit at their training means and whose categories are the
+// reference levels. Positive values raise the risk.
+type Contribution struct {
+	Feature      string  `json:"feature"`
+	Value        string  `json:"value"`
+	Contribution float64 `json:"contribution"`
+}
+
+// ModelInfo names the model that computed a response.
+type ModelInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}

@@ -1,0 +1,203 @@
+package model
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+)
+
+// The artifact is one JSON file:
+//
+//	{"format": "caresignal-model", "format_version": 1,
+//	 "name": "engagement", "version": "3f2a9c1b7d4e",
+//	 "checksum": "sha256:<hex>",
+//	 "model": { ...payload... }}
+//
+// The checksum is the SHA-256 of the payload in compact JSON form, so any
+// change to a value — a damaged disk block, a hand edit — is detected, while
+// re-indenting the file is not an error. The version is the checksum's first
+// twelve hex digits: equal versions mean equal models.
+const (
+	Format        = "caresignal-model"
+	FormatVersion = 1
+)
+
+// MaxArtifactBytes bounds what Load reads.
+const MaxArtifactBytes = 256 << 20
+
+type envelope struct {
+	Format        string          `json:"format"`
+	FormatVersion int             `json:"format_version"`
+	Name          string          `json:"name"`
+	Version       string          `json:"version"`
+	Checksum      string          `json:"checksum"`
+	Model         json.RawMessage `json:"model"`
+}
+
+type payload struct {
+	Kind         string          `json:"kind"`
+	Link         string          `json:"link"`
+	Features     *feature.Fitted `json:"features"`
+	Coefficients []Coefficient   `json:"coefficients"`
+	Covariance   []float64       `json:"covariance"` // row-major, one row per coefficient
+	Training     TrainInfo       `json:"training"`
+}
+
+// Marshal encodes m as an artifact and sets m.Version.
+func (m *Model) Marshal() ([]byte, error) {
+	body, err := json.Marshal(payload{Kind: m.Kind, Link: m.Link, Features: m.Features,
+		Coefficients: m.Coefficients(), Covariance: m.Cov, Training: m.Training})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the model: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	hexsum := hex.EncodeToString(sum[:])
+	env := envelope{Format: Format, FormatVersion: FormatVersion, Name: m.Name,
+		Version: hexsum[:12], Checksum: "sha256:" + hexsum, Model: body}
+	out, err := json.MarshalIndent(env, "", " ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding the model: %w", err)
+	}
+	m.Version = env.Version
+	return append(out, '\n'), nil
+}
+
+// SaveFile writes the artifact to path atomically: it writes a temporary
+// file in the same folder, syncs it and renames it over path, so a crash
+// leaves either the old file or the new one, never half of one.
+func (m *Model) SaveFile(path string) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".model-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// LoadFile reads and verifies an artifact file.
+func LoadFile(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &caresignal.Error{Code: caresignal.ENOTFOUND, Message: "cannot open model file " + path, Err: err}
+	}
+	defer f.Close()
+	m, err := Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("model file %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Load reads and verifies an artifact: its format and version, its
+// checksum, and the consistency of the fitted features with the
+// coefficients. Anything wrong is an ECORRUPT error saying what.
+func Load(r io.Reader) (*Model, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxArtifactBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxArtifactBytes {
+		return nil, corrupt("larger than %d MiB: not a model artifact", MaxArtifactBytes>>20)
+	}
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, corrupt("not a caresignal model artifact (invalid JSON: %v)", err)
+	}
+	if env.Format != Format {
+		return nil, corrupt("not a caresignal model artifact (format %q, want %q)", env.Format, Format)
+	}
+	if env.FormatVersion != FormatVersion {
+		return nil, corrupt("artifact format version %d is not supported by this build, which reads version %d", env.FormatVersion, FormatVersion)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, env.Model); err != nil || len(env.Model) == 0 {
+		return nil, corrupt("the model payload is missing or not JSON")
+	}
+	sum := sha256.Sum256(compact.Bytes())
+	hexsum := hex.EncodeToString(sum[:])
+	if env.Checksum != "sha256:"+hexsum {
+		return nil, corrupt("checksum mismatch: the file was changed or damaged after it was written (recorded %s, computed sha256:%s)", env.Checksum, hexsum)
+	}
+	if env.Version != hexsum[:12] {
+		return nil, corrupt("version %q does not match the checksum", env.Version)
+	}
+	var p payload
+	dec := json.NewDecoder(bytes.NewReader(compact.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, corrupt("decoding the model: %v", err)
+	}
+	m := &Model{Name: env.Name, Version: env.Version, Kind: p.Kind, Link: p.Link,
+		Features: p.Features, Cov: p.Covariance, Training: p.Training}
+	if err := m.check(p.Coefficients); err != nil {
+		return nil, corrupt("%v", err)
+	}
+	m.Features.Prepare()
+	return m, nil
+}
+
+func (m *Model) check(cs []Coefficient) error {
+	if m.Kind != KindDiscreteHazard || m.Link != LinkLogit {
+		return fmt.Errorf("model kind %q with link %q is not supported by this build", m.Kind, m.Link)
+	}
+	if m.Features == nil {
+		return errors.New("the model has no features")
+	}
+	if err := m.Features.Check(); err != nil {
+		return fmt.Errorf("features: %w", err)
+	}
+	if m.Name != m.Features.Spec.Name {
+		return fmt.Errorf("model name %q differs from its spec's %q", m.Name, m.Features.Spec.Name)
+	}
+	if len(cs) != m.Features.Width() {
+		return fmt.Errorf("%d coefficients for %d design columns", len(cs), m.Features.Width())
+	}
+	if len(m.Cov) != len(cs)*len(cs) {
+		return fmt.Errorf("covariance has %d entries for %d coefficients", len(m.Cov), len(cs))
+	}
+	m.Coef = make([]float64, len(cs))
+	m.StdErr = make([]float64, len(cs))
+	for j, c := range cs {
+		if c.Name != m.Features.Columns[j] {
+			return fmt.Errorf("coefficient %d is %q, design column %d is %q", j, c.Name, j, m.Features.Columns[j])
+		}
+		if math.IsNaN(c.Estimate) || math.IsInf(c.Estimate, 0) {
+			return fmt.Errorf("coefficient %q is not finite", c.Name)
+		}
+		m.Coef[j], m.StdErr[j] = c.Estimate, c.StdError
+	}
+	return nil
+}
+
+func corrupt(format string, args ...any) error {
+	return &caresignal.Error{Code: caresignal.ECORRUPT, Message: "refused model artifact: " + fmt.Sprintf(format, args...)}
+}

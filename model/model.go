@@ -1,0 +1,118 @@
+// Package model is the hazard model as a deployable thing: training it from a
+// person-period extract, predicting and explaining with it, and saving and
+// loading it as a versioned, checksummed artifact.
+package model
+
+import (
+	"runtime/debug"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/eval"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/survival"
+)
+
+// Kind and link of the models this package trains.
+const (
+	KindDiscreteHazard = "discrete-time-hazard"
+	LinkLogit          = "logit"
+)
+
+// Model is a fitted discrete-time hazard model. It is safe for concurrent
+// use once loaded or trained; nothing mutates it.
+type Model struct {
+	Name    string // the spec's name, e.g. "engagement"
+	Version string // set when saved or loaded: a prefix of the artifact checksum
+	Kind    string
+	Link    string
+
+	Features *feature.Fitted
+	Coef     []float64 // per design column
+	StdErr   []float64
+	Cov      []float64 // covariance of Coef, row-major, len(Coef)² entries
+	Training TrainInfo
+}
+
+// Info names the model for responses.
+func (m *Model) Info() caresignal.ModelInfo {
+	return caresignal.ModelInfo{Name: m.Name, Version: m.Version}
+}
+
+// Coefficient is one fitted design coefficient, on the encoded scale (per
+// standard deviation for standardised features, per indicator for levels
+// and months).
+type Coefficient struct {
+	Name     string  `json:"name"`
+	Estimate float64 `json:"estimate"`
+	StdError float64 `json:"std_error"`
+}
+
+// Coefficients lists the coefficients with their names.
+func (m *Model) Coefficients() []Coefficient {
+	cs := make([]Coefficient, len(m.Coef))
+	for j := range m.Coef {
+		cs[j] = Coefficient{Name: m.Features.Columns[j], Estimate: m.Coef[j], StdError: m.StdErr[j]}
+	}
+	return cs
+}
+
+// TrainInfo records how, when and from what a model was trained.
+type TrainInfo struct {
+	TrainedAt   time.Time    `json:"trained_at"`
+	CodeVersion string       `json:"code_version"`
+	Source      string       `json:"source"`          // where the extract came from, e.g. "sqlite"
+	AsOf        string       `json:"as_of,omitempty"` // the ELT's as-of date
+	DataHash    string       `json:"data_hash"`       // SHA-256 of the training extract, see HashExtract
+	Rows        int          `json:"rows"`            // person-period rows in the extract
+	Events      int          `json:"events"`          // drop-offs in the extract
+	Patients    int          `json:"patients"`        // distinct patients in the extract
+	Lambda      float64      `json:"lambda"`          // L2 penalty strength
+	Holdout     float64      `json:"holdout_share"`   // share of patients held out
+	FitSeconds  float64      `json:"fit_seconds"`     // wall time of the Newton fit
+	Fit         FitInfo      `json:"fit"`             // diagnostics of the fit
+	Train       eval.Binary  `json:"train_metrics"`   // on the rows fitted
+	Test        *eval.Binary `json:"holdout_metrics"` // on held-out patients' rows; nil without a holdout
+}
+
+// FitInfo holds the Newton fit's diagnostics.
+type FitInfo struct {
+	Rows            int                  `json:"rows"`
+	Events          int                  `json:"events"`
+	Patients        int                  `json:"patients"`
+	Iterations      int                  `json:"iterations"`
+	Converged       bool                 `json:"converged"`
+	GradNorm        float64              `json:"grad_norm"`
+	LogLik          float64              `json:"log_lik"`
+	PenalisedLogLik float64              `json:"penalised_log_lik"`
+	Deviance        float64              `json:"deviance"`
+	Path            []survival.Iteration `json:"path"`
+}
+
+// CodeVersion identifies the build: the VCS revision stamped by go build
+// (with "+dirty" for a modified tree), or the module version.
+func CodeVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return bi.Main.Version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return rev
+}

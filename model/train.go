@@ -1,0 +1,208 @@
+package model
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/eval"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/survival"
+)
+
+// TrainOptions tune Train. The zero value trains with the defaults.
+type TrainOptions struct {
+	// Lambda is the L2 penalty strength on the encoded (standardised)
+	// coefficients; the baseline terms are not penalised. Default 1; a
+	// negative value means no penalty.
+	Lambda float64
+	// Holdout is the share of patients whose rows are kept out of the fit
+	// to measure it; default 0.2, negative for none. Patients are assigned
+	// by a hash of their id, so the split is stable across runs and stores.
+	Holdout float64
+	// Source and AsOf describe where the extract came from, for the record.
+	Source string
+	AsOf   string
+	// Now returns the training time; default time.Now.
+	Now func() time.Time
+	// OnIteration is told about every Newton iteration.
+	OnIteration func(survival.Iteration)
+}
+
+func (o TrainOptions) withDefaults() TrainOptions {
+	if o.Lambda == 0 {
+		o.Lambda = 1
+	}
+	o.Lambda = max(o.Lambda, 0)
+	if o.Holdout == 0 {
+		o.Holdout = 0.2
+	}
+	o.Holdout = max(o.Holdout, 0)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Train fits the feature spec and the hazard model to a training extract
+// (person-period rows with known outcomes), evaluates it on the held-out
+// patients, and returns the model, not yet saved.
+func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt TrainOptions) (*Model, error) {
+	opt = opt.withDefaults()
+	if opt.Holdout >= 1 || math.IsNaN(opt.Holdout) {
+		return nil, caresignal.Invalidf("holdout", "holdout share must be below 1, got %g", opt.Holdout)
+	}
+	if math.IsNaN(opt.Lambda) || math.IsInf(opt.Lambda, 0) {
+		return nil, caresignal.Invalidf("lambda", "penalty strength must be a finite number")
+	}
+	info := TrainInfo{
+		TrainedAt:   opt.Now().UTC().Truncate(time.Second),
+		CodeVersion: CodeVersion(),
+		Source:      opt.Source,
+		AsOf:        opt.AsOf,
+		DataHash:    HashExtract(x),
+		Rows:        len(x.Rows),
+		Lambda:      opt.Lambda,
+		Holdout:     opt.Holdout,
+	}
+	fitX, testX := splitByPatient(x, opt.Holdout)
+	info.Patients = countPatients(x)
+	for _, r := range x.Rows {
+		if r.Event {
+			info.Events++
+		}
+	}
+	fitted, err := feature.Fit(spec, fitX)
+	if err != nil {
+		return nil, err
+	}
+	d, err := fitted.Design(fitX)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the training rows: %w", err)
+	}
+	penalised := make([]bool, fitted.Width())
+	for j := fitted.Months; j < len(penalised); j++ {
+		penalised[j] = true
+	}
+	start := time.Now()
+	fit, err := survival.FitLogistic(ctx, survival.Problem{X: d.X, Y: d.Y, Lambda: opt.Lambda, Penalised: penalised},
+		survival.Options{OnIteration: opt.OnIteration})
+	if err != nil {
+		return nil, fmt.Errorf("fitting the hazard model: %w", err)
+	}
+	info.FitSeconds = time.Since(start).Seconds()
+	info.Fit = FitInfo{
+		Rows: fit.Rows, Events: fit.Events, Patients: countPatients(fitX),
+		Iterations: fit.Iterations, Converged: fit.Converged, GradNorm: fit.GradNorm,
+		LogLik: fit.LogLik, PenalisedLogLik: fit.PenalisedLogLik, Deviance: -2 * fit.LogLik,
+		Path: fit.Path,
+	}
+	m := &Model{Name: spec.Name, Kind: KindDiscreteHazard, Link: LinkLogit,
+		Features: fitted, Coef: fit.Coef, StdErr: fit.StdErr, Cov: fit.Cov}
+
+	p := make([]float64, d.X.Rows())
+	for i := range p {
+		p[i] = survival.Logistic(d.X.Dot(i, fit.Coef))
+	}
+	info.Train = eval.EvaluateBinary(p, d.Y)
+	if len(testX.Rows) > 0 {
+		t, err := m.evaluate(testX)
+		if err != nil {
+			return nil, fmt.Errorf("evaluating on held-out patients: %w", err)
+		}
+		info.Test = &t
+	}
+	m.Training = info
+	return m, nil
+}
+
+// evaluate scores person-period rows and compares them with their outcomes.
+func (m *Model) evaluate(x *caresignal.Extract) (eval.Binary, error) {
+	d, err := m.Features.Design(x)
+	if err != nil {
+		return eval.Binary{}, err
+	}
+	p := make([]float64, d.X.Rows())
+	for i := range p {
+		p[i] = survival.Logistic(d.X.Dot(i, m.Coef))
+	}
+	return eval.EvaluateBinary(p, d.Y), nil
+}
+
+// splitByPatient puts each patient's rows wholly in the fit part or the
+// held-out part: a patient is held out when a hash of their id, as a
+// fraction of 2⁶⁴, falls below share.
+func splitByPatient(x *caresignal.Extract, share float64) (fit, test *caresignal.Extract) {
+	fit = &caresignal.Extract{Columns: x.Columns, Rows: make([]caresignal.ExtractRow, 0, len(x.Rows))}
+	test = &caresignal.Extract{Columns: x.Columns}
+	if share <= 0 {
+		fit.Rows = x.Rows
+		return fit, test
+	}
+	cut := uint64(share * math.MaxUint64)
+	last, held := "", false
+	for _, r := range x.Rows {
+		if r.PatientID != last || last == "" {
+			h := fnv.New64a()
+			h.Write([]byte(r.PatientID))
+			held, last = h.Sum64() < cut, r.PatientID
+		}
+		if held {
+			test.Rows = append(test.Rows, r)
+		} else {
+			fit.Rows = append(fit.Rows, r)
+		}
+	}
+	return fit, test
+}
+
+func countPatients(x *caresignal.Extract) int {
+	n, last := 0, ""
+	for i, r := range x.Rows {
+		if i == 0 || r.PatientID != last {
+			n++
+			last = r.PatientID
+		}
+	}
+	return n
+}
+
+// HashExtract returns the hex SHA-256 of an extract in a canonical text form
+// (columns, then one line per row: patient, month, status, event, values),
+// so the same rows give the same hash whichever database they came from.
+func HashExtract(x *caresignal.Extract) string {
+	h := sha256.New()
+	buf := make([]byte, 0, 256)
+	for _, c := range x.Columns {
+		buf = append(append(buf, c...), '\t')
+	}
+	h.Write(append(buf, '\n'))
+	for _, r := range x.Rows {
+		buf = append(buf[:0], r.PatientID...)
+		buf = append(buf, '\t')
+		buf = strconv.AppendInt(buf, int64(r.Month), 10)
+		buf = append(buf, '\t')
+		buf = append(buf, r.Status...)
+		buf = append(buf, '\t')
+		buf = strconv.AppendBool(buf, r.Event)
+		for _, v := range r.Values {
+			buf = append(buf, '\t')
+			switch v.Kind {
+			case caresignal.Number:
+				buf = strconv.AppendFloat(buf, v.Num, 'g', -1, 64)
+			case caresignal.String:
+				buf = strconv.AppendQuote(buf, v.Str)
+			default:
+				buf = append(buf, "null"...)
+			}
+		}
+		h.Write(append(buf, '\n'))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,170 @@
+package caresignal
+
+import (
+	"context"
+	"time"
+)
+
+// Patient is one row of the source table patients: who enrolled, when, and
+// the static facts recorded at enrolment.
+type Patient struct {
+	ID            string
+	EnrolledOn    time.Time // a calendar date (UTC midnight)
+	Age           int
+	Sex           string
+	Program       string
+	Channel       string
+	BaselineScore NullFloat // not every patient has a baseline assessment
+	PriorNoShows  int
+	EnrolledVia   string
+}
+
+// NullFloat is a float that may be missing (SQL NULL).
+type NullFloat struct {
+	Float float64
+	Valid bool
+}
+
+// Event kinds in the source table engagement_events.
+const (
+	EventSession = "session"
+	EventMessage = "message"
+)
+
+// Event is one row of engagement_events: a session attended or a message
+// exchanged, on a date.
+type Event struct {
+	PatientID  string
+	OccurredOn time.Time
+	Kind       string // EventSession or EventMessage
+}
+
+// Disenrolment reasons in the source table disenrolments. Only
+// ReasonDisengaged is a drop-off (the event the model predicts); a transfer
+// ends observation without one (censoring).
+const (
+	ReasonDisengaged  = "disengaged"
+	ReasonTransferred = "transferred"
+)
+
+// Disenrolment is one row of disenrolments: the date a patient left and why.
+type Disenrolment struct {
+	PatientID     string
+	DisenrolledOn time.Time
+	Reason        string
+}
+
+// Source is the content of the three source tables.
+type Source struct {
+	Patients      []Patient
+	Events        []Event
+	Disenrolments []Disenrolment
+}
+
+// Status classifies a person-period row as of the ELT's as-of date.
+type Status string
+
+// Person-period row statuses. Rows with StatusEvent, StatusSurvived and
+// StatusCensored form the training extract; StatusCurrent rows (the month in
+// progress of a patient still enrolled) form the prediction extract.
+// StatusIncomplete rows (a month in progress whose patient has already left)
+// belong to neither: keeping them would count early exits of unfinished
+// months and bias the hazard upward.
+const (
+	StatusEvent      Status = "event"      // month complete, dropped off in it
+	StatusSurvived   Status = "survived"   // month complete, still enrolled
+	StatusCensored   Status = "censored"   // month complete, transferred out in it
+	StatusCurrent    Status = "current"    // month in progress, still enrolled
+	StatusIncomplete Status = "incomplete" // month in progress, already left
+)
+
+// Extract is a table read from the data layer: one row per patient (and
+// month, for person-period extracts), with feature columns by name.
+type Extract struct {
+	Columns []string // feature column names, in the order of Row.Values
+	Rows    []ExtractRow
+}
+
+// ExtractRow is one row of an Extract.
+type ExtractRow struct {
+	PatientID string
+	Month     int    // 1-based month of enrolment this row describes
+	Status    Status // person-period status (training and person-period extracts)
+	Event     bool   // dropped off in this month
+	Values    []Value
+}
+
+// Column returns the index of the named column, or -1.
+func (x *Extract) Column(name string) int {
+	for i, c := range x.Columns {
+		if c == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// ELTResult summarises one run of the ELT.
+type ELTResult struct {
+	AsOf     time.Time
+	Rows     int            // person-period rows written
+	ByStatus map[Status]int // rows per status
+}
+
+// ScoreRun identifies one batch scoring run.
+type ScoreRun struct {
+	Model    ModelInfo
+	AsOf     time.Time
+	ScoredAt time.Time
+	Horizon  int
+}
+
+// Score is one patient's row in the scores table.
+type Score struct {
+	PatientID      string
+	MonthsEnrolled int
+	HazardNext     float64 // hazard of the month in progress
+	SurvivalEnd    float64 // survival to the end of the horizon
+	ExpectedMonths float64
+	MedianMonths   *int
+}
+
+// Progress receives progress of long operations: done out of total units
+// (total 0 when unknown). It may be nil.
+type Progress func(done, total int)
+
+// Store is the data layer: the source tables, the ELT that builds the
+// person-period table inside the database, the extracts the model trains and
+// predicts from, and the scores table. An adapter applies its schema
+// migrations when it opens. Every write is atomic: a failed call leaves the
+// tables as they were.
+type Store interface {
+	// ReplaceSource replaces the contents of the source tables with src.
+	ReplaceSource(ctx context.Context, src *Source, progress Progress) error
+	// RunELT rebuilds the person-period table as of the given date: data on
+	// or after asOf is ignored. A zero asOf means the day after the latest
+	// date in the source tables.
+	RunELT(ctx context.Context, asOf time.Time) (ELTResult, error)
+	// PersonPeriod returns the whole person-period table joined with the
+	// static features, ordered by patient and month.
+	PersonPeriod(ctx context.Context) (*Extract, error)
+	// TrainingExtract returns the person-period rows with a known outcome,
+	// ordered by patient and month.
+	TrainingExtract(ctx context.Context) (*Extract, error)
+	// PredictionExtract returns one row per currently enrolled patient: the
+	// features known at the start of the month in progress, ordered by
+	// patient. Month is that month, so months enrolled is Month-1.
+	PredictionExtract(ctx context.Context) (*Extract, error)
+	// LastELT returns the as-of date of the person-period table.
+	LastELT(ctx context.Context) (time.Time, error)
+	// ReplaceScores writes the scores of one run, replacing any earlier
+	// scores of the same model version and as-of date.
+	ReplaceScores(ctx context.Context, run ScoreRun, scores []Score) error
+	// TopScores returns the latest run's scores with the highest next-month
+	// hazard, at most limit of them.
+	TopScores(ctx context.Context, limit int) (ScoreRun, []Score, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connection pool.
+	Close() error
+}

@@ -1,0 +1,274 @@
+// Package synth generates a deterministic synthetic care-program cohort whose
+// drop-off follows a known discrete-time hazard (see TrueBaseline and
+// TrueCoef), shaped like a real program's source tables: patients, engagement
+// events and disenrolments. Because the true hazard is known, the whole
+// pipeline — ELT, features, fit, scores — can be checked against it.
+//
+// Time is counted in 30-day months from each patient's enrolment date: month
+// t covers days [30(t−1), 30t) after enrolment, and the onboarding window is
+// the 30 days before it. Censoring is of two kinds: administrative (the data
+// end the day before AsOf, and patients enrolled at different dates have
+// been followed for different lengths) and random (a monthly chance of a
+// transfer to another program, recorded as a disenrolment that is not a
+// drop-off). Within a month, drop-off is drawn first and a transfer only for
+// those who did not drop off, so a transfer month counts as survived: the
+// usual discrete-time convention of censoring at the end of the interval.
+package synth
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/caresignal/caresignal"
+)
+
+// Config sizes and seeds a cohort. The zero value of each field takes the
+// documented default.
+type Config struct {
+	Patients        int       // number of patients; default 10,000
+	Seed            uint64    // default 42
+	AsOf            time.Time // the first day not in the data; default 2026-11-01
+	EnrolmentMonths int       // enrolment dates spread over this many months before AsOf; default 36
+	TransferRate    float64   // monthly probability of a transfer (random censoring); default 0.02; negative means none
+	MissingBaseline float64   // share of patients with no baseline score recorded; default 0.03; negative means none
+}
+
+// DefaultAsOf is the as-of date of the default cohort.
+var DefaultAsOf = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// MaxPatients bounds Config.Patients so that a mistyped size fails fast
+// rather than filling the disk.
+const MaxPatients = 5_000_000
+
+func (c Config) withDefaults() Config {
+	if c.Patients == 0 {
+		c.Patients = 10_000
+	}
+	if c.Seed == 0 {
+		c.Seed = 42
+	}
+	if c.AsOf.IsZero() {
+		c.AsOf = DefaultAsOf
+	}
+	if c.EnrolmentMonths == 0 {
+		c.EnrolmentMonths = 36
+	}
+	if c.TransferRate == 0 {
+		c.TransferRate = 0.02
+	}
+	if c.MissingBaseline == 0 {
+		c.MissingBaseline = 0.03
+	}
+	c.TransferRate = math.Max(c.TransferRate, 0)
+	c.MissingBaseline = math.Max(c.MissingBaseline, 0)
+	return c
+}
+
+// Validate reports the first setting that is out of range.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Patients < 1 || c.Patients > MaxPatients:
+		return caresignal.Invalidf("patients", "patients must be between 1 and %d, got %d", MaxPatients, c.Patients)
+	case c.EnrolmentMonths < 1 || c.EnrolmentMonths > 240:
+		return caresignal.Invalidf("enrolment-months", "enrolment months must be between 1 and 240, got %d", c.EnrolmentMonths)
+	case c.TransferRate >= 1:
+		return caresignal.Invalidf("transfer-rate", "transfer rate must be below 1, got %g", c.TransferRate)
+	case c.MissingBaseline >= 1:
+		return caresignal.Invalidf("missing-baseline", "missing-baseline share must be below 1, got %g", c.MissingBaseline)
+	}
+	return nil
+}
+
+// Cohort is a generated cohort: the source tables and, for checking the ELT,
+// the person-period rows the generator itself derived, with the true hazard
+// of each.
+type Cohort struct {
+	Config Config
+	Source caresignal.Source
+	Truth  []TruthRow
+}
+
+// TruthRow is one person-period row as the generator saw it.
+type TruthRow struct {
+	PatientID            string
+	Month                int
+	Status               caresignal.Status
+	SessionsLastMonth    int
+	DaysSinceLastSession int
+	MessagesLastMonth    int
+	Hazard               float64 // the true hazard of this month
+	patient              int     // index into Source.Patients
+}
+
+// Generate draws a cohort. The same Config always gives the same cohort.
+// progress, if not nil, is told how many patients are done.
+func Generate(cfg Config, progress caresignal.Progress) (*Cohort, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	g := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x63617265 /* "care" */))}
+	c := &Cohort{Config: cfg}
+	c.Source.Patients = make([]caresignal.Patient, 0, cfg.Patients)
+	for i := 0; i < cfg.Patients; i++ {
+		g.patient(c, i)
+		if progress != nil && (i+1)%1000 == 0 {
+			progress(i+1, cfg.Patients)
+		}
+	}
+	if progress != nil {
+		progress(cfg.Patients, cfg.Patients)
+	}
+	return c, nil
+}
+
+type generator struct {
+	cfg Config
+	rng *rand.Rand
+}
+
+func (g *generator) category(name string) string {
+	u := g.rng.Float64()
+	levels := Levels[name]
+	for _, l := range levels {
+		if u < l.P {
+			return l.Name
+		}
+		u -= l.P
+	}
+	return levels[len(levels)-1].Name
+}
+
+// poisson draws a Poisson count by Knuth's multiplication method, which is
+// exact and fast for the small rates used here.
+func (g *generator) poisson(rate float64) int {
+	l, k, p := math.Exp(-rate), 0, 1.0
+	for {
+		p *= g.rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func (g *generator) patient(c *Cohort, idx int) {
+	cfg := g.cfg
+	// days from enrolment to the as-of date, 1..EnrolmentMonths·30
+	d := 1 + g.rng.IntN(cfg.EnrolmentMonths*30)
+	enrolled := cfg.AsOf.AddDate(0, 0, -d)
+	p := caresignal.Patient{
+		ID:           fmt.Sprintf("P%07d", idx+1),
+		EnrolledOn:   enrolled,
+		Age:          18 + g.rng.IntN(73),
+		Sex:          g.category("sex"),
+		Program:      g.category("program"),
+		Channel:      g.category("channel"),
+		PriorNoShows: min(g.poisson(1.2), 10),
+		EnrolledVia:  g.category("enrolled_via"),
+	}
+	// Beta(2,2) is the law of the median of three uniforms.
+	u1, u2, u3 := g.rng.Float64(), g.rng.Float64(), g.rng.Float64()
+	score := math.Round(max(min(u1, u2), min(max(u1, u2), u3))*1000) / 1000
+	p.BaselineScore = caresignal.NullFloat{Float: score, Valid: g.rng.Float64() >= cfg.MissingBaseline}
+	c.Source.Patients = append(c.Source.Patients, p)
+
+	// A latent engagement level, correlated with the baseline score, drives
+	// session and message counts. It affects drop-off only through those
+	// observed counts, so the logistic hazard is exactly the data-generating
+	// model given the features.
+	latent := 1.5*(score-0.5) + 0.5*g.rng.NormFloat64()
+	app, sms := 0.0, 0.0
+	switch p.Channel {
+	case "app":
+		app = 1
+	case "sms":
+		sms = 1
+	}
+	msgRate := math.Exp(1.0 + 0.3*latent + 0.5*sms)
+	sessRate := func(bucket int) float64 { return math.Exp(0.9 + 0.6*latent + 0.2*app - 0.03*float64(bucket)) }
+
+	static := 0.0
+	static += TrueCoef["age"] * float64(p.Age)
+	static += TrueCoef["baseline_score"] * score
+	static += TrueCoef["prior_no_shows"] * float64(p.PriorNoShows)
+	static += TrueCoef["sex="+p.Sex] + TrueCoef["program="+p.Program] +
+		TrueCoef["channel="+p.Channel] + TrueCoef["enrolled_via="+p.EnrolledVia]
+
+	// emit records the events of one 30-day window starting at day `from`
+	// that happen before `until`, returning the session and message counts
+	// and the last session day (or lastSession unchanged).
+	emit := func(from, until, sessions, messages int, lastSession int) (int, int, int) {
+		ns, nm := 0, 0
+		for range sessions {
+			day := from + g.rng.IntN(30)
+			if day < until {
+				c.Source.Events = append(c.Source.Events, caresignal.Event{PatientID: p.ID, OccurredOn: enrolled.AddDate(0, 0, day), Kind: caresignal.EventSession})
+				ns++
+				lastSession = max(lastSession, day)
+			}
+		}
+		for range messages {
+			day := from + g.rng.IntN(30)
+			if day < until {
+				c.Source.Events = append(c.Source.Events, caresignal.Event{PatientID: p.ID, OccurredOn: enrolled.AddDate(0, 0, day), Kind: caresignal.EventMessage})
+				nm++
+			}
+		}
+		return ns, nm, lastSession
+	}
+
+	// Onboarding window: an intake session plus the usual activity.
+	sessions, messages, last := emit(-30, 0, 1+g.poisson(sessRate(0)), g.poisson(msgRate), math.MinInt)
+
+	for t := 1; ; t++ {
+		start := 30 * (t - 1)
+		if start > d {
+			break
+		}
+		row := TruthRow{PatientID: p.ID, Month: t, patient: idx,
+			SessionsLastMonth:    sessions,
+			MessagesLastMonth:    messages,
+			DaysSinceLastSession: start - last,
+		}
+		eta := TrueAlpha(t) + static +
+			TrueCoef["sessions_last_month"]*float64(row.SessionsLastMonth) +
+			TrueCoef["days_since_last_session"]*float64(row.DaysSinceLastSession) +
+			TrueCoef["messages_last_month"]*float64(row.MessagesLastMonth)
+		row.Hazard = 1 / (1 + math.Exp(-eta))
+
+		exitDay, reason := math.MaxInt, ""
+		if g.rng.Float64() < row.Hazard {
+			exitDay, reason = start+g.rng.IntN(30), caresignal.ReasonDisengaged
+		} else if g.rng.Float64() < cfg.TransferRate {
+			exitDay, reason = start+g.rng.IntN(30), caresignal.ReasonTransferred
+		}
+		sessions, messages, last = emit(start, min(exitDay, d), g.poisson(sessRate(t)), g.poisson(msgRate), last)
+
+		complete := 30*t <= d
+		switch {
+		case exitDay < d: // the exit is in the data
+			c.Source.Disenrolments = append(c.Source.Disenrolments, caresignal.Disenrolment{
+				PatientID: p.ID, DisenrolledOn: enrolled.AddDate(0, 0, exitDay), Reason: reason})
+			switch {
+			case !complete:
+				row.Status = caresignal.StatusIncomplete
+			case reason == caresignal.ReasonDisengaged:
+				row.Status = caresignal.StatusEvent
+			default:
+				row.Status = caresignal.StatusCensored
+			}
+		case complete:
+			row.Status = caresignal.StatusSurvived
+		default:
+			row.Status = caresignal.StatusCurrent
+		}
+		c.Truth = append(c.Truth, row)
+		if row.Status != caresignal.StatusSurvived {
+			break
+		}
+	}
+}
