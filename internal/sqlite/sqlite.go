@@ -1,0 +1,112 @@
+// Package sqlite is the embedded data layer: caresignal.Store on a SQLite
+// file through the pure-Go modernc.org/sqlite driver, so the binary builds
+// with CGO_ENABLED=0 and needs nothing installed. Its SQL lives in sql/.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/sqlstore"
+)
+
+//go:embed sql
+var files embed.FS
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	if path == "" {
+		return nil, caresignal.Invalidf("db", "sqlite: no database file given")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite: creating the folder of %s: %w", path, err)
+	}
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	// Write transactions take the lock when they begin, so two writers
+	// wait for each other instead of failing midway.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	sub, _ := fs.Sub(files, "sql")
+	s, err := sqlstore.Open(ctx, db, sqlstore.Dialect{
+		Name:       "sqlite",
+		FS:         sub,
+		Bind:       func(int) string { return "?" },
+		LoadSource: loadSource,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// loadSource replaces the source tables with multi-row INSERTs in one
+// transaction.
+func loadSource(ctx context.Context, db *sql.DB, src *caresignal.Source, progress caresignal.Progress) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range []string{"person_period", "disenrolments", "engagement_events", "patients"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return err
+		}
+	}
+	total := len(src.Patients) + len(src.Events) + len(src.Disenrolments)
+	done := 0
+	report := func(n int) {
+		if progress != nil {
+			progress(done+n, total)
+		}
+	}
+	bind := func(int) string { return "?" }
+	date := sqlstore.FormatDate
+	err = sqlstore.InsertRows(ctx, tx, bind, "patients", sqlstore.PatientColumns, len(src.Patients), 100,
+		func(i int, dst []any) []any {
+			p := &src.Patients[i]
+			var score any
+			if p.BaselineScore.Valid {
+				score = p.BaselineScore.Float
+			}
+			return append(dst, p.ID, date(p.EnrolledOn), p.Age, p.Sex, p.Program, p.Channel, score, p.PriorNoShows, p.EnrolledVia)
+		}, report)
+	if err != nil {
+		return fmt.Errorf("patients: %w", err)
+	}
+	done += len(src.Patients)
+	err = sqlstore.InsertRows(ctx, tx, bind, "engagement_events", sqlstore.EventColumns, len(src.Events), 300,
+		func(i int, dst []any) []any {
+			e := &src.Events[i]
+			return append(dst, e.PatientID, date(e.OccurredOn), e.Kind)
+		}, report)
+	if err != nil {
+		return fmt.Errorf("engagement_events: %w", err)
+	}
+	done += len(src.Events)
+	err = sqlstore.InsertRows(ctx, tx, bind, "disenrolments", sqlstore.DisenrolmentColumns, len(src.Disenrolments), 300,
+		func(i int, dst []any) []any {
+			d := &src.Disenrolments[i]
+			return append(dst, d.PatientID, date(d.DisenrolledOn), d.Reason)
+		}, report)
+	if err != nil {
+		return fmt.Errorf("disenrolments: %w", err)
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,75 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// InsertRows inserts n rows into table with multi-row INSERT statements of
+// up to batch rows each, inside tx. row(i, dst) appends the values of row i
+// to dst. progress, if set, is called with the rows done so far.
+func InsertRows(ctx context.Context, tx *sql.Tx, bind func(int) string, table string, cols []string, n, batch int,
+	row func(i int, dst []any) []any, progress func(done int)) error {
+	var stmt *sql.Stmt
+	stmtRows := 0
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, batch*len(cols))
+	for start := 0; start < n; start += batch {
+		k := min(batch, n-start)
+		if k != stmtRows {
+			if stmt != nil {
+				stmt.Close()
+			}
+			var err error
+			stmt, err = tx.PrepareContext(ctx, insertSQL(bind, table, cols, k))
+			if err != nil {
+				return err
+			}
+			stmtRows = k
+		}
+		args = args[:0]
+		for i := start; i < start+k; i++ {
+			args = row(i, args)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(start + k)
+		}
+	}
+	return nil
+}
+
+func insertSQL(bind func(int) string, table string, cols []string, rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	p := 1
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(bind(p))
+			p++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Columns of the source tables, in the order loaders write them.
+var (
+	PatientColumns      = []string{"patient_id", "enrolled_on", "age", "sex", "program", "channel", "baseline_score", "prior_no_shows", "enrolled_via"}
+	EventColumns        = []string{"patient_id", "occurred_on", "kind"}
+	DisenrolmentColumns = []string{"patient_id", "disenrolled_on", "reason"}
+)

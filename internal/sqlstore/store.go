@@ -1,0 +1,203 @@
+// Package sqlstore implements caresignal.Store over database/sql for any
+// SQL dialect that supplies its schema migrations, its queries and a bulk
+// loader. The SQLite and PostgreSQL adapters are thin: they own their SQL
+// files and driver details, and this package owns the logic, so both run
+// the same code path and the conformance suite in internal/storetest holds
+// them to the same rows.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/caresignal/caresignal"
+)
+
+// Dialect is what an adapter supplies.
+type Dialect struct {
+	// Name names the database kind in messages and metadata ("sqlite").
+	Name string
+	// FS holds migrations/NNNN_name.sql, applied in name order, and the
+	// queries in queries/*.sql (see the constants below).
+	FS fs.FS
+	// Bind returns the placeholder of the n-th parameter (1-based).
+	Bind func(n int) string
+	// LockMigrations, if set, is run first in the migration transaction to
+	// keep two processes from migrating at once.
+	LockMigrations string
+	// LoadSource replaces the source tables' rows in one transaction.
+	LoadSource func(ctx context.Context, db *sql.DB, src *caresignal.Source, progress caresignal.Progress) error
+}
+
+// The query files every dialect provides.
+const (
+	qValidate     = "queries/validate_source.sql"    // one row: patients, disenrolments dated before enrolment
+	qSourceEnd    = "queries/source_end.sql"         // one row: the day after the latest source date
+	qELT          = "queries/elt_person_period.sql"  // INSERT … SELECT, one parameter: as_of
+	qPersonPeriod = "queries/person_period.sql"      // the whole table
+	qTraining     = "queries/training_extract.sql"   // rows with known outcome
+	qPrediction   = "queries/prediction_extract.sql" // the month in progress of enrolled patients
+)
+
+// Store is a caresignal.Store on a *sql.DB.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+	q  map[string]string
+}
+
+var _ caresignal.Store = (*Store)(nil)
+
+// Open wraps db, loads the dialect's queries and applies pending
+// migrations. The Store owns db and closes it on Close.
+func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	s := &Store{db: db, d: d, q: map[string]string{}}
+	for _, name := range []string{qValidate, qSourceEnd, qELT, qPersonPeriod, qTraining, qPrediction} {
+		b, err := fs.ReadFile(d.FS, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: missing query %s: %w", d.Name, name, err)
+		}
+		s.q[name] = string(b)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		return nil, unavailable(d.Name, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB returns the underlying pool, for tests and tools.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return unavailable(s.d.Name, err)
+	}
+	return nil
+}
+
+// ReplaceSource replaces the source tables' contents. The person-period
+// table is emptied with them, since it was derived from the old rows.
+func (s *Store) ReplaceSource(ctx context.Context, src *caresignal.Source, progress caresignal.Progress) error {
+	if err := s.d.LoadSource(ctx, s.db, src, progress); err != nil {
+		return fmt.Errorf("%s: loading source tables: %w", s.d.Name, err)
+	}
+	return nil
+}
+
+// RunELT rebuilds the person-period table in one transaction.
+func (s *Store) RunELT(ctx context.Context, asOf time.Time) (caresignal.ELTResult, error) {
+	res := caresignal.ELTResult{ByStatus: map[caresignal.Status]int{}}
+	var total, before int
+	if err := s.db.QueryRowContext(ctx, s.q[qValidate]).Scan(&total, &before); err != nil {
+		return res, fmt.Errorf("%s: checking source tables: %w", s.d.Name, err)
+	}
+	if total == 0 {
+		return res, caresignal.Errorf(caresignal.EINVALID, "the source tables are empty: load patients first (caresignal generate)")
+	}
+	if before > 0 {
+		return res, caresignal.Errorf(caresignal.EINVALID, "source data: %d disenrolments are dated before their patient's enrolment; fix them before running the ELT", before)
+	}
+	if asOf.IsZero() {
+		var end any
+		if err := s.db.QueryRowContext(ctx, s.q[qSourceEnd]).Scan(&end); err != nil {
+			return res, fmt.Errorf("%s: finding the end of the source data: %w", s.d.Name, err)
+		}
+		t, err := parseDate(end)
+		if err != nil {
+			return res, fmt.Errorf("%s: end of the source data: %w", s.d.Name, err)
+		}
+		asOf = t
+	}
+	res.AsOf = asOf
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM person_period"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q[qELT], FormatDate(asOf)); err != nil {
+			return fmt.Errorf("building person_period: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT status, COUNT(*) FROM person_period GROUP BY status")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var st string
+			var n int
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			res.ByStatus[caresignal.Status(st)] = n
+			res.Rows += n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO elt_runs (as_of, person_period_rows, finished_at) VALUES ("+s.d.Bind(1)+", "+s.d.Bind(2)+", "+s.d.Bind(3)+")",
+			FormatDate(asOf), res.Rows, time.Now().UTC().Format(time.RFC3339))
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("%s: ELT: %w", s.d.Name, err)
+	}
+	return res, nil
+}
+
+// LastELT returns the as-of date of the latest ELT run.
+func (s *Store) LastELT(ctx context.Context) (time.Time, error) {
+	var asOf any
+	err := s.db.QueryRowContext(ctx, "SELECT as_of FROM elt_runs ORDER BY id DESC LIMIT 1").Scan(&asOf)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, caresignal.Errorf(caresignal.ENOTFOUND, "the ELT has not been run on this database (caresignal etl)")
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", s.d.Name, err)
+	}
+	return parseDate(asOf)
+}
+
+// inTx runs fn in a transaction, committing if it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func unavailable(name string, err error) error {
+	return &caresignal.Error{Code: caresignal.EUNAVAILABLE, Message: name + " database is unreachable", Err: err}
+}
+
+// FormatDate formats a calendar date as the source tables store it.
+func FormatDate(t time.Time) string { return t.Format(time.DateOnly) }
+
+// parseDate reads a date column, which drivers return as text or time.
+func parseDate(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case time.Time:
+		return time.Date(v.Year(), v.Month(), v.Day(), 0, 0, 0, 0, time.UTC), nil
+	case string:
+		return time.Parse(time.DateOnly, v)
+	case []byte:
+		return time.Parse(time.DateOnly, string(v))
+	case nil:
+		return time.Time{}, errors.New("no date (the table is empty)")
+	}
+	return time.Time{}, fmt.Errorf("unexpected date value of type %T", v)
+}
