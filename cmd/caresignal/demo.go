@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/synth"
+)
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "demo", "", "Run the whole pipeline on the embedded database: generate a synthetic cohort with a known hazard,\nload it, run the ELT, train and save the model, score the enrolled patients, and serve the API and\nthe web app until Ctrl-C. Re-running starts again from fresh data.")
+	var d dataFlags
+	fs.StringVar(&d.dataDir, "data-dir", envDefault(e, "CARESIGNAL_DATA_DIR", defaultDataDir),
+		"folder for the embedded database and the model (env CARESIGNAL_DATA_DIR)")
+	var cfg synth.Config
+	var asOf dateFlag
+	synthFlags(fs, &cfg, &asOf)
+	var t trainFlags
+	t.register(fs, e)
+	var s serveFlags
+	s.register(fs, e, "text")
+	noServe := fs.Bool("no-serve", false, "stop after scoring instead of serving")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := s.validate(); err != nil {
+		return err
+	}
+	cfg = synthConfig(cfg, asOf)
+	spec, err := t.loadSpec()
+	if err != nil {
+		return err
+	}
+	if t.out == "" {
+		t.out = d.modelPath()
+	}
+	fmt.Fprintf(e.stdout, "caresignal demo: a synthetic care program, end to end, in %s\n", filepath.Clean(d.dataDir))
+	store, where, err := d.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, err := stepGenerate(ctx, e, "[1/5] ", store, where, cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := stepETL(ctx, e, "[2/5] ", store, c.Config.AsOf); err != nil {
+		return err
+	}
+	m, err := stepTrain(ctx, e, "[3/5] ", store, where, spec, t.options(), t.out)
+	if err != nil {
+		return err
+	}
+	if err := stepScore(ctx, e, "[4/5] ", store, m, caresignal.DefaultHorizon, ""); err != nil {
+		return err
+	}
+	if *noServe {
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "[5/5] serving model version %s on %s\n", m.Version, s.addr)
+	return serve(ctx, e, s, m, store)
+}

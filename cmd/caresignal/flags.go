@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/postgres"
+	"github.com/caresignal/caresignal/internal/sqlite"
+	"github.com/caresignal/caresignal/model"
+)
+
+// Defaults shared by the commands.
+const (
+	defaultDataDir = "caresignal-data"
+	defaultAddr    = "127.0.0.1:8080"
+	dbFileName     = "caresignal.db"
+	modelFileName  = "engagement.model.json"
+)
+
+func codeVersion() string { return model.CodeVersion() }
+
+// newFlagSet returns a flag set whose usage prints the command's synopsis
+// and flags.
+func newFlagSet(e *env, name, argsHelp, doc string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: caresignal %s [flags] %s\n\n%s\n\nFlags:\n", name, argsHelp, doc)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, returning flag.ErrHelp for -h and errUsage for a bad
+// command line (the flag package has printed why).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// envDefault returns the environment variable's value, or def.
+func envDefault(e *env, key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// dataFlags are the flags that locate the data: the database and folder.
+type dataFlags struct {
+	dataDir string
+	db      string
+}
+
+func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
+	fs.StringVar(&d.dataDir, "data-dir", envDefault(e, "CARESIGNAL_DATA_DIR", defaultDataDir),
+		"folder for the embedded database and model files (env CARESIGNAL_DATA_DIR)")
+	fs.StringVar(&d.db, "db", envDefault(e, "CARESIGNAL_DB", ""),
+		"database: a postgres:// URL, or a SQLite file path (default <data-dir>/"+dbFileName+") (env CARESIGNAL_DB)")
+}
+
+func (d *dataFlags) modelPath() string { return filepath.Join(d.dataDir, modelFileName) }
+
+// open opens the database the flags name.
+func (d *dataFlags) open(ctx context.Context) (caresignal.Store, string, error) {
+	if postgres.IsDSN(d.db) {
+		s, err := postgres.Open(ctx, d.db)
+		return s, describeDSN(d.db), err
+	}
+	path := strings.TrimPrefix(d.db, "sqlite:")
+	if path == "" {
+		path = filepath.Join(d.dataDir, dbFileName)
+	}
+	s, err := sqlite.Open(ctx, path)
+	return s, "sqlite " + path, err
+}
+
+// describeDSN names a PostgreSQL database without its password.
+func describeDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres"
+	}
+	return "postgres " + u.Host + u.Path
+}
+
+// dateFlag is a flag holding a calendar date (YYYY-MM-DD); zero when unset.
+type dateFlag struct{ t time.Time }
+
+func (d *dateFlag) String() string {
+	if d == nil || d.t.IsZero() {
+		return ""
+	}
+	return d.t.Format(time.DateOnly)
+}
+
+func (d *dateFlag) Set(s string) error {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return fmt.Errorf("want a date as YYYY-MM-DD, got %q", s)
+	}
+	d.t = t
+	return nil
+}
+
+// seconds formats a duration for step lines.
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s" }

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/survival"
+	"github.com/caresignal/caresignal/synth"
+)
+
+// The pipeline steps, shared by the single-step commands and demo. Each
+// prints one result line (prefixed, e.g. "[2/6] ") to stdout and shows its
+// progress on stderr while it runs.
+
+func stepGenerate(ctx context.Context, e *env, prefix string, store caresignal.Store, where string, cfg synth.Config) (*synth.Cohort, error) {
+	p := newProgress(e.stderr, "generating", "patients")
+	c, err := synth.Generate(cfg, p.Set)
+	el := p.Finish()
+	if err != nil {
+		return nil, err
+	}
+	src := &c.Source
+	fmt.Fprintf(e.stdout, "%sgenerated %s patients, %s engagement events, %s disenrolments (seed %d, data up to %s) in %s\n",
+		prefix, count(len(src.Patients)), count(len(src.Events)), count(len(src.Disenrolments)),
+		c.Config.Seed, c.Config.AsOf.AddDate(0, 0, -1).Format(time.DateOnly), seconds(el))
+	p = newProgress(e.stderr, "loading", "rows")
+	err = store.ReplaceSource(ctx, src, p.Set)
+	el = p.Finish()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stdout, "%sloaded %s source rows into %s in %s\n", prefix,
+		count(len(src.Patients)+len(src.Events)+len(src.Disenrolments)), where, seconds(el))
+	return c, nil
+}
+
+func stepETL(ctx context.Context, e *env, prefix string, store caresignal.Store, asOf time.Time) (caresignal.ELTResult, error) {
+	p := newProgress(e.stderr, "ELT", "")
+	p.Tick("building person_period")
+	res, err := store.RunELT(ctx, asOf)
+	el := p.Finish()
+	if err != nil {
+		return res, err
+	}
+	var parts []string
+	for _, st := range []caresignal.Status{caresignal.StatusSurvived, caresignal.StatusEvent, caresignal.StatusCensored, caresignal.StatusCurrent, caresignal.StatusIncomplete} {
+		parts = append(parts, fmt.Sprintf("%s %s", count(res.ByStatus[st]), st))
+	}
+	fmt.Fprintf(e.stdout, "%sELT as of %s: person_period has %s rows (%s) in %s\n", prefix,
+		res.AsOf.Format(time.DateOnly), count(res.Rows), strings.Join(parts, ", "), seconds(el))
+	return res, nil
+}
+
+func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Store, where string, spec *feature.Spec, opt model.TrainOptions, out string) (*model.Model, error) {
+	p := newProgress(e.stderr, "reading training extract", "")
+	p.Tick("querying")
+	x, err := store.TrainingExtract(ctx)
+	el := p.Finish()
+	if err != nil {
+		return nil, err
+	}
+	asOf, err := store.LastELT(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stdout, "%sread the training extract: %s person-period rows in %s\n", prefix, count(len(x.Rows)), seconds(el))
+	opt.Source, opt.AsOf = where, asOf.Format(time.DateOnly)
+	p = newProgress(e.stderr, "fitting", "")
+	opt.OnIteration = func(it survival.Iteration) {
+		p.mu.Lock()
+		p.label = fmt.Sprintf("Newton iteration %d: log-likelihood %.4f, step %.2g", it.Iter, it.LogLik, it.MaxStep)
+		p.mu.Unlock()
+	}
+	p.Tick("")
+	m, err := model.Train(ctx, spec, x, opt)
+	el = p.Finish()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.SaveFile(out); err != nil {
+		return nil, fmt.Errorf("saving the model: %w", err)
+	}
+	printTraining(e, prefix, m, el)
+	fmt.Fprintf(e.stdout, "%ssaved the model to %s (version %s)\n", prefix, out, m.Version)
+	return m, nil
+}
+
+// printTraining summarises a fit: data, convergence, held-out metrics and
+// the feature coefficients.
+func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
+	t := m.Training
+	ft := m.Features
+	fmt.Fprintf(e.stdout, "%strained %q on %s rows (%s drop-offs, %s patients; %s held out) in %s: %d Newton iterations, |gradient| %.1e\n",
+		prefix, m.Name, count(t.Fit.Rows), count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
+		seconds(el), t.Fit.Iterations, t.Fit.GradNorm)
+	fmt.Fprintf(e.stdout, "      baseline: one term per month 1..%d, months %d+ pooled\n", ft.Months-1, ft.Months)
+	if h := t.Test; h != nil {
+		auc := "n/a"
+		if h.AUC != nil {
+			auc = fmt.Sprintf("%.3f", *h.AUC)
+		}
+		fmt.Fprintf(e.stdout, "      held-out rows: %s, AUC %s, log loss %.4f, Brier %.4f, observed rate %.2f%%, mean predicted %.2f%%\n",
+			count(h.Rows), auc, h.LogLoss, h.Brier, 100*h.ObservedRate, 100*h.MeanPredicted)
+	}
+	fmt.Fprintf(e.stdout, "      coefficients (log-odds; numeric per standard deviation, levels against the reference):\n")
+	for j := ft.Months; j < len(m.Coef); j++ {
+		fmt.Fprintf(e.stdout, "        %-28s %+8.4f ± %.4f\n", ft.Columns[j], m.Coef[j], m.StdErr[j])
+	}
+}
+
+func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Store, m *model.Model, horizon int, csvPath string) error {
+	if horizon < 1 || horizon > caresignal.MaxHorizon {
+		return caresignal.Invalidf("horizon", "horizon must be between 1 and %d", caresignal.MaxHorizon)
+	}
+	x, err := store.PredictionExtract(ctx)
+	if err != nil {
+		return err
+	}
+	asOf, err := store.LastELT(ctx)
+	if err != nil {
+		return err
+	}
+	p := newProgress(e.stderr, "scoring", "patients")
+	scores := make([]caresignal.Score, 0, len(x.Rows))
+	var preds []caresignal.Prediction
+	failures := map[string]int{}
+	inst := caresignal.Instance{Horizon: horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
+	for i, r := range x.Rows {
+		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
+		clear(inst.Features)
+		for _, f := range m.Features.Features {
+			if c := x.Column(f.Name); c >= 0 {
+				inst.Features[f.Name] = r.Values[c]
+			}
+		}
+		pr, err := m.Predict(&inst)
+		if err != nil {
+			failures[caresignal.ErrorMessage(err)]++
+			continue
+		}
+		scores = append(scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
+			HazardNext: pr.Hazard[0], SurvivalEnd: pr.Survival[horizon-1], ExpectedMonths: pr.ExpectedMonths, MedianMonths: pr.MedianMonths})
+		if csvPath != "" {
+			preds = append(preds, pr)
+		}
+		if i%1000 == 0 {
+			p.Set(i, len(x.Rows))
+		}
+	}
+	run := caresignal.ScoreRun{Model: m.Info(), AsOf: asOf, ScoredAt: time.Now().UTC(), Horizon: horizon}
+	if err := store.ReplaceScores(ctx, run, scores); err != nil {
+		p.Finish()
+		return err
+	}
+	el := p.Finish()
+	high := 0
+	mean := 0.0
+	for _, s := range scores {
+		mean += s.HazardNext
+		if s.HazardNext >= 0.10 {
+			high++
+		}
+	}
+	if len(scores) > 0 {
+		mean /= float64(len(scores))
+	}
+	fmt.Fprintf(e.stdout, "%sscored %s enrolled patients (as of %s, %d-month horizon) into the scores table in %s: mean risk this month %.1f%%, %s at 10%% or more\n",
+		prefix, count(len(scores)), asOf.Format(time.DateOnly), horizon, seconds(el), 100*mean, count(high))
+	if len(failures) > 0 {
+		reasons := make([]string, 0, len(failures))
+		for msg, n := range failures {
+			reasons = append(reasons, fmt.Sprintf("%d × %s", n, msg))
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(e.stderr, "warning: %d patients could not be scored and are not in the scores table: %s\n",
+			len(x.Rows)-len(scores), strings.Join(reasons, "; "))
+	}
+	if csvPath != "" {
+		if err := writeScoresCSV(csvPath, scores, preds); err != nil {
+			return fmt.Errorf("writing %s: %w", csvPath, err)
+		}
+		fmt.Fprintf(e.stdout, "%swrote %s\n", prefix, csvPath)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
+)
+
+// ErrorBody is the JSON body of every API error.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// NewErrorBody returns the body and HTTP status answering err.
+func NewErrorBody(err error) (ErrorBody, int) {
+	return ErrorBody{Error: caresignal.ErrorMessage(err), Field: caresignal.ErrorField(err)}, status(caresignal.ErrorCode(err))
+}
+
+// Response is the body of a successful POST /api/engagement.
+type Response struct {
+	Model       caresignal.ModelInfo    `json:"model"`
+	Predictions []caresignal.Prediction `json:"predictions"`
+}
+
+// Score answers an API request body with the model: what the route returns,
+// without HTTP. It is shared with `caresignal predict`.
+func Score(m *model.Model, insts []caresignal.Instance) (*Response, error) {
+	var preds []caresignal.Prediction
+	if len(insts) == 1 {
+		p, err := m.Predict(&insts[0])
+		if err != nil {
+			return nil, err
+		}
+		preds = []caresignal.Prediction{p}
+	} else {
+		var err error
+		if preds, err = m.PredictBatch(insts); err != nil {
+			return nil, err
+		}
+	}
+	return &Response{Model: m.Info(), Predictions: preds}, nil
+}
+
+func (s *server) handleEngagement() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(w, r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		insts, err := DecodeRequest(body)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp, err := Score(s.cfg.Model, insts)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+func (s *server) handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": s.cfg.Model.Info()})
+	})
+}
+
+// handleModel describes the served model: its features (so clients know
+// what to send), coefficients and training record.
+func (s *server) handleModel() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := s.cfg.Model
+		writeJSON(w, http.StatusOK, map[string]any{
+			"model":        m.Info(),
+			"kind":         m.Kind,
+			"link":         m.Link,
+			"features":     m.Features.Spec.Features,
+			"coefficients": m.Coefficients(),
+			"training":     m.Training,
+		})
+	})
+}

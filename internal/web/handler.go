@@ -1,0 +1,79 @@
+// Package web is caresignal's HTTP surface: the JSON API (POST
+// /api/engagement), health and model metadata, and the server-rendered web
+// app (the what-if form with its curves, and the worklist). NewHandler
+// returns one http.Handler; routes.go lists every route.
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
+)
+
+// Config is what the handler needs.
+type Config struct {
+	Model  *model.Model     // the model to serve; required
+	Store  caresignal.Store // optional: the worklist reads batch scores from it
+	Logger *slog.Logger     // required
+	Mode   string           // "dev" shows a banner on every page
+}
+
+// NewHandler returns the HTTP handler serving cfg.Model.
+func NewHandler(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates()}
+	s.routes(mux)
+	var h http.Handler = mux
+	h = recoverPanics(cfg.Logger, h)
+	h = logRequests(cfg.Logger, h)
+	return h
+}
+
+type server struct {
+	cfg  Config
+	log  *slog.Logger
+	tmpl *template.Template
+}
+
+// status maps an error code to its HTTP status.
+func status(code string) int {
+	switch code {
+	case caresignal.EINVALID:
+		return http.StatusBadRequest
+	case caresignal.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case caresignal.ENOTFOUND:
+		return http.StatusNotFound
+	case caresignal.ECONFLICT:
+		return http.StatusConflict
+	case caresignal.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with the error's status and caller-safe message.
+// Server-side failures are logged with their cause; input errors are not
+// (their text can quote the caller's values, which may be health data).
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	body, code := NewErrorBody(err)
+	if code >= 500 {
+		s.log.Error("request failed", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b = []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}

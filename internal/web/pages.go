@@ -1,0 +1,240 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/model"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+func parseTemplates() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+		"num": func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+		"add": func(a, b int) int { return a + b },
+	}).ParseFS(templateFS, "templates/*.html"))
+}
+
+// formField is one input of the what-if form.
+type formField struct {
+	Name, Label, Help string
+	Numeric           bool
+	Value             string
+	Options           []string // categorical levels, reference first
+	AllowEmpty        bool     // missing is imputed
+	Error             string
+}
+
+type contributionRow struct {
+	caresignal.Contribution
+	Width    float64 // bar width, % of the largest
+	Positive bool
+}
+
+type result struct {
+	P              caresignal.Prediction
+	Survival       template.HTML
+	Hazard         template.HTML
+	Median         string
+	MonthsEnrolled int
+	Horizon        int
+	Contributions  []contributionRow
+	FirstMonth     int
+	DropBy         float64 // probability of dropping off within the horizon
+}
+
+type indexPage struct {
+	Mode           string
+	Model          *model.Model
+	Fields         []formField
+	MonthsEnrolled string
+	Horizon        string
+	FormError      string
+	Result         *result
+	Path           string
+}
+
+func (s *server) handleIndex() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := s.newIndexPage()
+		// Show the curves of the reference patient straight away.
+		if inst, errs := page.instance(); len(errs) == 0 {
+			if p, err := s.cfg.Model.Predict(&inst); err == nil {
+				page.Result = newResult(p, inst)
+			}
+		}
+		s.render(w, http.StatusOK, "index.html", page)
+	})
+}
+
+// handleWhatIf scores the form. It is a POST so that feature values stay
+// out of URLs and therefore out of access logs and browser history.
+func (s *server) handleWhatIf() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		page := s.newIndexPage()
+		if err := r.ParseForm(); err != nil {
+			page.FormError = "The form could not be read."
+			s.render(w, http.StatusBadRequest, "index.html", page)
+			return
+		}
+		for i := range page.Fields {
+			page.Fields[i].Value = strings.TrimSpace(r.PostForm.Get(page.Fields[i].Name))
+		}
+		page.MonthsEnrolled = strings.TrimSpace(r.PostForm.Get("months_enrolled"))
+		page.Horizon = strings.TrimSpace(r.PostForm.Get("horizon"))
+		inst, errs := page.instance()
+		if len(errs) == 0 {
+			p, err := s.cfg.Model.Predict(&inst)
+			if err == nil {
+				page.Result = newResult(p, inst)
+				s.render(w, http.StatusOK, "index.html", page)
+				return
+			}
+			errs = map[string]string{strings.TrimPrefix(caresignal.ErrorField(err), "features."): strings.TrimPrefix(caresignal.ErrorMessage(err), "features.")}
+		}
+		for i := range page.Fields {
+			page.Fields[i].Error = errs[page.Fields[i].Name]
+		}
+		page.FormError = "Some values need attention."
+		if msg, ok := errs["months_enrolled"]; ok {
+			page.FormError = msg
+		}
+		if msg, ok := errs["horizon"]; ok {
+			page.FormError = msg
+		}
+		s.render(w, http.StatusBadRequest, "index.html", page)
+	})
+}
+
+// newIndexPage fills the form with a typical patient: numeric features at
+// their training mean, categories at their reference level.
+func (s *server) newIndexPage() *indexPage {
+	m := s.cfg.Model
+	page := &indexPage{Mode: s.cfg.Mode, Model: m, MonthsEnrolled: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon), Path: "/"}
+	for i, f := range m.Features.Features {
+		spec := m.Features.Spec.Features[i]
+		ff := formField{Name: f.Name, Label: strings.ReplaceAll(f.Name, "_", " "), Help: spec.Description,
+			Numeric: f.Type == feature.Numeric, AllowEmpty: f.Impute != ""}
+		if ff.Numeric {
+			mean := f.Center
+			if spec.Transform == feature.Identity {
+				mean = f.TrainMean
+			}
+			ff.Value = strconv.FormatFloat(math.Round(mean*100)/100, 'f', -1, 64)
+		} else {
+			ff.Options = append([]string{f.Reference}, f.Levels...)
+			ff.Value = f.Reference
+		}
+		page.Fields = append(page.Fields, ff)
+	}
+	return page
+}
+
+// instance converts the form to an Instance, or returns messages by field.
+func (p *indexPage) instance() (caresignal.Instance, map[string]string) {
+	errs := map[string]string{}
+	inst := caresignal.Instance{Features: map[string]caresignal.Value{}}
+	for _, f := range p.Fields {
+		switch {
+		case f.Value == "":
+			inst.Features[f.Name] = caresignal.NullValue()
+		case f.Numeric:
+			x, err := strconv.ParseFloat(f.Value, 64)
+			if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+				errs[f.Name] = f.Name + " must be a number"
+				continue
+			}
+			inst.Features[f.Name] = caresignal.Num(x)
+		default:
+			inst.Features[f.Name] = caresignal.Str(f.Value)
+		}
+	}
+	var err error
+	if inst.MonthsEnrolled, err = strconv.Atoi(p.MonthsEnrolled); err != nil {
+		errs["months_enrolled"] = "Months enrolled must be a whole number."
+	}
+	if inst.Horizon, err = strconv.Atoi(p.Horizon); err != nil {
+		errs["horizon"] = "Horizon must be a whole number of months."
+	}
+	return inst, errs
+}
+
+func newResult(p caresignal.Prediction, inst caresignal.Instance) *result {
+	r := &result{P: p, MonthsEnrolled: inst.MonthsEnrolled, Horizon: inst.Horizon, FirstMonth: inst.MonthsEnrolled + 1,
+		Survival: survivalChart(inst.MonthsEnrolled, p.Survival),
+		Hazard:   hazardChart(inst.MonthsEnrolled, p.Hazard),
+		Median:   fmt.Sprintf("not within %d months", inst.Horizon),
+		DropBy:   1 - p.Survival[len(p.Survival)-1]}
+	if p.MedianMonths != nil {
+		r.Median = fmt.Sprintf("%d months", *p.MedianMonths)
+	}
+	top := 0.0
+	for _, c := range p.Explanation {
+		top = math.Max(top, math.Abs(c.Contribution))
+	}
+	for _, c := range p.Explanation {
+		w := 0.0
+		if top > 0 {
+			w = 100 * math.Abs(c.Contribution) / top
+		}
+		r.Contributions = append(r.Contributions, contributionRow{Contribution: c, Width: w, Positive: c.Contribution > 0})
+	}
+	return r
+}
+
+type worklistPage struct {
+	Mode   string
+	Model  *model.Model
+	Run    caresignal.ScoreRun
+	Scores []caresignal.Score
+	Note   string
+	Path   string
+}
+
+// handleWorklist lists the patients at highest risk next month, from the
+// latest batch scoring run.
+func (s *server) handleWorklist() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := &worklistPage{Mode: s.cfg.Mode, Model: s.cfg.Model, Path: "/worklist"}
+		if s.cfg.Store == nil {
+			page.Note = "This server has no database, so there are no batch scores to list."
+		} else {
+			run, scores, err := s.cfg.Store.TopScores(r.Context(), 50)
+			switch caresignal.ErrorCode(err) {
+			case "":
+				page.Run, page.Scores = run, scores
+			case caresignal.ENOTFOUND:
+				page.Note = "No batch scores yet: run caresignal score."
+			default:
+				s.log.Error("worklist", "request_id", requestID(r.Context()), "err", err)
+				page.Note = "The scores could not be read; see the server log."
+			}
+		}
+		s.render(w, http.StatusOK, "worklist.html", page)
+	})
+}
+
+// render executes a template into memory first, so a template error gives a
+// clean 500 rather than half a page.
+func (s *server) render(w http.ResponseWriter, code int, name string, data any) {
+	var b strings.Builder
+	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		s.log.Error("rendering page", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write([]byte(b.String()))
+}
