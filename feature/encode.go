@@ -57,7 +57,7 @@ func (f *FittedFeature) numeric(v caresignal.Value, warn *[]string) (float64, er
 	switch {
 	case v.Missing():
 		if f.Impute == "" {
-			return 0, f.errorf("is required")
+			return 0, f.missing(v)
 		}
 		addWarning(warn, f.Name+" was missing; imputed as "+strconv.FormatFloat(f.ImputeNum, 'g', 6, 64)+" ("+f.Impute+")")
 		return f.ImputeNum, nil
@@ -86,7 +86,7 @@ func (f *FittedFeature) level(v caresignal.Value, warn *[]string) (int, error) {
 		l = levelOf(v)
 	default:
 		if f.Impute == "" {
-			return 0, f.errorf("is required")
+			return 0, f.missing(v)
 		}
 		addWarning(warn, f.Name+" was missing; imputed as "+strconv.Quote(f.ImputeLevel)+" ("+f.Impute+")")
 		l = f.ImputeLevel
@@ -102,6 +102,14 @@ func (f *FittedFeature) level(v caresignal.Value, warn *[]string) (int, error) {
 		return -1, nil
 	}
 	return 0, f.errorf("has unseen level %q (known levels: %s)", l, f.knownLevels())
+}
+
+// missing explains a missing value the spec gives no imputation for.
+func (f *FittedFeature) missing(v caresignal.Value) error {
+	if v.Kind == caresignal.Null {
+		return f.errorf("is null, and the model has no imputation for it")
+	}
+	return f.errorf("is required")
 }
 
 func (f *FittedFeature) knownLevels() string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -104,7 +105,9 @@ func strictDecode(b []byte, v any, where string) error {
 		case errors.As(err, &typ) && typ.Field == "":
 			return caresignal.Invalidf(where, "%s must be a JSON object", name)
 		case errors.As(err, &typ):
-			return caresignal.Invalidf(join(where, typ.Field), "%s has the wrong type", join(where, typ.Field))
+			// Field is the Go path, which names the embedded struct.
+			field := join(where, strings.TrimPrefix(typ.Field, "wireInstance."))
+			return caresignal.Invalidf(field, "%s must be %s", field, jsonKind(typ.Type.Kind()))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 			return caresignal.Invalidf(join(where, field), "%s is not a known field", join(where, field))
@@ -115,6 +118,19 @@ func strictDecode(b []byte, v any, where string) error {
 		return caresignal.Invalidf(where, "%s has data after the JSON object", name)
 	}
 	return nil
+}
+
+// jsonKind names the JSON type that decodes into a Go kind.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	}
+	return "a " + k.String()
 }
 
 func join(prefix, field string) string {

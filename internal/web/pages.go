@@ -36,9 +36,10 @@ type formField struct {
 }
 
 type contributionRow struct {
-	caresignal.Contribution
-	Width    float64 // bar width, % of the largest
-	Positive bool
+	Feature, Value string
+	LogOdds        float64
+	Width          float64 // bar width, % of the largest
+	Positive       bool
 }
 
 type result struct {
@@ -188,7 +189,7 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance) *result {
 		if top > 0 {
 			w = 100 * math.Abs(c.Contribution) / top
 		}
-		r.Contributions = append(r.Contributions, contributionRow{Contribution: c, Width: w, Positive: c.Contribution > 0})
+		r.Contributions = append(r.Contributions, contributionRow{Feature: c.Feature, Value: c.Value, LogOdds: c.Contribution, Width: w, Positive: c.Contribution > 0})
 	}
 	return r
 }

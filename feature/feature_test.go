@@ -1,0 +1,242 @@
+package feature
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/caresignal/caresignal"
+)
+
+func TestParseSpecErrors(t *testing.T) {
+	tests := []struct{ spec, want string }{
+		{`{}`, "name is required"},
+		{`{"name":"x"}`, "no features"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric"}],"extra":1}`, "unknown field"},
+		{`{"name":"x","features":[{"name":"a","type":"text"}]}`, `type "text"`},
+		{`{"name":"x","features":[{"name":"a","type":"numeric"},{"name":"a","type":"numeric"}]}`, "declared twice"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric","transform":"log"}]}`, "unknown transform"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric","impute":"mode"}]}`, "not one of mean, median, constant"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric","impute":"constant"}]}`, "numeric impute_value"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric","min":3,"max":1}]}`, "above max"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric","reference":"q"}]}`, "categorical features only"},
+		{`{"name":"x","features":[{"name":"a","type":"categorical","unseen":"drop"}]}`, "unknown unseen policy"},
+		{`{"name":"x","features":[{"name":"a","type":"categorical","transform":"standardize"}]}`, "numeric features only"},
+		{`{"name":"x","features":[{"name":"a","type":"categorical","impute":"mean"}]}`, "most_frequent, constant"},
+		{`{"name":"x","features":[{"name":"a","type":"categorical","impute_value":"q"}]}`, "impute is not"},
+		{`{"name":"x","baseline":{"min_events":-1},"features":[{"name":"a","type":"numeric"}]}`, "min_events"},
+		{`{"name":"x","features":[{"name":"a","type":"numeric"}]} {}`, "after the JSON"},
+		{`[`, "feature spec"},
+	}
+	for _, tt := range tests {
+		_, err := ParseSpec(strings.NewReader(tt.spec))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseSpec(%s) error = %v, want one containing %q", tt.spec, err, tt.want)
+		}
+	}
+}
+
+func TestEngagementSpecParses(t *testing.T) {
+	s, err := ParseSpecBytes(caresignal.EngagementSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "engagement" || len(s.Features) != 10 {
+		t.Errorf("engagement spec: name %q with %d features", s.Name, len(s.Features))
+	}
+}
+
+// extract builds a small person-period extract: x numeric, c categorical.
+func extract(rows ...[]any) *caresignal.Extract {
+	x := &caresignal.Extract{Columns: []string{"x", "c"}}
+	for _, r := range rows {
+		row := caresignal.ExtractRow{PatientID: r[0].(string), Month: r[1].(int), Event: r[2].(bool)}
+		for _, v := range r[3:] {
+			switch v := v.(type) {
+			case nil:
+				row.Values = append(row.Values, caresignal.NullValue())
+			case float64:
+				row.Values = append(row.Values, caresignal.Num(v))
+			case string:
+				row.Values = append(row.Values, caresignal.Str(v))
+			}
+		}
+		x.Rows = append(x.Rows, row)
+	}
+	return x
+}
+
+func spec(t *testing.T, js string) *Spec {
+	t.Helper()
+	s, err := ParseSpecBytes([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestFitAndEncode(t *testing.T) {
+	s := spec(t, `{"name":"t","baseline":{"min_events":1},"features":[
+		{"name":"x","type":"numeric","impute":"median"},
+		{"name":"c","type":"categorical","unseen":"reference","impute":"most_frequent"}]}`)
+	x := extract(
+		[]any{"a", 1, false, 1.0, "u"},
+		[]any{"a", 2, true, 3.0, "v"},
+		[]any{"b", 1, true, nil, "v"},
+		[]any{"c", 1, false, 8.0, "w"},
+		[]any{"c", 2, false, 4.0, nil},
+		[]any{"c", 3, true, 2.0, "v"},
+	)
+	ft, err := Fit(s, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// months 1, 2 have one event each with events remaining after; month 3
+	// is the last, so 3 terms: month_1, month_2, month_3+.
+	if ft.Months != 3 || strings.Join(ft.Columns, ",") != "month_1,month_2,month_3+,x,c=u,c=w" {
+		t.Fatalf("columns %v (months %d)", ft.Columns, ft.Months)
+	}
+	fx := ft.Features[0]
+	// observed x: 1,3,8,4,2 → mean 3.6, population sd √(29.2/5), median 3
+	if math.Abs(fx.Center-3.6) > 1e-15 || math.Abs(fx.Scale-math.Sqrt(29.2/5)) > 1e-15 || fx.ImputeNum != 3 || fx.Missing != 1 {
+		t.Errorf("numeric fit %+v", fx)
+	}
+	fc := ft.Features[1]
+	if fc.Reference != "v" || fc.ImputeLevel != "v" || strings.Join(fc.Levels, ",") != "u,w" || fc.Missing != 1 {
+		t.Errorf("categorical fit %+v", fc)
+	}
+
+	row := make([]float64, ft.Width())
+	var warn []string
+	err = ft.Encode([]caresignal.Value{caresignal.NullValue(), caresignal.Str("zzz")}, row, &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{0, 0, 0, (3 - 3.6) / fx.Scale, 0, 0}; !equal(row, want) {
+		t.Errorf("encoded %v, want %v", row, want)
+	}
+	if len(warn) != 2 || !strings.Contains(warn[0], "imputed as 3") || !strings.Contains(warn[1], `unseen level "zzz"`) {
+		t.Errorf("warnings %q", warn)
+	}
+	ft.Encode([]caresignal.Value{caresignal.Num(8), caresignal.Str("w")}, row, nil)
+	if want := []float64{0, 0, 0, (8 - 3.6) / fx.Scale, 0, 1}; !equal(row, want) {
+		t.Errorf("encoded %v, want %v", row, want)
+	}
+	if ft.MonthColumn(1) != 0 || ft.MonthColumn(3) != 2 || ft.MonthColumn(40) != 2 {
+		t.Error("months past the last own term must share the pooled term")
+	}
+
+	// The fitted transformer survives a JSON round trip unchanged.
+	b, _ := json.Marshal(ft)
+	var back Fitted
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	back.Prepare()
+	if err := back.Check(); err != nil {
+		t.Fatal(err)
+	}
+	row2 := make([]float64, back.Width())
+	back.Encode([]caresignal.Value{caresignal.Num(8), caresignal.Str("w")}, row2, nil)
+	if !equal(row, row2) {
+		t.Errorf("after a JSON round trip encoded %v, want %v", row2, row)
+	}
+	back.Months = 7
+	if back.Check() == nil {
+		t.Error("Check accepted inconsistent baseline counts")
+	}
+}
+
+func TestEncodeErrors(t *testing.T) {
+	s := spec(t, `{"name":"t","features":[
+		{"name":"x","type":"numeric","min":0,"max":10},
+		{"name":"c","type":"categorical","unseen":"error"}]}`)
+	x := extract(
+		[]any{"a", 1, true, 1.0, "u"},
+		[]any{"b", 1, false, 3.0, "v"},
+	)
+	ft, err := Fit(s, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := caresignal.Str("u")
+	tests := []struct {
+		vals  []caresignal.Value
+		field string
+		msg   string
+	}{
+		{[]caresignal.Value{{}, ok}, "x", "x is required"},
+		{[]caresignal.Value{caresignal.NullValue(), ok}, "x", "x is null, and the model has no imputation"},
+		{[]caresignal.Value{caresignal.Str("3"), ok}, "x", "x must be a number"},
+		{[]caresignal.Value{caresignal.Num(math.NaN()), ok}, "x", "finite"},
+		{[]caresignal.Value{caresignal.Num(math.Inf(1)), ok}, "x", "finite"},
+		{[]caresignal.Value{caresignal.Num(-1), ok}, "x", "at least 0"},
+		{[]caresignal.Value{caresignal.Num(11), ok}, "x", "at most 10"},
+		{[]caresignal.Value{caresignal.Num(1), caresignal.Str("q")}, "c", `unseen level "q" (known levels: "u", "v")`},
+		{[]caresignal.Value{caresignal.Num(1), {}}, "c", "c is required"},
+	}
+	row := make([]float64, ft.Width())
+	for _, tt := range tests {
+		err := ft.Encode(tt.vals, row, nil)
+		var e *caresignal.Error
+		if !errors.As(err, &e) || e.Field != tt.field || !strings.Contains(e.Message, tt.msg) || e.Code != caresignal.EINVALID {
+			t.Errorf("Encode(%v) = %v, want field %q with %q", tt.vals, err, tt.field, tt.msg)
+		}
+	}
+	_, err = ft.Values(map[string]caresignal.Value{"x": caresignal.Num(1), "c": ok, "zeta": ok, "alpha": ok}, nil)
+	if caresignal.ErrorField(err) != "alpha" {
+		t.Errorf("Values with unknown names: %v, want the first unknown name, alpha", err)
+	}
+}
+
+func TestFitErrors(t *testing.T) {
+	tests := []struct {
+		spec string
+		x    *caresignal.Extract
+		want string
+	}{
+		{`{"name":"t","features":[{"name":"y","type":"numeric"}]}`, extract([]any{"a", 1, true, 1.0, "u"}), `"y" is in the spec but not in the data`},
+		{`{"name":"t","features":[{"name":"x","type":"numeric"}]}`, extract([]any{"a", 1, true, 1.0, "u"}, []any{"b", 1, false, 1.0, "v"}), "constant"},
+		{`{"name":"t","features":[{"name":"x","type":"numeric"}]}`, extract([]any{"a", 1, true, nil, "u"}, []any{"b", 1, false, 1.0, "v"}, []any{"c", 1, false, 2.0, "v"}), "missing in 1 training rows"},
+		{`{"name":"t","features":[{"name":"c","type":"categorical"}]}`, extract([]any{"a", 1, true, 1.0, "u"}, []any{"b", 1, false, 2.0, "u"}), "single level"},
+		{`{"name":"t","features":[{"name":"c","type":"categorical","reference":"q"}]}`, extract([]any{"a", 1, true, 1.0, "u"}, []any{"b", 1, false, 2.0, "v"}), `reference level "q" does not occur`},
+		{`{"name":"t","features":[{"name":"c","type":"numeric"}]}`, extract([]any{"a", 1, true, 1.0, "u"}, []any{"b", 1, false, 2.0, "v"}), "not a number"},
+		{`{"name":"t","features":[{"name":"x","type":"numeric"}]}`, extract([]any{"a", 1, false, 1.0, "u"}, []any{"b", 1, false, 2.0, "v"}), "no drop-offs"},
+		{`{"name":"t","features":[{"name":"x","type":"numeric"}]}`, &caresignal.Extract{Columns: []string{"x"}}, "no rows"},
+	}
+	for _, tt := range tests {
+		_, err := Fit(spec(t, tt.spec), tt.x)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Fit(%s) error = %v, want one containing %q", tt.spec, err, tt.want)
+		}
+	}
+}
+
+func equal(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-15 {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzParseSpec feeds arbitrary bytes to the spec parser: it must return a
+// spec that validates, or an error — never panic.
+func FuzzParseSpec(f *testing.F) {
+	f.Add(caresignal.EngagementSpec)
+	f.Add([]byte(`{"name":"x","features":[{"name":"a","type":"numeric","impute":"constant","impute_value":1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseSpecBytes(b)
+		if err == nil {
+			if err := s.Validate(); err != nil {
+				t.Fatalf("parsed spec fails validation: %v", err)
+			}
+		}
+	})
+}

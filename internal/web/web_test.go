@@ -1,0 +1,335 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/synth"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+var (
+	once     sync.Once
+	theModel *model.Model
+)
+
+func testModel(t *testing.T) *model.Model {
+	t.Helper()
+	once.Do(func() {
+		c, err := synth.Generate(synth.Config{Patients: 2000, Seed: 9}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, _ := c.Training()
+		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{
+			Now: func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Marshal(); err != nil {
+			t.Fatal(err)
+		}
+		theModel = m
+	})
+	if theModel == nil {
+		t.Fatal("no model")
+	}
+	return theModel
+}
+
+// testServer runs the handler on a real listener; logs go to the returned
+// buffer.
+func testServer(t *testing.T) (*httptest.Server, *syncBuffer) {
+	logs := &syncBuffer{}
+	h := NewHandler(Config{Model: testModel(t), Logger: slog.New(slog.NewJSONHandler(logs, nil)), Mode: "dev"})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, logs
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const goodFeatures = `{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}`
+
+func post(t *testing.T, srv *httptest.Server, body string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Post(srv.URL+"/api/engagement", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	return resp.StatusCode, b
+}
+
+// TestEngagementContract checks the response shape MISSION.md promises, and
+// that the numbers are the model's.
+func TestEngagementContract(t *testing.T) {
+	srv, logs := testServer(t)
+	code, body := post(t, srv, `{"patient_id": "P-SECRET-123", "features": `+strings.Replace(goodFeatures, "0.62", "0.6173", 1)+`, "months_enrolled": 2, "horizon": 6}`)
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	var resp struct {
+		Model       map[string]string `json:"model"`
+		Predictions []struct {
+			PatientID      string            `json:"patient_id"`
+			Hazard         []float64         `json:"hazard"`
+			Survival       []float64         `json:"survival"`
+			ExpectedMonths float64           `json:"expected_months"`
+			MedianMonths   *int              `json:"median_months"`
+			Explanation    []json.RawMessage `json:"explanation"`
+		} `json:"predictions"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&resp); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	m := testModel(t)
+	if resp.Model["name"] != "engagement" || resp.Model["version"] != m.Version || len(resp.Predictions) != 1 {
+		t.Fatalf("response %s", body)
+	}
+	p := resp.Predictions[0]
+	if p.PatientID != "P-SECRET-123" || len(p.Hazard) != 6 || len(p.Survival) != 6 || len(p.Explanation) != 10 {
+		t.Errorf("prediction %+v", p)
+	}
+	insts, _ := DecodeRequest([]byte(`{"features": ` + strings.Replace(goodFeatures, "0.62", "0.6173", 1) + `, "months_enrolled": 2, "horizon": 6}`))
+	want, _ := m.Predict(&insts[0])
+	for i := range want.Hazard {
+		if p.Hazard[i] != want.Hazard[i] || p.Survival[i] != want.Survival[i] {
+			t.Fatalf("API hazard %v, model %v", p.Hazard, want.Hazard)
+		}
+	}
+	if l := logs.String(); strings.Contains(l, "SECRET") || strings.Contains(l, "0.6173") || !strings.Contains(l, `"path":"/api/engagement"`) {
+		t.Errorf("access log leaks the request or lacks the path: %s", l)
+	}
+}
+
+func TestBatchKeepsOrder(t *testing.T) {
+	srv, _ := testServer(t)
+	var insts []string
+	for i := range 50 {
+		f := strings.Replace(goodFeatures, `"age": 54`, fmt.Sprintf(`"age": %d`, 20+i), 1)
+		insts = append(insts, fmt.Sprintf(`{"patient_id": "P%d", "features": %s, "horizon": %d}`, i, f, 1+i%12))
+	}
+	code, body := post(t, srv, `{"instances": [`+strings.Join(insts, ",")+`]}`)
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	var resp Response
+	json.Unmarshal(body, &resp)
+	for i, p := range resp.Predictions {
+		if p.PatientID != fmt.Sprintf("P%d", i) || len(p.Hazard) != 1+i%12 {
+			t.Fatalf("prediction %d is %s with %d months", i, p.PatientID, len(p.Hazard))
+		}
+	}
+}
+
+// TestBadRequests sends the catalogue of bad inputs: each must get a 4xx
+// JSON error naming the field, never a 5xx. The answers are golden: run
+// go test ./internal/web -update to rewrite testdata/bad_requests.golden.
+func TestBadRequests(t *testing.T) {
+	srv, _ := testServer(t)
+	feats := func(old, new string) string { return strings.Replace(goodFeatures, old, new, 1) }
+	many := `{"instances": [` + strings.Repeat(`{"features": `+goodFeatures+`},`, caresignal.MaxInstances) + `{"features": ` + goodFeatures + `}]}`
+	cases := []struct{ name, body string }{
+		{"malformed JSON", `{"features": {`},
+		{"empty body", ``},
+		{"not an object", `[1, 2]`},
+		{"null body", `null`},
+		{"trailing data", `{"features": ` + goodFeatures + `} {}`},
+		{"patient_id not a string", `{"patient_id": 123, "features": ` + goodFeatures + `}`},
+		{"features missing", `{"patient_id": "P1"}`},
+		{"features not an object", `{"features": 5}`},
+		{"feature missing", `{"features": ` + feats(`"age": 54, `, ``) + `}`},
+		{"feature wrong type", `{"features": ` + feats(`"age": 54`, `"age": "fifty"`) + `}`},
+		{"feature boolean", `{"features": ` + feats(`"age": 54`, `"age": true`) + `}`},
+		{"feature object", `{"features": ` + feats(`"age": 54`, `"age": {"v": 1}`) + `}`},
+		{"NaN literal", `{"features": ` + feats(`"age": 54`, `"age": NaN`) + `}`},
+		{"NaN string", `{"features": ` + feats(`"age": 54`, `"age": "NaN"`) + `}`},
+		{"infinite number", `{"features": ` + feats(`"age": 54`, `"age": 1e999`) + `}`},
+		{"below range", `{"features": ` + feats(`"sessions_last_month": 3`, `"sessions_last_month": -3`) + `}`},
+		{"above range", `{"features": ` + feats(`"baseline_score": 0.62`, `"baseline_score": 1.5`) + `}`},
+		{"null without imputation", `{"features": ` + feats(`"age": 54`, `"age": null`) + `}`},
+		{"unknown feature", `{"features": ` + feats(`"age": 54`, `"age": 54, "agee": 3`) + `}`},
+		{"unknown field", `{"features": ` + goodFeatures + `, "horizn": 3}`},
+		{"unseen category, error policy", `{"features": ` + feats(`"sex": "F"`, `"sex": "X"`) + `}`},
+		{"negative months", `{"features": ` + goodFeatures + `, "months_enrolled": -1}`},
+		{"fractional months", `{"features": ` + goodFeatures + `, "months_enrolled": 1.5}`},
+		{"months too large", `{"features": ` + goodFeatures + `, "months_enrolled": 5000}`},
+		{"horizon zero", `{"features": ` + goodFeatures + `, "horizon": 0}`},
+		{"horizon too large", `{"features": ` + goodFeatures + `, "horizon": 121}`},
+		{"horizon as string", `{"features": ` + goodFeatures + `, "horizon": "12"}`},
+		{"instances not an array", `{"instances": {"features": {}}}`},
+		{"instances empty", `{"instances": []}`},
+		{"too many instances", many},
+		{"instance not an object", `{"instances": [{"features": ` + goodFeatures + `}, 7]}`},
+		{"bad value in third instance", `{"instances": [{"features": ` + goodFeatures + `}, {"features": ` + goodFeatures + `}, {"features": ` + feats(`"age": 54`, `"age": -4`) + `}]}`},
+		{"instances and features", `{"instances": [{"features": ` + goodFeatures + `}], "features": ` + goodFeatures + `}`},
+		{"oversize body", `{"patient_id": "` + strings.Repeat("x", MaxBodyBytes) + `"}`},
+	}
+	var golden strings.Builder
+	for _, c := range cases {
+		code, body := post(t, srv, c.body)
+		if code < 400 || code >= 500 {
+			t.Errorf("%s: status %d, want 4xx: %s", c.name, code, body)
+		}
+		var e ErrorBody
+		if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
+			t.Errorf("%s: body is not a JSON error: %s", c.name, body)
+		}
+		fmt.Fprintf(&golden, "%-32s %d %s", c.name, code, body)
+	}
+	checkGolden(t, "bad_requests.golden", golden.String())
+}
+
+func TestUnseenCategoryPolicies(t *testing.T) {
+	srv, _ := testServer(t)
+	code, body := post(t, srv, `{"features": `+strings.Replace(goodFeatures, `"program": "diabetes"`, `"program": "oncology"`, 1)+`}`)
+	if code != 200 || !bytes.Contains(body, []byte(`"warnings":["program: unseen level \"oncology\" treated as the reference level \"diabetes\""]`)) {
+		t.Errorf("unseen program (reference policy): %d %s", code, body)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	srv, _ := testServer(t)
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	if code, body := get("/api/model"); code != 200 || !strings.Contains(body, `"coefficients"`) || !strings.Contains(body, `"data_hash"`) {
+		t.Errorf("/api/model: %d", code)
+	}
+	code, body := get("/")
+	if code != 200 || strings.Count(body, "<svg") != 2 || !strings.Contains(body, "Development mode") || strings.Contains(body, "http://") && !strings.Contains(body, `xmlns="http://www.w3.org/2000/svg"`) {
+		t.Errorf("/: %d, %d charts", code, strings.Count(body, "<svg"))
+	}
+	if strings.Contains(body, "<script") || strings.Contains(body, "https://") {
+		t.Error("the page loads scripts or external resources")
+	}
+	if code, body := get("/worklist"); code != 200 || !strings.Contains(body, "no database") {
+		t.Errorf("/worklist without a store: %d", code)
+	}
+	if code, _ := get("/api/engagement"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /api/engagement: %d, want 405", code)
+	}
+	if code, _ := get("/nope"); code != 404 {
+		t.Errorf("/nope: %d", code)
+	}
+}
+
+func TestWhatIfForm(t *testing.T) {
+	srv, _ := testServer(t)
+	form := url.Values{"age": {"70"}, "sex": {"M"}, "program": {"weight"}, "channel": {"sms"}, "baseline_score": {""},
+		"prior_no_shows": {"3"}, "enrolled_via": {"self"}, "sessions_last_month": {"0"}, "days_since_last_session": {"45"},
+		"messages_last_month": {"1"}, "months_enrolled": {"3"}, "horizon": {"24"}}
+	resp, err := http.PostForm(srv.URL+"/", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	if resp.StatusCode != 200 || strings.Count(page, "<svg") != 2 || !strings.Contains(page, "baseline_score was missing; imputed") || !strings.Contains(page, "next 24 months") {
+		t.Errorf("form post: %d\n%s", resp.StatusCode, page)
+	}
+	form.Set("age", "ancient")
+	resp, err = http.PostForm(srv.URL+"/", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "age must be a number") {
+		t.Errorf("bad form: %d", resp.StatusCode)
+	}
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run with -update if the change is intended):\ngot:\n%s", name, got)
+	}
+}
+
+// FuzzDecodeRequest feeds arbitrary bodies to the API decoder: it must
+// return instances within the limits, or an error naming what is wrong —
+// never panic.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"features": ` + goodFeatures + `}`))
+	f.Add([]byte(`{"instances": [{"patient_id": "a", "features": {"age": null}, "horizon": 3}]}`))
+	f.Add([]byte(`{"features": {"age": 1e400}, "months_enrolled": -0}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		insts, err := DecodeRequest(body)
+		if err != nil {
+			if caresignal.ErrorCode(err) != caresignal.EINVALID {
+				t.Fatalf("error without EINVALID code: %v", err)
+			}
+			return
+		}
+		if len(insts) < 1 || len(insts) > caresignal.MaxInstances {
+			t.Fatalf("%d instances", len(insts))
+		}
+		for _, in := range insts {
+			if in.Features == nil || in.Horizon < 1 || in.Horizon > caresignal.MaxHorizon || in.MonthsEnrolled < 0 || in.MonthsEnrolled > caresignal.MaxMonthsEnrolled {
+				t.Fatalf("instance out of bounds: %+v", in)
+			}
+		}
+	})
+}

@@ -1,0 +1,257 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/synth"
+)
+
+var (
+	smallOnce  sync.Once
+	smallModel *Model
+	smallErr   error
+)
+
+// small trains (once per test binary) a model on a 3,000-patient cohort.
+func small(t *testing.T) *Model {
+	t.Helper()
+	smallOnce.Do(func() {
+		c, err := synth.Generate(synth.Config{Patients: 3000, Seed: 5}, nil)
+		if err != nil {
+			smallErr = err
+			return
+		}
+		x, _ := c.Training()
+		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+		smallModel, smallErr = Train(context.Background(), spec, x, TrainOptions{
+			Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }})
+		if smallErr == nil {
+			_, smallErr = smallModel.Marshal() // sets the version
+		}
+	})
+	if smallErr != nil {
+		t.Fatal(smallErr)
+	}
+	return smallModel
+}
+
+func patient() caresignal.Instance {
+	return caresignal.Instance{PatientID: "P1", Horizon: 12, MonthsEnrolled: 0, Features: map[string]caresignal.Value{
+		"age": caresignal.Num(54), "sex": caresignal.Str("F"), "program": caresignal.Str("diabetes"),
+		"channel": caresignal.Str("app"), "baseline_score": caresignal.Num(0.62), "prior_no_shows": caresignal.Num(1),
+		"enrolled_via": caresignal.Str("referral"), "sessions_last_month": caresignal.Num(3),
+		"days_since_last_session": caresignal.Num(6), "messages_last_month": caresignal.Num(4)}}
+}
+
+// TestPredictByHand recomputes a prediction from the coefficients and the
+// fitted transforms directly, without Encode.
+func TestPredictByHand(t *testing.T) {
+	m := small(t)
+	inst := patient()
+	inst.MonthsEnrolled = 5
+	inst.Horizon = 40 // runs past the last baseline term
+	p, err := m.Predict(&inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft := m.Features
+	eta := 0.0
+	for _, f := range ft.Features {
+		v := inst.Features[f.Name]
+		if f.Type == feature.Numeric {
+			eta += m.Coef[f.Column] * (v.Num - f.Center) / f.Scale
+			continue
+		}
+		for k, l := range f.Levels {
+			if l == v.Str {
+				eta += m.Coef[f.Column+k]
+			}
+		}
+	}
+	s := 1.0
+	sum := 0.0
+	for i := range inst.Horizon {
+		month := min(inst.MonthsEnrolled+i+1, ft.Months)
+		h := 1 / (1 + math.Exp(-(eta + m.Coef[month-1])))
+		s *= 1 - h
+		sum += s
+		if math.Abs(p.Hazard[i]-h) > 1e-15 || math.Abs(p.Survival[i]-s) > 1e-15 {
+			t.Fatalf("month %d: hazard %v survival %v, want %v %v", i+1, p.Hazard[i], p.Survival[i], h, s)
+		}
+		if i > 0 && p.Survival[i] > p.Survival[i-1] {
+			t.Fatal("survival increased")
+		}
+	}
+	if math.Abs(p.ExpectedMonths-sum) > 1e-12 {
+		t.Errorf("expected months %v, want %v", p.ExpectedMonths, sum)
+	}
+	// contributions add up to the features' part of the log-odds
+	total := 0.0
+	for _, c := range p.Explanation {
+		total += c.Contribution
+	}
+	if math.Abs(total-eta) > 1e-12 {
+		t.Errorf("contributions sum to %v, want %v", total, eta)
+	}
+	for i := 1; i < len(p.Explanation); i++ {
+		if math.Abs(p.Explanation[i].Contribution) > math.Abs(p.Explanation[i-1].Contribution) {
+			t.Error("explanation not sorted by magnitude")
+		}
+	}
+}
+
+func TestPredictErrors(t *testing.T) {
+	m := small(t)
+	tests := []struct {
+		edit  func(*caresignal.Instance)
+		field string
+	}{
+		{func(i *caresignal.Instance) { i.MonthsEnrolled = -1 }, "months_enrolled"},
+		{func(i *caresignal.Instance) { i.Horizon = 0 }, "horizon"},
+		{func(i *caresignal.Instance) { i.Horizon = caresignal.MaxHorizon + 1 }, "horizon"},
+		{func(i *caresignal.Instance) { delete(i.Features, "age") }, "features.age"},
+		{func(i *caresignal.Instance) { i.Features["sex"] = caresignal.Str("X") }, "features.sex"},
+		{func(i *caresignal.Instance) { i.Features["agee"] = caresignal.Num(3) }, "features.agee"},
+		{func(i *caresignal.Instance) { i.Features["prior_no_shows"] = caresignal.Num(-2) }, "features.prior_no_shows"},
+	}
+	for _, tt := range tests {
+		inst := patient()
+		tt.edit(&inst)
+		_, err := m.Predict(&inst)
+		if caresignal.ErrorCode(err) != caresignal.EINVALID || caresignal.ErrorField(err) != tt.field {
+			t.Errorf("want an EINVALID error on %s, got %v (field %q)", tt.field, err, caresignal.ErrorField(err))
+		}
+		if !strings.HasPrefix(caresignal.ErrorMessage(err), tt.field) {
+			t.Errorf("message %q does not start with the field %q", caresignal.ErrorMessage(err), tt.field)
+		}
+	}
+	good, bad := patient(), patient()
+	bad.Features["age"] = caresignal.Str("old")
+	_, err := m.PredictBatch([]caresignal.Instance{good, bad})
+	if caresignal.ErrorField(err) != "instances[1].features.age" || !strings.HasPrefix(caresignal.ErrorMessage(err), "instances[1].features.age") {
+		t.Errorf("batch error %v (field %q)", err, caresignal.ErrorField(err))
+	}
+	// The spec's policies: an unseen program is the reference, with a warning.
+	inst := patient()
+	inst.Features["program"] = caresignal.Str("oncology")
+	inst.Features["baseline_score"] = caresignal.NullValue()
+	p, err := m.Predict(&inst)
+	if err != nil || len(p.Warnings) != 2 {
+		t.Fatalf("unseen program and null baseline: %v, warnings %q", err, p.Warnings)
+	}
+}
+
+func TestArtifactRoundTrip(t *testing.T) {
+	m := small(t)
+	path := filepath.Join(t.TempDir(), "m.json")
+	if err := m.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Version != m.Version || back.Name != "engagement" || back.Training.DataHash != m.Training.DataHash {
+		t.Errorf("loaded %s/%s, saved %s/%s", back.Name, back.Version, m.Name, m.Version)
+	}
+	inst := patient()
+	p1, _ := m.Predict(&inst)
+	p2, err := back.Predict(&inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p1.Hazard {
+		if p1.Hazard[i] != p2.Hazard[i] {
+			t.Fatalf("loaded model predicts %v, saved one %v", p2.Hazard, p1.Hazard)
+		}
+	}
+	// saving again gives the same bytes, hence the same version
+	b1, _ := m.Marshal()
+	b2, _ := back.Marshal()
+	if !bytes.Equal(b1, b2) {
+		t.Error("re-saving a loaded model changed its bytes")
+	}
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".model-*"))
+	if len(matches) > 0 {
+		t.Errorf("temporary files left behind: %v", matches)
+	}
+}
+
+func TestArtifactRefused(t *testing.T) {
+	m := small(t)
+	good, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(good)
+	// change one digit of the first coefficient
+	i := strings.Index(s, `"estimate":`) + len(`"estimate":`)
+	for s[i] < '1' || s[i] > '8' {
+		i++
+	}
+	changed := s[:i] + string(s[i]+1) + s[i+1:]
+	tests := []struct {
+		name, file, want string
+	}{
+		{"changed coefficient", changed, "checksum mismatch"},
+		{"truncated", s[:len(s)/2], "invalid JSON"},
+		{"not a model", `{"hello": "world"}`, "not a caresignal model"},
+		{"newer format", strings.Replace(s, `"format_version": 1`, `"format_version": 2`, 1), "format version 2"},
+		{"wrong version", strings.Replace(s, `"version": "`+m.Version, `"version": "000000000000`, 1), "does not match the checksum"},
+		{"empty", ``, "invalid JSON"},
+	}
+	for _, tt := range tests {
+		_, err := Load(strings.NewReader(tt.file))
+		if caresignal.ErrorCode(err) != caresignal.ECORRUPT || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want ECORRUPT containing %q", tt.name, err, tt.want)
+		}
+	}
+	// Re-indenting is not a change.
+	if _, err := Load(strings.NewReader(strings.ReplaceAll(s, "\n ", "\n    "))); err != nil {
+		t.Errorf("re-indented artifact refused: %v", err)
+	}
+	if _, err := LoadFile(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestHashExtractStable(t *testing.T) {
+	c, _ := synth.Generate(synth.Config{Patients: 200, Seed: 3}, nil)
+	x1, _ := c.Training()
+	x2, _ := c.Training()
+	if HashExtract(x1) != HashExtract(x2) {
+		t.Fatal("hash of equal extracts differs")
+	}
+	x2.Rows[5].Values[0] = caresignal.Num(x2.Rows[5].Values[0].Num + 1)
+	if HashExtract(x1) == HashExtract(x2) {
+		t.Fatal("hash ignores a changed value")
+	}
+}
+
+func BenchmarkPredict(b *testing.B) {
+	c, _ := synth.Generate(synth.Config{Patients: 3000, Seed: 5}, nil)
+	x, _ := c.Training()
+	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+	m, err := Train(context.Background(), spec, x, TrainOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inst := patient()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Predict(&inst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
