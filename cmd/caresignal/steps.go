@@ -126,6 +126,13 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	if err != nil {
 		return err
 	}
+	cols := make([]int, len(m.Features.Features))
+	for i, f := range m.Features.Features {
+		if cols[i] = x.Column(f.Name); cols[i] < 0 {
+			return caresignal.Errorf(caresignal.EINVALID, "the model needs feature %q, which the prediction extract does not have (columns: %s)",
+				f.Name, strings.Join(x.Columns, ", "))
+		}
+	}
 	p := newProgress(e.stderr, "scoring", "patients")
 	scores := make([]caresignal.Score, 0, len(x.Rows))
 	var preds []caresignal.Prediction
@@ -134,10 +141,8 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	for i, r := range x.Rows {
 		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
 		clear(inst.Features)
-		for _, f := range m.Features.Features {
-			if c := x.Column(f.Name); c >= 0 {
-				inst.Features[f.Name] = r.Values[c]
-			}
+		for j, f := range m.Features.Features {
+			inst.Features[f.Name] = r.Values[cols[j]]
 		}
 		pr, err := m.Predict(&inst)
 		if err != nil {

@@ -31,7 +31,7 @@ var (
 	theModel *model.Model
 )
 
-func testModel(t *testing.T) *model.Model {
+func testModel(t testing.TB) *model.Model {
 	t.Helper()
 	once.Do(func() {
 		c, err := synth.Generate(synth.Config{Patients: 2000, Seed: 9}, nil)
