@@ -73,6 +73,9 @@ type TrainInfo struct {
 	Fit         FitInfo      `json:"fit"`             // diagnostics of the fit
 	Train       eval.Binary  `json:"train_metrics"`   // on the rows fitted
 	Test        *eval.Binary `json:"holdout_metrics"` // on held-out patients' rows; nil without a holdout
+	// HoldoutSkipped counts held-out rows the model refused (a category
+	// level no training patient had, under the "error" policy).
+	HoldoutSkipped int `json:"holdout_rows_skipped"`
 }
 
 // FitInfo holds the Newton fit's diagnostics.

@@ -255,3 +255,31 @@ func BenchmarkPredict(b *testing.B) {
 		}
 	}
 }
+
+// TestHoldoutOnlyLevel: a category level that only held-out patients have
+// must not fail training; their rows are left out of the held-out metrics
+// and counted.
+func TestHoldoutOnlyLevel(t *testing.T) {
+	c, _ := synth.Generate(synth.Config{Patients: 1500, Seed: 12}, nil)
+	x, _ := c.Training()
+	_, test := splitByPatient(x, 0.2)
+	victim := test.Rows[0].PatientID
+	sex := x.Column("sex")
+	n := 0
+	for i := range x.Rows {
+		if x.Rows[i].PatientID == victim {
+			vals := append([]caresignal.Value(nil), x.Rows[i].Values...)
+			vals[sex] = caresignal.Str("U")
+			x.Rows[i].Values = vals
+			n++
+		}
+	}
+	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+	m, err := Train(context.Background(), spec, x, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Training.HoldoutSkipped != n || m.Training.Test.Rows != len(test.Rows)-n {
+		t.Errorf("skipped %d of %d held-out rows, want %d", m.Training.HoldoutSkipped, len(test.Rows), n)
+	}
+}

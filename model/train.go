@@ -112,27 +112,54 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 	}
 	info.Train = eval.EvaluateBinary(p, d.Y)
 	if len(testX.Rows) > 0 {
-		t, err := m.evaluate(testX)
+		t, skipped, err := m.evaluate(testX)
 		if err != nil {
 			return nil, fmt.Errorf("evaluating on held-out patients: %w", err)
 		}
-		info.Test = &t
+		info.Test, info.HoldoutSkipped = &t, skipped
 	}
 	m.Training = info
 	return m, nil
 }
 
-// evaluate scores person-period rows and compares them with their outcomes.
-func (m *Model) evaluate(x *caresignal.Extract) (eval.Binary, error) {
-	d, err := m.Features.Design(x)
-	if err != nil {
-		return eval.Binary{}, err
+// evaluate scores person-period rows and compares them with their
+// outcomes. Rows the model refuses — a level that only held-out patients
+// have, under the "error" policy — are left out and counted.
+func (m *Model) evaluate(x *caresignal.Extract) (b eval.Binary, skipped int, err error) {
+	ft := m.Features
+	cols := make([]int, len(ft.Features))
+	for i, f := range ft.Features {
+		if cols[i] = x.Column(f.Name); cols[i] < 0 {
+			return b, 0, fmt.Errorf("no column %q", f.Name)
+		}
 	}
-	p := make([]float64, d.X.Rows())
-	for i := range p {
-		p[i] = survival.Logistic(d.X.Dot(i, m.Coef))
+	vals := make([]caresignal.Value, len(cols))
+	row := make([]float64, ft.Width())
+	p := make([]float64, 0, len(x.Rows))
+	y := make([]float64, 0, len(x.Rows))
+	for _, r := range x.Rows {
+		for j, c := range cols {
+			vals[j] = r.Values[c]
+		}
+		if err := ft.Encode(vals, row, nil); err != nil {
+			skipped++
+			continue
+		}
+		eta := m.Coef[ft.MonthColumn(r.Month)]
+		for j := ft.Months; j < len(row); j++ {
+			eta += m.Coef[j] * row[j]
+		}
+		p = append(p, survival.Logistic(eta))
+		y = append(y, b2f(r.Event))
 	}
-	return eval.EvaluateBinary(p, d.Y), nil
+	return eval.EvaluateBinary(p, y), skipped, nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // splitByPatient puts each patient's rows wholly in the fit part or the

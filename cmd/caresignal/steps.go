@@ -107,6 +107,9 @@ func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
 		}
 		fmt.Fprintf(e.stdout, "      held-out rows: %s, AUC %s, log loss %.4f, Brier %.4f, observed rate %.2f%%, mean predicted %.2f%%\n",
 			count(h.Rows), auc, h.LogLoss, h.Brier, 100*h.ObservedRate, 100*h.MeanPredicted)
+		if t.HoldoutSkipped > 0 {
+			fmt.Fprintf(e.stdout, "      %s held-out rows were left out of these metrics: the model refuses their values (a category no training patient had)\n", count(t.HoldoutSkipped))
+		}
 	}
 	fmt.Fprintf(e.stdout, "      coefficients (log-odds; numeric per standard deviation, levels against the reference):\n")
 	for j := ft.Months; j < len(m.Coef); j++ {
