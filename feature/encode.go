@@ -2,6 +2,7 @@ package feature
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -37,7 +38,11 @@ func (ft *Fitted) Encode(vals []caresignal.Value, dst []float64, warn *[]string)
 			if err != nil {
 				return err
 			}
-			dst[f.Column] = (x - f.Center) / f.Scale
+			z := (x - f.Center) / f.Scale
+			if math.IsInf(z, 0) {
+				return f.errorf("is too large to use")
+			}
+			dst[f.Column] = z
 			continue
 		}
 		cols := dst[f.Column : f.Column+f.Width]

@@ -240,3 +240,18 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeOverflow: a finite input whose standardised value overflows is
+// an input error, not an infinity passed on to the model.
+func TestEncodeOverflow(t *testing.T) {
+	s := spec(t, `{"name":"t","features":[{"name":"x","type":"numeric"}]}`)
+	ft, err := Fit(s, extract([]any{"a", 1, true, 0.1, "u"}, []any{"b", 1, false, 0.2, "v"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float64, ft.Width())
+	err = ft.Encode([]caresignal.Value{caresignal.Num(1.7e308)}, row, nil)
+	if caresignal.ErrorCode(err) != caresignal.EINVALID || caresignal.ErrorField(err) != "x" {
+		t.Fatalf("Encode(1.7e308) = %v, want EINVALID on x", err)
+	}
+}

@@ -27,14 +27,14 @@ var (
 func small(t *testing.T) *Model {
 	t.Helper()
 	smallOnce.Do(func() {
-		c, err := synth.Generate(synth.Config{Patients: 3000, Seed: 5}, nil)
+		c, err := synth.Generate(synth.Sized(3000, 5), nil)
 		if err != nil {
 			smallErr = err
 			return
 		}
 		x, _ := c.Training()
 		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		smallModel, smallErr = Train(context.Background(), spec, x, TrainOptions{
+		smallModel, smallErr = Train(context.Background(), spec, x, TrainOptions{Lambda: 1, Holdout: 0.2,
 			Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }})
 		if smallErr == nil {
 			_, smallErr = smallModel.Marshal() // sets the version
@@ -227,7 +227,7 @@ func TestArtifactRefused(t *testing.T) {
 }
 
 func TestHashExtractStable(t *testing.T) {
-	c, _ := synth.Generate(synth.Config{Patients: 200, Seed: 3}, nil)
+	c, _ := synth.Generate(synth.Sized(200, 3), nil)
 	x1, _ := c.Training()
 	x2, _ := c.Training()
 	if HashExtract(x1) != HashExtract(x2) {
@@ -240,10 +240,10 @@ func TestHashExtractStable(t *testing.T) {
 }
 
 func BenchmarkPredict(b *testing.B) {
-	c, _ := synth.Generate(synth.Config{Patients: 3000, Seed: 5}, nil)
+	c, _ := synth.Generate(synth.Sized(3000, 5), nil)
 	x, _ := c.Training()
 	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-	m, err := Train(context.Background(), spec, x, TrainOptions{})
+	m, err := Train(context.Background(), spec, x, DefaultTrainOptions())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func BenchmarkPredict(b *testing.B) {
 // must not fail training; their rows are left out of the held-out metrics
 // and counted.
 func TestHoldoutOnlyLevel(t *testing.T) {
-	c, _ := synth.Generate(synth.Config{Patients: 1500, Seed: 12}, nil)
+	c, _ := synth.Generate(synth.Sized(1500, 12), nil)
 	x, _ := c.Training()
 	_, test := splitByPatient(x, 0.2)
 	victim := test.Rows[0].PatientID
@@ -275,7 +275,7 @@ func TestHoldoutOnlyLevel(t *testing.T) {
 		}
 	}
 	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-	m, err := Train(context.Background(), spec, x, TrainOptions{})
+	m, err := Train(context.Background(), spec, x, DefaultTrainOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

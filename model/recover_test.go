@@ -27,7 +27,7 @@ func TestRecoversTrueCoefficients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fits 50,000 patients; skipped with -short")
 	}
-	c, err := synth.Generate(synth.Config{Patients: 50_000, Seed: 7, MissingBaseline: -1}, nil)
+	c, err := synth.Generate(noMissing(synth.Sized(50_000, 7)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestRecoversTrueCoefficients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Train(context.Background(), spec, x, TrainOptions{Holdout: -1})
+	m, err := Train(context.Background(), spec, x, TrainOptions{Lambda: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,4 +108,9 @@ func rawScale(m *Model) map[string]estimate {
 		out[ft.Columns[t]] = estimate{v, math.Sqrt(vr)}
 	}
 	return out
+}
+
+func noMissing(c synth.Config) synth.Config {
+	c.MissingBaseline = 0
+	return c
 }

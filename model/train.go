@@ -16,17 +16,17 @@ import (
 	"github.com/caresignal/caresignal/survival"
 )
 
-// TrainOptions tune Train. The zero value trains with the defaults.
+// TrainOptions tune Train. Start from DefaultTrainOptions.
 type TrainOptions struct {
 	// Lambda is the L2 penalty strength on the encoded (standardised)
-	// coefficients; the baseline terms are not penalised. Default 1; a
-	// negative value means no penalty.
+	// coefficients; the baseline terms are not penalised. 0: none.
 	Lambda float64
 	// Holdout is the share of patients whose rows are kept out of the fit
-	// to measure it; default 0.2, negative for none. Patients are assigned
-	// by a hash of their id, so the split is stable across runs and stores.
+	// to measure it; 0: none. Patients are assigned by a hash of their id,
+	// so the split is stable across runs and databases.
 	Holdout float64
-	// Source and AsOf describe where the extract came from, for the record.
+	// Source and AsOf describe where the extract came from, for the record:
+	// the kind of database (not its address) and the ELT's as-of date.
 	Source string
 	AsOf   string
 	// Now returns the training time; default time.Now.
@@ -35,31 +35,21 @@ type TrainOptions struct {
 	OnIteration func(survival.Iteration)
 }
 
-func (o TrainOptions) withDefaults() TrainOptions {
-	if o.Lambda == 0 {
-		o.Lambda = 1
-	}
-	o.Lambda = max(o.Lambda, 0)
-	if o.Holdout == 0 {
-		o.Holdout = 0.2
-	}
-	o.Holdout = max(o.Holdout, 0)
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	return o
-}
+// DefaultTrainOptions are λ = 1 and a 20% holdout.
+func DefaultTrainOptions() TrainOptions { return TrainOptions{Lambda: 1, Holdout: 0.2} }
 
 // Train fits the feature spec and the hazard model to a training extract
 // (person-period rows with known outcomes), evaluates it on the held-out
 // patients, and returns the model, not yet saved.
 func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt TrainOptions) (*Model, error) {
-	opt = opt.withDefaults()
-	if opt.Holdout >= 1 || math.IsNaN(opt.Holdout) {
-		return nil, caresignal.Invalidf("holdout", "holdout share must be below 1, got %g", opt.Holdout)
+	if !(opt.Holdout >= 0 && opt.Holdout < 1) {
+		return nil, caresignal.Invalidf("holdout", "holdout share must be at least 0 and below 1, got %g", opt.Holdout)
 	}
-	if math.IsNaN(opt.Lambda) || math.IsInf(opt.Lambda, 0) {
-		return nil, caresignal.Invalidf("lambda", "penalty strength must be a finite number")
+	if !(opt.Lambda >= 0) || math.IsInf(opt.Lambda, 0) {
+		return nil, caresignal.Invalidf("lambda", "penalty strength must be a finite number ≥ 0, got %g", opt.Lambda)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	info := TrainInfo{
 		TrainedAt:   opt.Now().UTC().Truncate(time.Second),

@@ -145,7 +145,9 @@ func FitLogistic(ctx context.Context, p Problem, opt Options) (*Fit, error) {
 		if opt.OnIteration != nil {
 			opt.OnIteration(rec)
 		}
-		if maxStep <= opt.Tol*(1+maxBeta) {
+		// Converged only on a full Newton step: a step shrunk by halving
+		// is small because it was cut, not because the optimum is near.
+		if rec.Halvings == 0 && maxStep <= opt.Tol*(1+maxBeta) {
 			fit.Converged = true
 			fit.Iterations = it
 			break

@@ -24,15 +24,14 @@ import (
 	"github.com/caresignal/caresignal"
 )
 
-// Config sizes and seeds a cohort. The zero value of each field takes the
-// documented default.
+// Config sizes and seeds a cohort. Start from DefaultConfig or Sized.
 type Config struct {
-	Patients        int       // number of patients; default 10,000
-	Seed            uint64    // default 42
-	AsOf            time.Time // the first day not in the data; default 2026-11-01
-	EnrolmentMonths int       // enrolment dates spread over this many months before AsOf; default 36
-	TransferRate    float64   // monthly probability of a transfer (random censoring); default 0.02; negative means none
-	MissingBaseline float64   // share of patients with no baseline score recorded; default 0.03; negative means none
+	Patients        int       // number of patients, 1..MaxPatients
+	Seed            uint64    // the same config always gives the same cohort
+	AsOf            time.Time // the first day not in the data
+	EnrolmentMonths int       // enrolment dates spread over this many months before AsOf, 1..240
+	TransferRate    float64   // monthly probability of a transfer out (random censoring), in [0, 1)
+	MissingBaseline float64   // share of patients with no baseline score recorded, in [0, 1)
 }
 
 // DefaultAsOf is the as-of date of the default cohort.
@@ -42,42 +41,33 @@ var DefaultAsOf = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 // rather than filling the disk.
 const MaxPatients = 5_000_000
 
-func (c Config) withDefaults() Config {
-	if c.Patients == 0 {
-		c.Patients = 10_000
-	}
-	if c.Seed == 0 {
-		c.Seed = 42
-	}
-	if c.AsOf.IsZero() {
-		c.AsOf = DefaultAsOf
-	}
-	if c.EnrolmentMonths == 0 {
-		c.EnrolmentMonths = 36
-	}
-	if c.TransferRate == 0 {
-		c.TransferRate = 0.02
-	}
-	if c.MissingBaseline == 0 {
-		c.MissingBaseline = 0.03
-	}
-	c.TransferRate = math.Max(c.TransferRate, 0)
-	c.MissingBaseline = math.Max(c.MissingBaseline, 0)
+// DefaultConfig is the demo cohort: 10,000 patients, seed 42, enrolled over
+// the three years before 2026-11-01, 2% monthly transfers, 3% without a
+// baseline score.
+func DefaultConfig() Config {
+	return Config{Patients: 10_000, Seed: 42, AsOf: DefaultAsOf, EnrolmentMonths: 36, TransferRate: 0.02, MissingBaseline: 0.03}
+}
+
+// Sized is DefaultConfig with another size and seed.
+func Sized(patients int, seed uint64) Config {
+	c := DefaultConfig()
+	c.Patients, c.Seed = patients, seed
 	return c
 }
 
 // Validate reports the first setting that is out of range.
 func (c Config) Validate() error {
-	c = c.withDefaults()
 	switch {
 	case c.Patients < 1 || c.Patients > MaxPatients:
 		return caresignal.Invalidf("patients", "patients must be between 1 and %d, got %d", MaxPatients, c.Patients)
 	case c.EnrolmentMonths < 1 || c.EnrolmentMonths > 240:
 		return caresignal.Invalidf("enrolment-months", "enrolment months must be between 1 and 240, got %d", c.EnrolmentMonths)
-	case c.TransferRate >= 1:
-		return caresignal.Invalidf("transfer-rate", "transfer rate must be below 1, got %g", c.TransferRate)
-	case c.MissingBaseline >= 1:
-		return caresignal.Invalidf("missing-baseline", "missing-baseline share must be below 1, got %g", c.MissingBaseline)
+	case !(c.TransferRate >= 0 && c.TransferRate < 1):
+		return caresignal.Invalidf("transfer-rate", "transfer rate must be at least 0 and below 1, got %g", c.TransferRate)
+	case !(c.MissingBaseline >= 0 && c.MissingBaseline < 1):
+		return caresignal.Invalidf("missing-baseline", "missing-baseline share must be at least 0 and below 1, got %g", c.MissingBaseline)
+	case c.AsOf.IsZero():
+		return caresignal.Invalidf("as-of", "the as-of date is not set")
 	}
 	return nil
 }
@@ -109,7 +99,6 @@ func Generate(cfg Config, progress caresignal.Progress) (*Cohort, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
 	g := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x63617265 /* "care" */))}
 	c := &Cohort{Config: cfg}
 	c.Source.Patients = make([]caresignal.Patient, 0, cfg.Patients)

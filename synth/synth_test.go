@@ -4,20 +4,21 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/caresignal/caresignal"
 )
 
 func TestDeterministic(t *testing.T) {
-	a, err := Generate(Config{Patients: 300, Seed: 8}, nil)
+	a, err := Generate(Sized(300, 8), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Generate(Config{Patients: 300, Seed: 8}, nil)
+	b, _ := Generate(Sized(300, 8), nil)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatal("the same config gave different cohorts")
 	}
-	c, _ := Generate(Config{Patients: 300, Seed: 9}, nil)
+	c, _ := Generate(Sized(300, 9), nil)
 	if reflect.DeepEqual(a.Source, c.Source) {
 		t.Fatal("different seeds gave the same cohort")
 	}
@@ -28,7 +29,9 @@ func TestDeterministic(t *testing.T) {
 // "survived" unless they were followed to a completed month; drop-offs are
 // disenrolments with the disengaged reason; features are in range.
 func TestTruthConsistent(t *testing.T) {
-	c, err := Generate(Config{Patients: 2000, Seed: 4, TransferRate: 0.05}, nil)
+	cfg := Sized(2000, 4)
+	cfg.TransferRate = 0.05
+	c, err := Generate(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +83,20 @@ func TestTruthConsistent(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, c := range []Config{{Patients: -1}, {Patients: MaxPatients + 1}, {EnrolmentMonths: -3}, {TransferRate: 1}, {MissingBaseline: 1.5}} {
+	bad := func(edit func(*Config)) Config {
+		c := DefaultConfig()
+		edit(&c)
+		return c
+	}
+	for _, c := range []Config{
+		bad(func(c *Config) { c.Patients = 0 }),
+		bad(func(c *Config) { c.Patients = MaxPatients + 1 }),
+		bad(func(c *Config) { c.EnrolmentMonths = 0 }),
+		bad(func(c *Config) { c.TransferRate = 1 }),
+		bad(func(c *Config) { c.TransferRate = math.NaN() }),
+		bad(func(c *Config) { c.MissingBaseline = -0.1 }),
+		bad(func(c *Config) { c.AsOf = time.Time{} }),
+	} {
 		if _, err := Generate(c, nil); caresignal.ErrorCode(err) != caresignal.EINVALID {
 			t.Errorf("Generate(%+v) error = %v, want EINVALID", c, err)
 		}

@@ -16,23 +16,16 @@ import (
 	"github.com/caresignal/caresignal/synth"
 )
 
-// synthFlags size and seed a synthetic cohort.
+// synthFlags size and seed a synthetic cohort, starting from the defaults.
 func synthFlags(fs *flag.FlagSet, cfg *synth.Config, asOf *dateFlag) {
-	fs.IntVar(&cfg.Patients, "patients", 10_000, "number of patients")
-	fs.Uint64Var(&cfg.Seed, "seed", 42, "random seed: the same seed and sizes give the same cohort")
-	fs.Var(asOf, "as-of", "first day not in the data, YYYY-MM-DD (default "+synth.DefaultAsOf.Format("2006-01-02")+")")
-	fs.IntVar(&cfg.EnrolmentMonths, "enrolment-months", 36, "enrolments spread over this many months before the as-of date")
-	fs.Float64Var(&cfg.TransferRate, "transfer-rate", 0.02, "monthly probability of a transfer out (random censoring)")
-	fs.Float64Var(&cfg.MissingBaseline, "missing-baseline", 0.03, "share of patients with no baseline score recorded")
-}
-
-// synthConfig completes a cohort config from its flags: an explicit zero
-// rate means none (a zero in synth.Config means the default).
-func synthConfig(cfg synth.Config, asOf dateFlag) synth.Config {
-	cfg.AsOf = asOf.t
-	cfg.TransferRate = negativeIfZero(cfg.TransferRate)
-	cfg.MissingBaseline = negativeIfZero(cfg.MissingBaseline)
-	return cfg
+	*cfg = synth.DefaultConfig()
+	asOf.t = cfg.AsOf
+	fs.IntVar(&cfg.Patients, "patients", cfg.Patients, "number of patients")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and sizes give the same cohort")
+	fs.Var(asOf, "as-of", "first day not in the data, YYYY-MM-DD")
+	fs.IntVar(&cfg.EnrolmentMonths, "enrolment-months", cfg.EnrolmentMonths, "enrolments spread over this many months before the as-of date")
+	fs.Float64Var(&cfg.TransferRate, "transfer-rate", cfg.TransferRate, "monthly probability of a transfer out (random censoring)")
+	fs.Float64Var(&cfg.MissingBaseline, "missing-baseline", cfg.MissingBaseline, "share of patients with no baseline score recorded")
 }
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
@@ -45,7 +38,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg = synthConfig(cfg, asOf)
+	cfg.AsOf = asOf.t
 	store, where, err := d.open(ctx)
 	if err != nil {
 		return err
@@ -83,22 +76,14 @@ type trainFlags struct {
 
 func (t *trainFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&t.spec, "spec", envDefault(e, "CARESIGNAL_SPEC", ""), "feature spec JSON file (default: the built-in engagement spec) (env CARESIGNAL_SPEC)")
-	fs.Float64Var(&t.lambda, "lambda", 1, "L2 penalty strength on the standardised coefficients (0 for none)")
-	fs.Float64Var(&t.holdout, "holdout", 0.2, "share of patients held out to measure the model (0 for none)")
+	def := model.DefaultTrainOptions()
+	fs.Float64Var(&t.lambda, "lambda", def.Lambda, "L2 penalty strength on the standardised coefficients (0 for none)")
+	fs.Float64Var(&t.holdout, "holdout", def.Holdout, "share of patients held out to measure the model (0 for none)")
 	fs.StringVar(&t.out, "out", "", "where to save the model (default <data-dir>/"+modelFileName+")")
 }
 
 func (t *trainFlags) options() model.TrainOptions {
-	return model.TrainOptions{Lambda: negativeIfZero(t.lambda), Holdout: negativeIfZero(t.holdout)}
-}
-
-// negativeIfZero maps an explicit 0 flag to the options' "none" (negative),
-// since a zero option means "default".
-func negativeIfZero(x float64) float64 {
-	if x == 0 {
-		return -1
-	}
-	return x
+	return model.TrainOptions{Lambda: t.lambda, Holdout: t.holdout}
 }
 
 func (t *trainFlags) loadSpec() (*feature.Spec, error) {
@@ -132,12 +117,12 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if t.out == "" {
 		t.out = d.modelPath()
 	}
-	store, where, err := d.open(ctx)
+	store, _, err := d.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	_, err = stepTrain(ctx, e, "", store, where, spec, t.options(), t.out)
+	_, err = stepTrain(ctx, e, "", store, d.kind(), spec, t.options(), t.out)
 	return err
 }
 
@@ -199,9 +184,9 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 	var failure error
 	if len(body) > web.MaxBodyBytes {
 		failure = caresignal.Errorf(caresignal.ETOOLARGE, "request body exceeds %d bytes", web.MaxBodyBytes)
-	} else if insts, err := web.DecodeRequest(body); err != nil {
+	} else if insts, batch, err := web.DecodeRequest(body); err != nil {
 		failure = err
-	} else if out, err = web.Score(m, insts); err != nil {
+	} else if out, err = web.Score(m, insts, batch); err != nil {
 		failure = err
 	}
 	if failure != nil {

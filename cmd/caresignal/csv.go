@@ -10,16 +10,38 @@ import (
 	"github.com/caresignal/caresignal"
 )
 
+// pendingFile is a file written in full under a temporary name, waiting to
+// be renamed into place.
+type pendingFile struct{ tmp, path string }
+
+// commit renames the file into place.
+func (f *pendingFile) commit() error { return os.Rename(f.tmp, f.path) }
+
+// discard removes the temporary file if it was not committed.
+func (f *pendingFile) discard() { os.Remove(f.tmp) }
+
 // writeScoresCSV writes one row per patient with the summary and the whole
-// hazard curve, through a temporary file renamed into place, so a failed
-// write never leaves half a file.
-func writeScoresCSV(path string, scores []caresignal.Score, preds []caresignal.Prediction) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".scores-*.csv")
+// hazard curve to a temporary file beside path; commit puts it in place, so
+// a failure never leaves half a file.
+func writeScoresCSV(path string, scores []caresignal.Score, preds []caresignal.Prediction) (*pendingFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".scores-*.csv")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.Remove(tmp.Name())
+	f := &pendingFile{tmp: tmp.Name(), path: path}
+	if err := writeCSV(tmp, scores, preds); err != nil {
+		tmp.Close()
+		f.discard()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		f.discard()
+		return nil, err
+	}
+	return f, nil
+}
+
+func writeCSV(tmp *os.File, scores []caresignal.Score, preds []caresignal.Prediction) error {
 	bw := bufio.NewWriter(tmp)
 	w := csv.NewWriter(bw)
 	header := []string{"patient_id", "months_enrolled", "hazard_next", "survival_end", "expected_months", "median_months"}
@@ -43,15 +65,10 @@ func writeScoresCSV(path string, scores []caresignal.Score, preds []caresignal.P
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		tmp.Close()
 		return err
 	}
 	if err := bw.Flush(); err != nil {
-		tmp.Close()
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return tmp.Sync()
 }

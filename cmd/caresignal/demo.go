@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	cfg = synthConfig(cfg, asOf)
+	cfg.AsOf = asOf.t
 	spec, err := t.loadSpec()
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if _, err := stepETL(ctx, e, "[2/5] ", store, c.Config.AsOf); err != nil {
 		return err
 	}
-	m, err := stepTrain(ctx, e, "[3/5] ", store, where, spec, t.options(), t.out)
+	m, err := stepTrain(ctx, e, "[3/5] ", store, d.kind(), spec, t.options(), t.out)
 	if err != nil {
 		return err
 	}

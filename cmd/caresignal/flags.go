@@ -79,11 +79,25 @@ func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
 
 func (d *dataFlags) modelPath() string { return filepath.Join(d.dataDir, modelFileName) }
 
+// kind names the database kind, for the model's training record (which
+// must not carry addresses or paths).
+func (d *dataFlags) kind() string {
+	if postgres.IsDSN(d.db) {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
 // open opens the database the flags name.
 func (d *dataFlags) open(ctx context.Context) (caresignal.Store, string, error) {
 	if postgres.IsDSN(d.db) {
 		s, err := postgres.Open(ctx, d.db)
 		return s, describeDSN(d.db), err
+	}
+	if strings.Contains(d.db, "://") || strings.Contains(d.db, "=") {
+		// A key=value connection string or another scheme: refuse rather
+		// than create a SQLite file named after it.
+		return nil, "", caresignal.Invalidf("db", "--db must be a postgres:// (or postgresql://) URL or a SQLite file path; this looks like neither")
 	}
 	path := strings.TrimPrefix(d.db, "sqlite:")
 	if path == "" {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/postgres/pgtest"
 	"github.com/caresignal/caresignal/internal/storetest"
 	"github.com/caresignal/caresignal/internal/web"
@@ -311,6 +312,16 @@ func TestCommandErrors(t *testing.T) {
 	if _, _, err := runCmd(t, "", "train", "--data-dir", dir, "--spec", filepath.Join(dir, "nope.json")); err == nil {
 		t.Error("train with a missing spec file succeeded")
 	}
+	if _, _, err := runCmd(t, "", "etl", "--db", "host=localhost password=secret"); caresignal.ErrorField(err) != "db" || strings.Contains(err.Error(), "secret") {
+		t.Errorf("key=value --db: %v", err)
+	}
+	if matches, _ := filepath.Glob("host=*"); len(matches) > 0 {
+		t.Errorf("a file was created for the bad --db: %v", matches)
+	}
+	mustRun(t, "generate", "--data-dir", dir, "--patients", "50", "--seed", "0")
+	if _, _, err := runCmd(t, "", "train", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "caresignal etl") {
+		t.Errorf("train before etl: %v", err)
+	}
 }
 
 func TestHelp(t *testing.T) {
@@ -329,4 +340,3 @@ func TestHelp(t *testing.T) {
 		t.Errorf("version: %q", out)
 	}
 }
-

@@ -57,7 +57,7 @@ func stepETL(ctx context.Context, e *env, prefix string, store caresignal.Store,
 	return res, nil
 }
 
-func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Store, where string, spec *feature.Spec, opt model.TrainOptions, out string) (*model.Model, error) {
+func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Store, kind string, spec *feature.Spec, opt model.TrainOptions, out string) (*model.Model, error) {
 	p := newProgress(e.stderr, "reading training extract", "")
 	p.Tick("querying")
 	x, err := store.TrainingExtract(ctx)
@@ -69,8 +69,11 @@ func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	if err != nil {
 		return nil, err
 	}
+	if len(x.Rows) == 0 {
+		return nil, caresignal.Errorf(caresignal.EINVALID, "the training extract is empty: no person-period month has ended by the ELT's as-of date (%s)", asOf.Format(time.DateOnly))
+	}
 	fmt.Fprintf(e.stdout, "%sread the training extract: %s person-period rows in %s\n", prefix, count(len(x.Rows)), seconds(el))
-	opt.Source, opt.AsOf = where, asOf.Format(time.DateOnly)
+	opt.Source, opt.AsOf = kind, asOf.Format(time.DateOnly)
 	p = newProgress(e.stderr, "fitting", "")
 	opt.OnIteration = func(it survival.Iteration) {
 		p.mu.Lock()
@@ -129,6 +132,9 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	if err != nil {
 		return err
 	}
+	if len(x.Rows) == 0 {
+		return caresignal.Errorf(caresignal.EINVALID, "no patient is enrolled as of %s: nothing to score", asOf.Format(time.DateOnly))
+	}
 	cols := make([]int, len(m.Features.Features))
 	for i, f := range m.Features.Features {
 		if cols[i] = x.Column(f.Name); cols[i] < 0 {
@@ -149,7 +155,8 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 		}
 		pr, err := m.Predict(&inst)
 		if err != nil {
-			failures[caresignal.ErrorMessage(err)]++
+			// Counted by field only: the message can quote the value.
+			failures[caresignal.ErrorField(err)]++
 			continue
 		}
 		scores = append(scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
@@ -160,6 +167,16 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 		if i%1000 == 0 {
 			p.Set(i, len(x.Rows))
 		}
+	}
+	// The CSV is written in full before the database changes, and put in
+	// place only once the database has committed.
+	var csvFile *pendingFile
+	if csvPath != "" {
+		if csvFile, err = writeScoresCSV(csvPath, scores, preds); err != nil {
+			p.Finish()
+			return fmt.Errorf("writing %s: %w", csvPath, err)
+		}
+		defer csvFile.discard()
 	}
 	run := caresignal.ScoreRun{Model: m.Info(), AsOf: asOf, ScoredAt: time.Now().UTC(), Horizon: horizon}
 	if err := store.ReplaceScores(ctx, run, scores); err != nil {
@@ -182,16 +199,16 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 		prefix, count(len(scores)), asOf.Format(time.DateOnly), horizon, seconds(el), 100*mean, count(high))
 	if len(failures) > 0 {
 		reasons := make([]string, 0, len(failures))
-		for msg, n := range failures {
-			reasons = append(reasons, fmt.Sprintf("%d × %s", n, msg))
+		for field, n := range failures {
+			reasons = append(reasons, fmt.Sprintf("%s (%d)", field, n))
 		}
 		sort.Strings(reasons)
-		fmt.Fprintf(e.stderr, "warning: %d patients could not be scored and are not in the scores table: %s\n",
-			len(x.Rows)-len(scores), strings.Join(reasons, "; "))
+		fmt.Fprintf(e.stderr, "warning: %d patients could not be scored and are not in the scores table; the model refused their %s\n",
+			len(x.Rows)-len(scores), strings.Join(reasons, ", "))
 	}
-	if csvPath != "" {
-		if err := writeScoresCSV(csvPath, scores, preds); err != nil {
-			return fmt.Errorf("writing %s: %w", csvPath, err)
+	if csvFile != nil {
+		if err := csvFile.commit(); err != nil {
+			return fmt.Errorf("the scores table is written, but %s is not: %w", csvPath, err)
 		}
 		fmt.Fprintf(e.stdout, "%swrote %s\n", prefix, csvPath)
 	}

@@ -69,7 +69,7 @@ func loadSource(ctx context.Context, db *sql.DB, src *caresignal.Source, progres
 			return err
 		}
 		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, "TRUNCATE person_period, disenrolments, engagement_events, patients"); err != nil {
+		if _, err := tx.Exec(ctx, "TRUNCATE person_period, elt_runs, scores, score_runs, disenrolments, engagement_events, patients"); err != nil {
 			return err
 		}
 		total := len(src.Patients) + len(src.Events) + len(src.Disenrolments)

@@ -64,7 +64,7 @@ func loadSource(ctx context.Context, db *sql.DB, src *caresignal.Source, progres
 		return err
 	}
 	defer tx.Rollback()
-	for _, t := range []string{"person_period", "disenrolments", "engagement_events", "patients"} {
+	for _, t := range []string{"person_period", "elt_runs", "scores", "score_runs", "disenrolments", "engagement_events", "patients"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func (s *Store) apply(ctx context.Context, version int, name, body, sum string) 
 		case err == nil && have == sum:
 			return nil // already applied
 		case err == nil:
-			return fmt.Errorf("was changed after it was applied (checksum %s, file %s): migrations are append-only", have[:12], sum[:12])
+			return fmt.Errorf("was changed after it was applied (recorded checksum %.12s, file %.12s): migrations are append-only", have, sum)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}

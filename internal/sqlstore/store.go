@@ -43,6 +43,11 @@ const (
 	qPrediction   = "queries/prediction_extract.sql" // the month in progress of enrolled patients
 )
 
+// MaxQuietDays is how far past the latest source date an as-of date may
+// be. A program with no enrolment, event or disenrolment for a month is
+// more likely a stale extract than a quiet month.
+const MaxQuietDays = 30
+
 // Store is a caresignal.Store on a *sql.DB.
 type Store struct {
 	db *sql.DB
@@ -86,8 +91,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// ReplaceSource replaces the source tables' contents. The person-period
-// table is emptied with them, since it was derived from the old rows.
+// ReplaceSource replaces the source tables' contents. What was derived
+// from the old rows — the person-period table, the ELT runs, the scores —
+// is emptied in the same transaction.
 func (s *Store) ReplaceSource(ctx context.Context, src *caresignal.Source, progress caresignal.Progress) error {
 	if err := s.d.LoadSource(ctx, s.db, src, progress); err != nil {
 		return fmt.Errorf("%s: loading source tables: %w", s.d.Name, err)
@@ -108,26 +114,32 @@ func (s *Store) RunELT(ctx context.Context, asOf time.Time) (caresignal.ELTResul
 	if before > 0 {
 		return res, caresignal.Errorf(caresignal.EINVALID, "source data: %d disenrolments are dated before their patient's enrolment; fix them before running the ELT", before)
 	}
-	if asOf.IsZero() {
-		var end any
-		if err := s.db.QueryRowContext(ctx, s.q[qSourceEnd]).Scan(&end); err != nil {
-			return res, fmt.Errorf("%s: finding the end of the source data: %w", s.d.Name, err)
-		}
-		t, err := parseDate(end)
-		if err != nil {
-			return res, fmt.Errorf("%s: end of the source data: %w", s.d.Name, err)
-		}
-		asOf = t
+	var endRaw any
+	if err := s.db.QueryRowContext(ctx, s.q[qSourceEnd]).Scan(&endRaw); err != nil {
+		return res, fmt.Errorf("%s: finding the end of the source data: %w", s.d.Name, err)
+	}
+	end, err := parseDate(endRaw)
+	if err != nil {
+		return res, fmt.Errorf("%s: end of the source data: %w", s.d.Name, err)
+	}
+	switch {
+	case asOf.IsZero():
+		asOf = end
+	case asOf.After(end.AddDate(0, 0, MaxQuietDays)):
+		// Months after the data would all count as survived and pull the
+		// hazard down: refuse rather than invent them.
+		return res, caresignal.Invalidf("as-of", "as-of %s is more than %d days after the source data end (latest date %s): the months in between would count as survived; use an as-of up to %s",
+			FormatDate(asOf), MaxQuietDays, FormatDate(end.AddDate(0, 0, -1)), FormatDate(end.AddDate(0, 0, MaxQuietDays)))
 	}
 	res.AsOf = asOf
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM person_period"); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q[qELT], FormatDate(asOf)); err != nil {
 			return fmt.Errorf("building person_period: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT status, COUNT(*) FROM person_period GROUP BY status")
+		rows, err := tx.QueryContext(ctx, "SELECT status, COUNT(*) FROM person_period GROUP BY status ORDER BY status")
 		if err != nil {
 			return err
 		}
@@ -143,6 +155,9 @@ func (s *Store) RunELT(ctx context.Context, asOf time.Time) (caresignal.ELTResul
 		}
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		if res.Rows == 0 {
+			return caresignal.Invalidf("as-of", "as-of %s is on or before every enrolment: the person-period table would be empty", FormatDate(asOf))
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO elt_runs (as_of, person_period_rows, finished_at) VALUES ("+s.d.Bind(1)+", "+s.d.Bind(2)+", "+s.d.Bind(3)+")",
 			FormatDate(asOf), res.Rows, time.Now().UTC().Format(time.RFC3339))

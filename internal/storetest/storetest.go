@@ -36,6 +36,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"RejectsExitBeforeEnrolment", testRejectsExitBeforeEnrolment},
 		{"EmptySource", testEmptySource},
 		{"Scores", testScores},
+		{"ReplaceSourceClearsDerived", testReplaceSourceClearsDerived},
+		{"RefusesAsOfOutsideData", testRefusesAsOfOutsideData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +50,9 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 // Cohort is the small cohort the suite loads: with missing baseline scores
 // and transfers, so every status and the NULL path occur.
 func Cohort(t testing.TB) *synth.Cohort {
-	c, err := synth.Generate(synth.Config{Patients: 1500, Seed: 11, MissingBaseline: 0.05, TransferRate: 0.03}, nil)
+	cfg := synth.Sized(1500, 11)
+	cfg.MissingBaseline, cfg.TransferRate = 0.05, 0.03
+	c, err := synth.Generate(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +268,46 @@ func testScores(t *testing.T, open Opener) {
 	}
 	if top[0].MedianMonths != nil || top[1].MedianMonths == nil || *top[1].MedianMonths != 2 || top[0].ExpectedMonths != 8.25 {
 		t.Errorf("TopScores lost values: %+v", top[:2])
+	}
+}
+
+func testReplaceSourceClearsDerived(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	c := Cohort(t)
+	load(t, s, c)
+	if _, err := s.RunELT(ctx, c.Config.AsOf); err != nil {
+		t.Fatal(err)
+	}
+	run := caresignal.ScoreRun{Model: caresignal.ModelInfo{Name: "engagement", Version: "v"}, AsOf: c.Config.AsOf, ScoredAt: time.Now(), Horizon: 12}
+	if err := s.ReplaceScores(ctx, run, []caresignal.Score{{PatientID: c.Source.Patients[0].ID}}); err != nil {
+		t.Fatal(err)
+	}
+	load(t, s, c)
+	if _, err := s.LastELT(ctx); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+		t.Errorf("LastELT after replacing the source: %v, want ENOTFOUND", err)
+	}
+	if _, _, err := s.TopScores(ctx, 5); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+		t.Errorf("TopScores after replacing the source: %v, want ENOTFOUND", err)
+	}
+	if x, err := s.PersonPeriod(ctx); err != nil || len(x.Rows) != 0 {
+		t.Errorf("person_period after replacing the source: %v, %d rows", err, len(x.Rows))
+	}
+}
+
+func testRefusesAsOfOutsideData(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	c := Cohort(t)
+	load(t, s, c)
+	if _, err := s.RunELT(ctx, c.Config.AsOf.AddDate(0, 2, 0)); caresignal.ErrorCode(err) != caresignal.EINVALID || caresignal.ErrorField(err) != "as-of" {
+		t.Errorf("as-of two months after the data: %v, want EINVALID on as-of", err)
+	}
+	if _, err := s.RunELT(ctx, c.Config.AsOf.AddDate(-20, 0, 0)); caresignal.ErrorCode(err) != caresignal.EINVALID {
+		t.Errorf("as-of before every enrolment: %v, want EINVALID", err)
+	}
+	if _, err := s.LastELT(ctx); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+		t.Errorf("a refused ELT was recorded: %v", err)
 	}
 }
 

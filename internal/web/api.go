@@ -24,11 +24,12 @@ type Response struct {
 	Predictions []caresignal.Prediction `json:"predictions"`
 }
 
-// Score answers an API request body with the model: what the route returns,
-// without HTTP. It is shared with `caresignal predict`.
-func Score(m *model.Model, insts []caresignal.Instance) (*Response, error) {
+// Score answers a decoded API request with the model: what the route
+// returns, without HTTP. It is shared with `caresignal predict`. batch says
+// the request used "instances", so errors name "instances[i].…".
+func Score(m *model.Model, insts []caresignal.Instance, batch bool) (*Response, error) {
 	var preds []caresignal.Prediction
-	if len(insts) == 1 {
+	if !batch {
 		p, err := m.Predict(&insts[0])
 		if err != nil {
 			return nil, err
@@ -50,23 +51,23 @@ func (s *server) handleEngagement() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		insts, err := DecodeRequest(body)
+		insts, batch, err := DecodeRequest(body)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		resp, err := Score(s.cfg.Model, insts)
+		resp, err := Score(s.cfg.Model, insts, batch)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, resp)
+		writeJSON(s.log, w, http.StatusOK, resp)
 	})
 }
 
 func (s *server) handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": s.cfg.Model.Info()})
+		writeJSON(s.log, w, http.StatusOK, map[string]any{"status": "ok", "model": s.cfg.Model.Info()})
 	})
 }
 
@@ -75,7 +76,7 @@ func (s *server) handleHealthz() http.Handler {
 func (s *server) handleModel() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := s.cfg.Model
-		writeJSON(w, http.StatusOK, map[string]any{
+		writeJSON(s.log, w, http.StatusOK, map[string]any{
 			"model":        m.Info(),
 			"kind":         m.Kind,
 			"link":         m.Link,

@@ -8,9 +8,8 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"reflect"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/caresignal/caresignal"
 )
@@ -19,118 +18,111 @@ import (
 // takes about a quarter of this.
 const MaxBodyBytes = 2 << 20
 
-// wireInstance is one patient as sent. Scalars stay raw so that each type
-// error can name its field exactly.
-type wireInstance struct {
-	PatientID      json.RawMessage            `json:"patient_id"`
-	Features       map[string]json.RawMessage `json:"features"`
-	MonthsEnrolled json.RawMessage            `json:"months_enrolled"`
-	Horizon        json.RawMessage            `json:"horizon"`
-}
-
-type wireRequest struct {
-	wireInstance
-	Instances json.RawMessage `json:"instances"`
-}
-
-// readBody reads a request body of at most MaxBodyBytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &caresignal.Error{Code: caresignal.ETOOLARGE, Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
-		}
-		return nil, &caresignal.Error{Code: caresignal.EINVALID, Message: "could not read the request body", Err: err}
-	}
-	return body, nil
-}
+// MaxPatientIDBytes bounds a patient id.
+const MaxPatientIDBytes = 200
 
 // DecodeRequest parses a POST /api/engagement body: one patient, or
-// {"instances": [...]}. Errors are *caresignal.Error naming the field.
-func DecodeRequest(body []byte) ([]caresignal.Instance, error) {
-	var err error
-	var req wireRequest
-	if err := strictDecode(body, &req, ""); err != nil {
-		return nil, err
-	}
-	if req.Instances == nil {
-		inst, err := req.wireInstance.instance("")
-		if err != nil {
-			return nil, err
+// {"instances": [...]} (batch is then true). Keys must match exactly and
+// appear once; anything else is an error. Errors are *caresignal.Error
+// naming the field as a path ("instances[2].features.age").
+func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err error) {
+	var one wireInstance
+	var instances json.RawMessage
+	err = eachField(body, "", func(key string, val json.RawMessage) error {
+		if key == "instances" {
+			instances = val
+			return nil
 		}
-		return []caresignal.Instance{inst}, nil
+		return one.set(key, val, "")
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	if req.Features != nil || req.PatientID != nil || req.Horizon != nil || req.MonthsEnrolled != nil {
-		return nil, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
+	if instances == nil {
+		inst, err := one.instance("")
+		if err != nil {
+			return nil, false, err
+		}
+		return []caresignal.Instance{inst}, false, nil
+	}
+	if one.seen {
+		return nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
 	}
 	var raws []json.RawMessage
-	if err := json.Unmarshal(req.Instances, &raws); err != nil || raws == nil {
-		return nil, caresignal.Invalidf("instances", "instances must be an array of patient objects")
+	if err := json.Unmarshal(instances, &raws); err != nil || raws == nil {
+		return nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
 	}
 	if len(raws) == 0 || len(raws) > caresignal.MaxInstances {
-		return nil, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
+		return nil, true, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
 	}
-	out := make([]caresignal.Instance, len(raws))
+	insts = make([]caresignal.Instance, len(raws))
 	for i, raw := range raws {
 		prefix := "instances[" + strconv.Itoa(i) + "]"
 		var w wireInstance
-		if err := strictDecode(raw, &w, prefix); err != nil {
-			return nil, err
+		if err := eachField(raw, prefix, func(key string, val json.RawMessage) error { return w.set(key, val, prefix+".") }); err != nil {
+			return nil, true, err
 		}
-		if out[i], err = w.instance(prefix + "."); err != nil {
-			return nil, err
+		if insts[i], err = w.instance(prefix + "."); err != nil {
+			return nil, true, err
 		}
 	}
-	return out, nil
+	return insts, true, nil
 }
 
-// strictDecode decodes one JSON object, refusing unknown fields and
-// trailing data.
-func strictDecode(b []byte, v any, where string) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+// eachField walks one JSON object, calling fn with each key, in document
+// order, and its raw value. A key that appears twice is an error, and so is
+// anything after the object. where names the object in messages ("" for
+// the request body).
+func eachField(raw []byte, where string, fn func(key string, val json.RawMessage) error) error {
 	name := where
 	if name == "" {
 		name = "request body"
 	}
-	if err := dec.Decode(v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	syntax := func(err error) error {
 		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.Is(err, io.EOF):
 			return caresignal.Invalidf(where, "%s is empty: send a JSON object", name)
 		case errors.As(err, &syn):
 			return caresignal.Invalidf(where, "%s is not valid JSON (at byte %d)", name, syn.Offset)
-		case errors.As(err, &typ) && typ.Field == "":
-			return caresignal.Invalidf(where, "%s must be a JSON object", name)
-		case errors.As(err, &typ):
-			// Field is the Go path, which names the embedded struct.
-			field := join(where, strings.TrimPrefix(typ.Field, "wireInstance."))
-			return caresignal.Invalidf(field, "%s must be %s", field, jsonKind(typ.Type.Kind()))
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-			return caresignal.Invalidf(join(where, field), "%s is not a known field", join(where, field))
 		}
 		return caresignal.Invalidf(where, "%s is not valid JSON", name)
 	}
-	if dec.More() {
+	tok, err := dec.Token()
+	if err != nil {
+		return syntax(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return caresignal.Invalidf(where, "%s must be a JSON object", name)
+	}
+	var seen []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return syntax(err)
+		}
+		key, _ := tok.(string)
+		field := join(where, key)
+		if slices.Contains(seen, key) {
+			return caresignal.Invalidf(field, "%s appears more than once", field)
+		}
+		seen = append(seen, key)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return syntax(err)
+		}
+		if err := fn(key, val); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return syntax(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return caresignal.Invalidf(where, "%s has data after the JSON object", name)
 	}
 	return nil
-}
-
-// jsonKind names the JSON type that decodes into a Go kind.
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.Map, reflect.Struct:
-		return "a JSON object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	}
-	return "a " + k.String()
 }
 
 func join(prefix, field string) string {
@@ -140,34 +132,65 @@ func join(prefix, field string) string {
 	return prefix + "." + field
 }
 
+// wireInstance is one patient as sent, its scalars kept raw so that each
+// error can name its field exactly.
+type wireInstance struct {
+	seen           bool // any field was set
+	patientID      json.RawMessage
+	features       json.RawMessage
+	monthsEnrolled json.RawMessage
+	horizon        json.RawMessage
+}
+
+// set records one field of a patient object; prefix is "" or "instances[i].".
+func (w *wireInstance) set(key string, val json.RawMessage, prefix string) error {
+	switch key {
+	case "patient_id":
+		w.patientID = val
+	case "features":
+		w.features = val
+	case "months_enrolled":
+		w.monthsEnrolled = val
+	case "horizon":
+		w.horizon = val
+	default:
+		return caresignal.Invalidf(prefix+key, "%s%s is not a known field", prefix, key)
+	}
+	w.seen = true
+	return nil
+}
+
 // instance converts a decoded patient; prefix is "" or "instances[i].".
 func (w *wireInstance) instance(prefix string) (caresignal.Instance, error) {
 	inst := caresignal.Instance{Horizon: caresignal.DefaultHorizon}
-	if w.PatientID != nil && string(w.PatientID) != "null" {
-		if err := json.Unmarshal(w.PatientID, &inst.PatientID); err != nil {
+	if w.patientID != nil && string(w.patientID) != "null" {
+		if err := json.Unmarshal(w.patientID, &inst.PatientID); err != nil || w.patientID[0] != '"' {
 			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id must be a string", prefix)
 		}
-		if len(inst.PatientID) > 200 {
-			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id is longer than 200 characters", prefix)
+		if len(inst.PatientID) > MaxPatientIDBytes {
+			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id is longer than %d bytes", prefix, MaxPatientIDBytes)
 		}
 	}
-	if w.Features == nil {
+	if w.features == nil || string(w.features) == "null" {
 		return inst, caresignal.Invalidf(prefix+"features", "%sfeatures is required: an object of feature values", prefix)
 	}
-	inst.Features = make(map[string]caresignal.Value, len(w.Features))
-	for name, raw := range w.Features {
+	inst.Features = make(map[string]caresignal.Value, 16)
+	err := eachField(w.features, prefix+"features", func(name string, raw json.RawMessage) error {
 		v, err := featureValue(raw)
 		if err != nil {
 			field := prefix + "features." + name
-			return inst, caresignal.Invalidf(field, "%s %s", field, err)
+			return caresignal.Invalidf(field, "%s %s", field, err)
 		}
 		inst.Features[name] = v
+		return nil
+	})
+	if err != nil {
+		return inst, err
 	}
-	var err error
-	if inst.MonthsEnrolled, err = integer(w.MonthsEnrolled, 0, 0, caresignal.MaxMonthsEnrolled); err != nil {
+	if inst.MonthsEnrolled, err = integer(w.monthsEnrolled, 0, 0, caresignal.MaxMonthsEnrolled); err != nil {
 		return inst, caresignal.Invalidf(prefix+"months_enrolled", "%smonths_enrolled %s", prefix, err)
 	}
-	if inst.Horizon, err = integer(w.Horizon, caresignal.DefaultHorizon, 1, caresignal.MaxHorizon); err != nil {
+	if inst.Horizon, err = integer(w.horizon, caresignal.DefaultHorizon, 1, caresignal.MaxHorizon); err != nil {
 		return inst, caresignal.Invalidf(prefix+"horizon", "%shorizon %s", prefix, err)
 	}
 	return inst, nil
@@ -211,4 +234,17 @@ func integer(raw json.RawMessage, def, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("must be between %d and %d, got %s", lo, hi, raw)
 	}
 	return int(x), nil
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &caresignal.Error{Code: caresignal.ETOOLARGE, Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
+		}
+		return nil, &caresignal.Error{Code: caresignal.EINVALID, Message: "could not read the request body", Err: err}
+	}
+	return body, nil
 }

@@ -6,6 +6,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -64,12 +65,15 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code >= 500 {
 		s.log.Error("request failed", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, code, body)
+	writeJSON(s.log, w, code, body)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+func writeJSON(log *slog.Logger, w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
+		// Only a bug gets here (a NaN the model let through); say so in
+		// the log without the values.
+		log.Error("encoding a response", "type", fmt.Sprintf("%T", v), "err", err)
 		code = http.StatusInternalServerError
 		b = []byte(`{"error":"internal error"}`)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"time"
 )
@@ -73,8 +75,15 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic serving request", "request_id", requestID(r.Context()), "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, ErrorBody{Error: "internal error"})
+				// A runtime error's text is the program's own; any other
+				// panic value could carry request data, so only its type
+				// is logged.
+				what := fmt.Sprintf("%T", v)
+				if re, ok := v.(runtime.Error); ok {
+					what = re.Error()
+				}
+				log.Error("panic serving request", "request_id", requestID(r.Context()), "path", r.URL.Path, "panic", what, "stack", string(debug.Stack()))
+				writeJSON(log, w, http.StatusInternalServerError, ErrorBody{Error: "internal error"})
 			}
 		}()
 		next.ServeHTTP(w, r)

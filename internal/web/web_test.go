@@ -34,13 +34,13 @@ var (
 func testModel(t testing.TB) *model.Model {
 	t.Helper()
 	once.Do(func() {
-		c, err := synth.Generate(synth.Config{Patients: 2000, Seed: 9}, nil)
+		c, err := synth.Generate(synth.Sized(2000, 9), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		x, _ := c.Training()
 		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{
+		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Lambda: 1, Holdout: 0.2,
 			Now: func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }})
 		if err != nil {
 			t.Fatal(err)
@@ -131,7 +131,7 @@ func TestEngagementContract(t *testing.T) {
 	if p.PatientID != "P-SECRET-123" || len(p.Hazard) != 6 || len(p.Survival) != 6 || len(p.Explanation) != 10 {
 		t.Errorf("prediction %+v", p)
 	}
-	insts, _ := DecodeRequest([]byte(`{"features": ` + strings.Replace(goodFeatures, "0.62", "0.6173", 1) + `, "months_enrolled": 2, "horizon": 6}`))
+	insts, _, _ := DecodeRequest([]byte(`{"features": ` + strings.Replace(goodFeatures, "0.62", "0.6173", 1) + `, "months_enrolled": 2, "horizon": 6}`))
 	want, _ := m.Predict(&insts[0])
 	for i := range want.Hazard {
 		if p.Hazard[i] != want.Hazard[i] || p.Survival[i] != want.Survival[i] {
@@ -204,6 +204,12 @@ func TestBadRequests(t *testing.T) {
 		{"instance not an object", `{"instances": [{"features": ` + goodFeatures + `}, 7]}`},
 		{"bad value in third instance", `{"instances": [{"features": ` + goodFeatures + `}, {"features": ` + goodFeatures + `}, {"features": ` + feats(`"age": 54`, `"age": -4`) + `}]}`},
 		{"instances and features", `{"instances": [{"features": ` + goodFeatures + `}], "features": ` + goodFeatures + `}`},
+		{"closing brace after the object", `{"features": ` + goodFeatures + `}}`},
+		{"closing bracket after the object", `{"features": ` + goodFeatures + `}]`},
+		{"field name in other case", `{"FEATURES": ` + goodFeatures + `}`},
+		{"field given twice", `{"features": ` + goodFeatures + `, "horizon": 2, "horizon": 3}`},
+		{"feature given twice", `{"features": ` + feats(`"age": 54`, `"age": "x", "age": 54`) + `}`},
+		{"one-element batch", `{"instances": [{"features": ` + feats(`"age": 54`, `"age": 500`) + `}]}`},
 		{"oversize body", `{"patient_id": "` + strings.Repeat("x", MaxBodyBytes) + `"}`},
 	}
 	var golden strings.Builder
@@ -256,8 +262,11 @@ func TestRoutes(t *testing.T) {
 	if code, body := get("/worklist"); code != 200 || !strings.Contains(body, "no database") {
 		t.Errorf("/worklist without a store: %d", code)
 	}
-	if code, _ := get("/api/engagement"); code != http.StatusMethodNotAllowed {
-		t.Errorf("GET /api/engagement: %d, want 405", code)
+	if code, body := get("/api/engagement"); code != http.StatusMethodNotAllowed || !strings.Contains(body, `"error"`) {
+		t.Errorf("GET /api/engagement: %d %s, want a JSON 405", code, body)
+	}
+	if code, body := get("/api/nope"); code != http.StatusNotFound || !strings.Contains(body, `"error"`) {
+		t.Errorf("GET /api/nope: %d %s, want a JSON 404", code, body)
 	}
 	if code, _ := get("/nope"); code != 404 {
 		t.Errorf("/nope: %d", code)
@@ -316,7 +325,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"instances": [{"patient_id": "a", "features": {"age": null}, "horizon": 3}]}`))
 	f.Add([]byte(`{"features": {"age": 1e400}, "months_enrolled": -0}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		insts, err := DecodeRequest(body)
+		insts, _, err := DecodeRequest(body)
 		if err != nil {
 			if caresignal.ErrorCode(err) != caresignal.EINVALID {
 				t.Fatalf("error without EINVALID code: %v", err)

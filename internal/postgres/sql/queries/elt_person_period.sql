@@ -27,7 +27,7 @@ p AS (
     FROM patients pt
     CROSS JOIN params
     LEFT JOIN disenrolments d ON d.patient_id = pt.patient_id
-    WHERE pt.enrolled_on <= params.as_of
+    WHERE pt.enrolled_on < params.as_of
 ),
 grid AS (
     SELECT p.patient_id, t.month, p.span, p.exit_day, p.reason

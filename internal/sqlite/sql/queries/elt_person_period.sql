@@ -26,7 +26,7 @@ p AS (
     FROM patients pt
     CROSS JOIN params
     LEFT JOIN disenrolments d ON d.patient_id = pt.patient_id
-    WHERE pt.enrolled_on <= params.as_of
+    WHERE pt.enrolled_on < params.as_of
 ),
 seq (t) AS (
     SELECT 1
