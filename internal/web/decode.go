@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/caresignal/caresignal"
 )
@@ -26,9 +28,12 @@ const MaxPatientIDBytes = 200
 // appear once; anything else is an error. Errors are *caresignal.Error
 // naming the field as a path ("instances[2].features.age").
 func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err error) {
+	if err := validJSON(body); err != nil {
+		return nil, false, err
+	}
 	var one wireInstance
-	var instances json.RawMessage
-	err = eachField(body, "", func(key string, val json.RawMessage) error {
+	var instances []byte
+	err = eachField(body, "", func(key string, val []byte) error {
 		if key == "instances" {
 			instances = val
 			return nil
@@ -48,8 +53,10 @@ func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err er
 	if one.seen {
 		return nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(instances, &raws); err != nil || raws == nil {
+	var raws [][]byte
+	if instances[0] == '[' {
+		raws = elements(instances, nil)
+	} else {
 		return nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
 	}
 	if len(raws) == 0 || len(raws) > caresignal.MaxInstances {
@@ -59,7 +66,7 @@ func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err er
 	for i, raw := range raws {
 		prefix := "instances[" + strconv.Itoa(i) + "]"
 		var w wireInstance
-		if err := eachField(raw, prefix, func(key string, val json.RawMessage) error { return w.set(key, val, prefix+".") }); err != nil {
+		if err := eachField(raw, prefix, func(key string, val []byte) error { return w.set(key, val, prefix+".") }); err != nil {
 			return nil, true, err
 		}
 		if insts[i], err = w.instance(prefix + "."); err != nil {
@@ -69,60 +76,132 @@ func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err er
 	return insts, true, nil
 }
 
-// eachField walks one JSON object, calling fn with each key, in document
-// order, and its raw value. A key that appears twice is an error, and so is
-// anything after the object. where names the object in messages ("" for
-// the request body).
-func eachField(raw []byte, where string, fn func(key string, val json.RawMessage) error) error {
-	name := where
-	if name == "" {
-		name = "request body"
+// validJSON checks that body is exactly one JSON value (the scanners below
+// rely on it), reporting where it is broken.
+func validJSON(body []byte) error {
+	if json.Valid(body) {
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	syntax := func(err error) error {
-		var syn *json.SyntaxError
-		switch {
-		case errors.Is(err, io.EOF):
-			return caresignal.Invalidf(where, "%s is empty: send a JSON object", name)
-		case errors.As(err, &syn):
-			return caresignal.Invalidf(where, "%s is not valid JSON (at byte %d)", name, syn.Offset)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return caresignal.Invalidf("", "request body is empty: send a JSON object")
+	}
+	var v any
+	var syn *json.SyntaxError
+	if err := json.Unmarshal(body, &v); errors.As(err, &syn) {
+		if strings.Contains(syn.Error(), "after top-level value") {
+			return caresignal.Invalidf("", "request body has data after the JSON object (at byte %d)", syn.Offset)
 		}
-		return caresignal.Invalidf(where, "%s is not valid JSON", name)
+		return caresignal.Invalidf("", "request body is not valid JSON (at byte %d)", syn.Offset)
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return syntax(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	return caresignal.Invalidf("", "request body is not valid JSON")
+}
+
+// eachField walks one JSON object, calling fn with each key, in document
+// order, and its raw value. A key that appears twice is an error. raw must
+// be valid JSON. where names the object in messages ("" for the body).
+func eachField(raw []byte, where string, fn func(key string, val []byte) error) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		name := where
+		if name == "" {
+			name = "request body"
+		}
 		return caresignal.Invalidf(where, "%s must be a JSON object", name)
 	}
 	var seen []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return syntax(err)
-		}
-		key, _ := tok.(string)
+	i = skipSpace(raw, i+1)
+	for i < len(raw) && raw[i] != '}' {
+		end := skipString(raw, i)
+		key := unquote(raw[i:end])
 		field := join(where, key)
 		if slices.Contains(seen, key) {
 			return caresignal.Invalidf(field, "%s appears more than once", field)
 		}
 		seen = append(seen, key)
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return syntax(err)
-		}
-		if err := fn(key, val); err != nil {
+		i = skipSpace(raw, end)
+		i = skipSpace(raw, i+1) // the colon
+		end = skipValue(raw, i)
+		if err := fn(key, raw[i:end]); err != nil {
 			return err
 		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return syntax(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return caresignal.Invalidf(where, "%s has data after the JSON object", name)
+		i = skipSpace(raw, end)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
 	}
 	return nil
+}
+
+// elements returns the raw elements of a valid JSON array.
+func elements(raw []byte, dst [][]byte) [][]byte {
+	i := skipSpace(raw, 1)
+	for i < len(raw) && raw[i] != ']' {
+		end := skipValue(raw, i)
+		dst = append(dst, raw[i:end])
+		i = skipSpace(raw, end)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return dst
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipValue returns the index after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+// unquote returns the text of a valid JSON string literal.
+func unquote(lit []byte) string {
+	body := lit[1 : len(lit)-1]
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body)
+	}
+	var s string
+	json.Unmarshal(lit, &s) // valid by construction
+	return s
 }
 
 func join(prefix, field string) string {
@@ -136,14 +215,14 @@ func join(prefix, field string) string {
 // error can name its field exactly.
 type wireInstance struct {
 	seen           bool // any field was set
-	patientID      json.RawMessage
-	features       json.RawMessage
-	monthsEnrolled json.RawMessage
-	horizon        json.RawMessage
+	patientID      []byte
+	features       []byte
+	monthsEnrolled []byte
+	horizon        []byte
 }
 
 // set records one field of a patient object; prefix is "" or "instances[i].".
-func (w *wireInstance) set(key string, val json.RawMessage, prefix string) error {
+func (w *wireInstance) set(key string, val []byte, prefix string) error {
 	switch key {
 	case "patient_id":
 		w.patientID = val
@@ -164,9 +243,10 @@ func (w *wireInstance) set(key string, val json.RawMessage, prefix string) error
 func (w *wireInstance) instance(prefix string) (caresignal.Instance, error) {
 	inst := caresignal.Instance{Horizon: caresignal.DefaultHorizon}
 	if w.patientID != nil && string(w.patientID) != "null" {
-		if err := json.Unmarshal(w.patientID, &inst.PatientID); err != nil || w.patientID[0] != '"' {
+		if w.patientID[0] != '"' {
 			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id must be a string", prefix)
 		}
+		inst.PatientID = unquote(w.patientID)
 		if len(inst.PatientID) > MaxPatientIDBytes {
 			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id is longer than %d bytes", prefix, MaxPatientIDBytes)
 		}
@@ -175,7 +255,7 @@ func (w *wireInstance) instance(prefix string) (caresignal.Instance, error) {
 		return inst, caresignal.Invalidf(prefix+"features", "%sfeatures is required: an object of feature values", prefix)
 	}
 	inst.Features = make(map[string]caresignal.Value, 16)
-	err := eachField(w.features, prefix+"features", func(name string, raw json.RawMessage) error {
+	err := eachField(w.features, prefix+"features", func(name string, raw []byte) error {
 		v, err := featureValue(raw)
 		if err != nil {
 			field := prefix + "features." + name
@@ -197,20 +277,12 @@ func (w *wireInstance) instance(prefix string) (caresignal.Instance, error) {
 }
 
 // featureValue reads a feature: a JSON number, string or null.
-func featureValue(raw json.RawMessage) (caresignal.Value, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return caresignal.Value{}, errors.New("is empty")
-	}
+func featureValue(raw []byte) (caresignal.Value, error) {
 	switch c := raw[0]; {
 	case c == 'n':
 		return caresignal.NullValue(), nil
 	case c == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return caresignal.Value{}, errors.New("is not a valid string")
-		}
-		return caresignal.Str(s), nil
+		return caresignal.Str(unquote(raw)), nil
 	case c == '-' || c >= '0' && c <= '9':
 		x, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsInf(x, 0) {
@@ -222,11 +294,11 @@ func featureValue(raw json.RawMessage) (caresignal.Value, error) {
 }
 
 // integer reads an optional whole number in [lo, hi].
-func integer(raw json.RawMessage, def, lo, hi int) (int, error) {
+func integer(raw []byte, def, lo, hi int) (int, error) {
 	if raw == nil || string(raw) == "null" {
 		return def, nil
 	}
-	x, err := strconv.ParseFloat(string(bytes.TrimSpace(raw)), 64)
+	x, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || x != math.Trunc(x) {
 		return 0, fmt.Errorf("must be a whole number between %d and %d", lo, hi)
 	}

@@ -317,6 +317,43 @@ func checkGolden(t *testing.T, name, got string) {
 	}
 }
 
+// FuzzEachField checks the object scanner against encoding/json: on any
+// valid JSON object without repeated keys it must find the same keys with
+// the same values.
+func FuzzEachField(f *testing.F) {
+	f.Add([]byte(`{"a": 1, "b": [1, {"c": "}"}], "d\\"": "x\\"y", "e": {"f": null}}`))
+	f.Add([]byte(`{ }`))
+	f.Add([]byte(`{"\u0061": true,"b":-1.5e3}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want map[string]json.RawMessage
+		if !json.Valid(body) || json.Unmarshal(body, &want) != nil || want == nil {
+			return
+		}
+		got := map[string]string{}
+		err := eachField(body, "", func(key string, val []byte) error {
+			got[key] = string(val)
+			return nil
+		})
+		if err != nil {
+			if strings.Contains(err.Error(), "more than once") {
+				return
+			}
+			t.Fatalf("eachField(%q): %v", body, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("eachField(%q) found %d keys, encoding/json %d", body, len(got), len(want))
+		}
+		for k, v := range want {
+			var a, b bytes.Buffer
+			json.Compact(&a, v)
+			json.Compact(&b, []byte(got[k]))
+			if a.String() != b.String() {
+				t.Fatalf("key %q: eachField %q, encoding/json %q", k, got[k], v)
+			}
+		}
+	})
+}
+
 // FuzzDecodeRequest feeds arbitrary bodies to the API decoder: it must
 // return instances within the limits, or an error naming what is wrong —
 // never panic.
