@@ -38,7 +38,7 @@ type formField struct {
 type contributionRow struct {
 	Feature, Value string
 	LogOdds        float64
-	Width          float64 // bar width, % of the largest
+	Width          float64 // bar width, % of the scale
 	Positive       bool
 }
 
@@ -180,15 +180,15 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance) *result {
 	if p.MedianMonths != nil {
 		r.Median = fmt.Sprintf("%d months", *p.MedianMonths)
 	}
-	top := 0.0
+	// Bars share a scale of at least half a unit of log-odds, so that a
+	// patient near the reference does not get full-width bars for
+	// negligible effects.
+	top := 0.5
 	for _, c := range p.Explanation {
 		top = math.Max(top, math.Abs(c.Contribution))
 	}
 	for _, c := range p.Explanation {
-		w := 0.0
-		if top > 0 {
-			w = 100 * math.Abs(c.Contribution) / top
-		}
+		w := 100 * math.Abs(c.Contribution) / top
 		r.Contributions = append(r.Contributions, contributionRow{Feature: c.Feature, Value: c.Value, LogOdds: c.Contribution, Width: w, Positive: c.Contribution > 0})
 	}
 	return r
