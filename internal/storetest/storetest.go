@@ -59,6 +59,14 @@ func Cohort(t testing.TB) *synth.Cohort {
 	return c
 }
 
+// loaded opens a store and loads the suite's cohort into it.
+func loaded(t *testing.T, open Opener) (caresignal.Store, *synth.Cohort) {
+	t.Helper()
+	s, c := open(t), Cohort(t)
+	load(t, s, c)
+	return s, c
+}
+
 func load(t *testing.T, s caresignal.Store, c *synth.Cohort) {
 	t.Helper()
 	if err := s.ReplaceSource(context.Background(), &c.Source, nil); err != nil {
@@ -68,9 +76,7 @@ func load(t *testing.T, s caresignal.Store, c *synth.Cohort) {
 
 func testELTMatchesGenerator(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	res, err := s.RunELT(ctx, c.Config.AsOf)
 	if err != nil {
 		t.Fatalf("RunELT: %v", err)
@@ -116,9 +122,7 @@ func testELTMatchesGenerator(t *testing.T, open Opener) {
 
 func testDefaultAsOf(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	var latest time.Time
 	for _, p := range c.Source.Patients {
 		latest = later(latest, p.EnrolledOn)
@@ -147,9 +151,7 @@ func later(a, b time.Time) time.Time {
 
 func testELTIsRepeatable(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	// An earlier as-of first, then the real one: the second run must not
 	// keep anything from the first.
 	if _, err := s.RunELT(ctx, c.Config.AsOf.AddDate(0, -6, 0)); err != nil {
@@ -173,9 +175,7 @@ func testELTIsRepeatable(t *testing.T, open Opener) {
 }
 
 func testMigrationsIdempotent(t *testing.T, open Opener) {
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	s.Close()
 	s2 := open(t) // applies migrations again: must be a no-op
 	if _, err := s2.RunELT(context.Background(), c.Config.AsOf); err != nil {
@@ -185,9 +185,7 @@ func testMigrationsIdempotent(t *testing.T, open Opener) {
 
 func testFailedLoadKeepsOldRows(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	if _, err := s.RunELT(ctx, c.Config.AsOf); err != nil {
 		t.Fatal(err)
 	}
@@ -207,11 +205,10 @@ func testFailedLoadKeepsOldRows(t *testing.T, open Opener) {
 func testRejectsExitBeforeEnrolment(t *testing.T, open Opener) {
 	s := open(t)
 	c := Cohort(t)
-	d := c.Source.Disenrolments[0]
-	for i, p := range c.Source.Patients {
+	d := &c.Source.Disenrolments[0]
+	for _, p := range c.Source.Patients {
 		if p.ID == d.PatientID {
-			c.Source.Disenrolments[0].DisenrolledOn = p.EnrolledOn.AddDate(0, 0, -1)
-			_ = i
+			d.DisenrolledOn = p.EnrolledOn.AddDate(0, 0, -1)
 		}
 	}
 	load(t, s, c)
@@ -273,9 +270,7 @@ func testScores(t *testing.T, open Opener) {
 
 func testReplaceSourceClearsDerived(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	if _, err := s.RunELT(ctx, c.Config.AsOf); err != nil {
 		t.Fatal(err)
 	}
@@ -297,9 +292,7 @@ func testReplaceSourceClearsDerived(t *testing.T, open Opener) {
 
 func testRefusesAsOfOutsideData(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := open(t)
-	c := Cohort(t)
-	load(t, s, c)
+	s, c := loaded(t, open)
 	if _, err := s.RunELT(ctx, c.Config.AsOf.AddDate(0, 2, 0)); caresignal.ErrorCode(err) != caresignal.EINVALID || caresignal.ErrorField(err) != "as-of" {
 		t.Errorf("as-of two months after the data: %v, want EINVALID on as-of", err)
 	}
