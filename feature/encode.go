@@ -173,7 +173,7 @@ type DesignMatrix struct {
 // matrix with each row's baseline term set, and returns the matrix and the
 // 0/1 outcomes.
 func (ft *Fitted) Design(x *caresignal.Extract) (*DesignMatrix, error) {
-	cols, err := bind(&ft.Spec, x.Columns)
+	cols, err := ft.Bind(x.Columns)
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,10 @@ func Fit(spec *Spec, x *caresignal.Extract) (*Fitted, error) {
 	return ft, nil
 }
 
+// Bind returns, for each feature in spec order, the index of its column in
+// columns, or an EINVALID error naming the first feature that has none.
+func (ft *Fitted) Bind(columns []string) ([]int, error) { return bind(&ft.Spec, columns) }
+
 // bind returns, for each spec feature, its column index in columns.
 func bind(spec *Spec, columns []string) ([]int, error) {
 	idx := make([]int, len(spec.Features))

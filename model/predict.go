@@ -52,10 +52,7 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 		return p, prefixField(err, "features.")
 	}
 
-	eta := 0.0
-	for j := ft.Months; j < len(row); j++ {
-		eta += m.Coef[j] * row[j]
-	}
+	eta := m.featureEta(row)
 	curves := make([]float64, 2*inst.Horizon)
 	p.PatientID = inst.PatientID
 	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
@@ -69,6 +66,16 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 	}
 	p.Explanation = m.explain(s.vals, row)
 	return p, nil
+}
+
+// featureEta returns the features' part of the log-odds of an encoded row:
+// everything but the baseline term of the month.
+func (m *Model) featureEta(row []float64) float64 {
+	eta := 0.0
+	for j := m.Features.Months; j < len(row); j++ {
+		eta += m.Coef[j] * row[j]
+	}
+	return eta
 }
 
 // explain returns each feature's contribution to the log-odds, measured

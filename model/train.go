@@ -117,11 +117,9 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 // have, under the "error" policy — are left out and counted.
 func (m *Model) evaluate(x *caresignal.Extract) (b eval.Binary, skipped int, err error) {
 	ft := m.Features
-	cols := make([]int, len(ft.Features))
-	for i, f := range ft.Features {
-		if cols[i] = x.Column(f.Name); cols[i] < 0 {
-			return b, 0, fmt.Errorf("no column %q", f.Name)
-		}
+	cols, err := ft.Bind(x.Columns)
+	if err != nil {
+		return b, 0, err
 	}
 	vals := make([]caresignal.Value, len(cols))
 	row := make([]float64, ft.Width())
@@ -135,11 +133,7 @@ func (m *Model) evaluate(x *caresignal.Extract) (b eval.Binary, skipped int, err
 			skipped++
 			continue
 		}
-		eta := m.Coef[ft.MonthColumn(r.Month)]
-		for j := ft.Months; j < len(row); j++ {
-			eta += m.Coef[j] * row[j]
-		}
-		p = append(p, survival.Logistic(eta))
+		p = append(p, survival.Logistic(m.Coef[ft.MonthColumn(r.Month)]+m.featureEta(row)))
 		y = append(y, b2f(r.Event))
 	}
 	return eval.EvaluateBinary(p, y), skipped, nil

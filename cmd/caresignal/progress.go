@@ -65,6 +65,11 @@ func (p *progress) draw(done, total int, now time.Time) {
 	} else {
 		line = fmt.Sprintf("  %s %s %s  %.1fs", p.label, count(done), p.unit, el)
 	}
+	p.write(line)
+}
+
+// write shows line: in place on a terminal, as a new line elsewhere.
+func (p *progress) write(line string) {
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 	} else {
@@ -87,12 +92,7 @@ func (p *progress) Tick(what string) {
 				p.mu.Lock()
 				if p.tty || now.Sub(p.lastDraw) >= 5*time.Second && now.Sub(p.start) >= time.Second {
 					p.lastDraw = now
-					line := fmt.Sprintf("  %s %s… %.1fs", p.label, what, now.Sub(p.start).Seconds())
-					if p.tty {
-						fmt.Fprintf(p.w, "\r\033[K%s", line)
-					} else {
-						fmt.Fprintln(p.w, line)
-					}
+					p.write(fmt.Sprintf("  %s %s… %.1fs", p.label, what, now.Sub(p.start).Seconds()))
 				}
 				p.mu.Unlock()
 			}

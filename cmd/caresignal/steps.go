@@ -135,12 +135,10 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	if len(x.Rows) == 0 {
 		return caresignal.Errorf(caresignal.EINVALID, "no patient is enrolled as of %s: nothing to score", asOf.Format(time.DateOnly))
 	}
-	cols := make([]int, len(m.Features.Features))
-	for i, f := range m.Features.Features {
-		if cols[i] = x.Column(f.Name); cols[i] < 0 {
-			return caresignal.Errorf(caresignal.EINVALID, "the model needs feature %q, which the prediction extract does not have (columns: %s)",
-				f.Name, strings.Join(x.Columns, ", "))
-		}
+	cols, err := m.Features.Bind(x.Columns)
+	if err != nil {
+		return caresignal.Errorf(caresignal.EINVALID, "the model needs feature %q, which the prediction extract does not have (columns: %s)",
+			caresignal.ErrorField(err), strings.Join(x.Columns, ", "))
 	}
 	p := newProgress(e.stderr, "scoring", "patients")
 	scores := make([]caresignal.Score, 0, len(x.Rows))

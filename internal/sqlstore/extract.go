@@ -46,11 +46,10 @@ func (s *Store) extract(ctx context.Context, name string) (*caresignal.Extract, 
 		ptrs[i] = &raw[i]
 	}
 	intern := map[string]string{}
-	str := func(b []byte) string {
-		if s, ok := intern[string(b)]; ok {
-			return s
+	str := func(s string) string {
+		if v, ok := intern[s]; ok {
+			return v
 		}
-		s := string(b)
 		intern[s] = s
 		return s
 	}
@@ -72,7 +71,7 @@ func (s *Store) extract(ctx context.Context, name string) (*caresignal.Extract, 
 		}
 		r.Month = int(month)
 		st, _ := asString(raw[2])
-		r.Status = caresignal.Status(str([]byte(st)))
+		r.Status = caresignal.Status(str(st))
 		ev, ok := raw[3].(int64)
 		if !ok {
 			return nil, fmt.Errorf("%s: %s: event is %T, want an integer", s.d.Name, name, raw[3])
@@ -109,7 +108,7 @@ func asString(v any) (string, bool) {
 }
 
 // toValue converts a driver value to a feature value.
-func toValue(v any, str func([]byte) string) (caresignal.Value, error) {
+func toValue(v any, str func(string) string) (caresignal.Value, error) {
 	switch v := v.(type) {
 	case nil:
 		return caresignal.NullValue(), nil
@@ -127,9 +126,9 @@ func toValue(v any, str func([]byte) string) (caresignal.Value, error) {
 		}
 		return caresignal.Num(0), nil
 	case string:
-		return caresignal.Str(str([]byte(v))), nil
-	case []byte:
 		return caresignal.Str(str(v)), nil
+	case []byte:
+		return caresignal.Str(str(string(v))), nil
 	}
 	return caresignal.Value{}, fmt.Errorf("unsupported type %T (want a number, text or NULL)", v)
 }

@@ -53,12 +53,10 @@ func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err er
 	if one.seen {
 		return nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
 	}
-	var raws [][]byte
-	if instances[0] == '[' {
-		raws = elements(instances, nil)
-	} else {
+	if instances[0] != '[' {
 		return nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
 	}
+	raws := elements(instances, nil)
 	if len(raws) == 0 || len(raws) > caresignal.MaxInstances {
 		return nil, true, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
 	}
