@@ -126,6 +126,35 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
+func runExtract(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "extract", "", "Write the training extract that train reads — one row per patient per complete month at risk,\nwith its status, 0/1 event and features — to a CSV file, to fit or check the model elsewhere.\nThe file holds patient ids: treat it as health data.")
+	var d dataFlags
+	d.register(fs, e)
+	out := fs.String("out", "", "CSV file to write (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		fmt.Fprintln(e.stderr, "extract: --out is required")
+		fs.Usage()
+		return errUsage
+	}
+	store, _, err := d.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	x, err := store.TrainingExtract(ctx)
+	if err != nil {
+		return err
+	}
+	if err := writeExtractCSV(*out, x); err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s person-period rows with %d feature columns to %s\n", count(len(x.Rows)), len(x.Columns), *out)
+	return nil
+}
+
 func runScore(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "score", "", "Score every currently enrolled patient (the prediction extract) with a saved model and write the\nresults to the scores table, replacing an earlier run of the same model and as-of date.")
 	var d dataFlags

@@ -72,3 +72,49 @@ func writeCSV(tmp *os.File, scores []caresignal.Score, preds []caresignal.Predic
 	}
 	return tmp.Sync()
 }
+
+// writeExtractCSV writes a person-period extract to path, atomically: one
+// row per patient-month with patient_id, month, status, event (0/1) and the
+// feature columns; a missing value is an empty field.
+func writeExtractCSV(path string, x *caresignal.Extract) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".extract-*.csv")
+	if err != nil {
+		return err
+	}
+	f := &pendingFile{tmp: tmp.Name(), path: path}
+	defer f.discard()
+	bw := bufio.NewWriter(tmp)
+	w := csv.NewWriter(bw)
+	w.Write(append([]string{"patient_id", "month", "status", "event"}, x.Columns...))
+	rec := make([]string, 4+len(x.Columns))
+	for _, r := range x.Rows {
+		rec[0], rec[1], rec[2], rec[3] = r.PatientID, strconv.Itoa(r.Month), string(r.Status), "0"
+		if r.Event {
+			rec[3] = "1"
+		}
+		for j, v := range r.Values {
+			rec[4+j] = ""
+			if !v.Missing() {
+				rec[4+j] = v.String()
+			}
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return f.commit()
+}

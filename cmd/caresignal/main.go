@@ -55,6 +55,7 @@ func commands() []command {
 		{"generate", "fill the source tables with a deterministic synthetic cohort", runGenerate},
 		{"etl", "build the person-period table inside the database", runETL},
 		{"train", "fit the hazard model on the training extract and save the artifact", runTrain},
+		{"extract", "write the training extract (person-period rows) to a CSV file", runExtract},
 		{"score", "score every currently enrolled patient into the scores table (and CSV)", runScore},
 		{"serve", "serve the JSON API and the web app", runServe},
 		{"predict", "answer one API request body from stdin or a file, without a server", runPredict},
