@@ -69,8 +69,8 @@ func TestLogisticTails(t *testing.T) {
 		if math.IsNaN(p) || p < 0 || p > 1 {
 			t.Errorf("Logistic(%v) = %v", eta, p)
 		}
-		if l := logLik1(1, eta); math.IsInf(l, 0) || math.IsNaN(l) {
-			t.Errorf("logLik1(1, %v) = %v", eta, l)
+		if l := Logit.logLik(1, 1, eta); math.IsInf(l, 0) || math.IsNaN(l) {
+			t.Errorf("logLik(1, 1, %v) = %v", eta, l)
 		}
 	}
 	if got := Logistic(0); got != 0.5 {

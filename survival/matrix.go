@@ -1,5 +1,10 @@
 package survival
 
+import (
+	"encoding/binary"
+	"math"
+)
+
 // Matrix is a design matrix stored by rows in compressed sparse form. A
 // person-period design is mostly zeros — one month indicator and one dummy per
 // categorical feature in each row — so the fitter works on the non-zeros only.
@@ -44,4 +49,43 @@ func (m *Matrix) Dot(i int, beta []float64) float64 {
 		s += m.Val[k] * beta[m.Idx[k]]
 	}
 	return s
+}
+
+// Compress merges identical rows of x into one row each, returning the
+// distinct rows in order of first appearance with their summed events and
+// trial counts. A binomial fit of the compressed problem has the same
+// likelihood, coefficients and information as the Bernoulli fit of the
+// original rows, at the cost of one pass over the distinct patterns.
+// trials may be nil (one trial per row).
+func Compress(x *Matrix, y, trials []float64) (cx *Matrix, cy, ctrials []float64) {
+	type key string
+	index := make(map[key]int)
+	cx = NewMatrix(x.Cols, 0, 0)
+	buf := make([]byte, 0, 256)
+	for i := 0; i < x.Rows(); i++ {
+		lo, hi := x.RowPtr[i], x.RowPtr[i+1]
+		buf = buf[:0]
+		for e := lo; e < hi; e++ {
+			j, v := uint32(x.Idx[e]), math.Float64bits(x.Val[e])
+			buf = binary.LittleEndian.AppendUint32(buf, j)
+			buf = binary.LittleEndian.AppendUint64(buf, v)
+		}
+		n := 1.0
+		if trials != nil {
+			n = trials[i]
+		}
+		g, ok := index[key(buf)]
+		if !ok {
+			g = len(cy)
+			index[key(buf)] = g
+			cx.Idx = append(cx.Idx, x.Idx[lo:hi]...)
+			cx.Val = append(cx.Val, x.Val[lo:hi]...)
+			cx.RowPtr = append(cx.RowPtr, len(cx.Idx))
+			cy = append(cy, 0)
+			ctrials = append(ctrials, 0)
+		}
+		cy[g] += y[i]
+		ctrials[g] += n
+	}
+	return cx, cy, ctrials
 }
