@@ -114,13 +114,17 @@ type Prediction struct {
 }
 
 // Contribution is one feature's share of a prediction: how far it moves the
-// log-odds (logit link) of dropping off away from a reference patient whose
-// numeric features sit at their training means and whose categories are the
-// reference levels. Positive values raise the risk.
+// linear predictor of next month's hazard — the log-odds for a logit model,
+// the log-hazard for a cloglog one — away from the training mean: numeric
+// features are measured from their mean, each category indicator from its
+// share of the training rows. Positive values raise the risk. The
+// contributions of a prediction add up to its distance from the reference.
 type Contribution struct {
 	Feature      string  `json:"feature"`
 	Value        string  `json:"value"`
 	Contribution float64 `json:"contribution"`
+	// Text reads "days_since_last_session = 41 → +0.62".
+	Text string `json:"text"`
 }
 
 // ModelInfo names the model that computed a response.

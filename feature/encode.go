@@ -13,10 +13,6 @@ import (
 // Width returns the number of design columns.
 func (ft *Fitted) Width() int { return len(ft.Columns) }
 
-// MonthColumn returns the design column of the baseline term of month m
-// (1-based); months past the last own term share the pooled one.
-func (ft *Fitted) MonthColumn(m int) int { return min(max(m, 1), ft.Months) - 1 }
-
 // Encode writes the feature columns of one row into dst, which must have
 // Width elements; the baseline columns are left alone. vals holds the
 // features in spec order. A value that was changed to be usable (imputed,
@@ -179,7 +175,7 @@ func (ft *Fitted) Design(x *caresignal.Extract) (*DesignMatrix, error) {
 	}
 	width := ft.Width()
 	d := &DesignMatrix{Y: make([]float64, len(x.Rows))}
-	d.X = survival.NewMatrix(width, len(x.Rows), len(ft.Features)+1)
+	d.X = survival.NewMatrix(width, len(x.Rows), len(ft.Features)+ft.Baseline.nonZeros())
 	row := make([]float64, width)
 	vals := make([]caresignal.Value, len(ft.Features))
 	for i, r := range x.Rows {
@@ -190,7 +186,7 @@ func (ft *Fitted) Design(x *caresignal.Extract) (*DesignMatrix, error) {
 		if err := ft.Encode(vals, row, nil); err != nil {
 			return nil, fmt.Errorf("row %d (month %d): %w", i+1, r.Month, err)
 		}
-		row[ft.MonthColumn(r.Month)] = 1
+		ft.Baseline.Set(r.Month, row)
 		d.X.AppendRow(row)
 		if r.Event {
 			d.Y[i] = 1

@@ -95,8 +95,8 @@ func TestFitAndEncode(t *testing.T) {
 	}
 	// months 1, 2 have one event each with events remaining after; month 3
 	// is the last, so 3 terms: month_1, month_2, month_3+.
-	if ft.Months != 3 || strings.Join(ft.Columns, ",") != "month_1,month_2,month_3+,x,c=u,c=w" {
-		t.Fatalf("columns %v (months %d)", ft.Columns, ft.Months)
+	if ft.Baseline.Width() != 3 || strings.Join(ft.Columns, ",") != "month_1,month_2,month_3+,x,c=u,c=w" {
+		t.Fatalf("columns %v (baseline %+v)", ft.Columns, ft.Baseline)
 	}
 	fx := ft.Features[0]
 	// observed x: 1,3,8,4,2 → mean 3.6, population sd √(29.2/5), median 3
@@ -124,8 +124,10 @@ func TestFitAndEncode(t *testing.T) {
 	if want := []float64{0, 0, 0, (8 - 3.6) / fx.Scale, 0, 1}; !equal(row, want) {
 		t.Errorf("encoded %v, want %v", row, want)
 	}
-	if ft.MonthColumn(1) != 0 || ft.MonthColumn(3) != 2 || ft.MonthColumn(40) != 2 {
-		t.Error("months past the last own term must share the pooled term")
+	for m, want := range map[int]int{1: 0, 2: 1, 3: 2, 40: 2} {
+		if got := ft.Baseline.term(m); got != want {
+			t.Errorf("month %d uses baseline term %d, want %d (months past the last own term share the pooled one)", m, got, want)
+		}
 	}
 
 	// The fitted transformer survives a JSON round trip unchanged.
@@ -143,7 +145,7 @@ func TestFitAndEncode(t *testing.T) {
 	if !equal(row, row2) {
 		t.Errorf("after a JSON round trip encoded %v, want %v", row2, row)
 	}
-	back.Months = 7
+	back.Baseline.Last = 7
 	if back.Check() == nil {
 		t.Error("Check accepted inconsistent baseline counts")
 	}

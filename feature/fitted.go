@@ -15,16 +15,16 @@ import (
 // into the model artifact; call Prepare after decoding one.
 type Fitted struct {
 	Spec Spec `json:"spec"`
-	// Months is the number of baseline terms: months 1..Months−1 have a
-	// term each, and month Months and every later month share the last.
-	Months int `json:"months"`
-	// MonthRows and MonthEvents count training rows and drop-offs per term.
-	MonthRows   []int `json:"month_rows"`
-	MonthEvents []int `json:"month_events"`
+	// Baseline holds the fitted baseline-hazard terms, which fill the first
+	// design columns.
+	Baseline FittedBaseline `json:"baseline"`
 	// Features are fitted in spec order.
 	Features []FittedFeature `json:"features"`
+	// reference is the mean encoded feature row of the training data.
+	reference []float64
 	// Columns names every design column: the baseline terms first
-	// ("month_1", …, "month_12+" for a pooled tail), then each feature's.
+	// ("month_1", …, "month_12+" for a pooled tail; see
+	// FittedBaseline.Names), then each feature's.
 	Columns []string `json:"columns"`
 }
 
@@ -80,7 +80,7 @@ func Fit(spec *Spec, x *caresignal.Extract) (*Fitted, error) {
 	if err := ft.fitBaseline(x); err != nil {
 		return nil, err
 	}
-	col := ft.Months
+	col := ft.Baseline.Width()
 	for i, f := range spec.Features {
 		var ff FittedFeature
 		var err error
@@ -115,46 +115,6 @@ func bind(spec *Spec, columns []string) ([]int, error) {
 		}
 	}
 	return idx, nil
-}
-
-// fitBaseline chooses the number of baseline terms from the drop-offs per
-// month: month m gets a term of its own while it has at least MinEvents
-// drop-offs and at least MinEvents remain in the months after it.
-func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
-	minEv := ft.Spec.Baseline.minEvents()
-	var rows, events []int
-	for i, r := range x.Rows {
-		if r.Month < 1 {
-			return caresignal.Invalidf("month", "training row %d: month %d is below 1", i+1, r.Month)
-		}
-		for len(rows) < r.Month {
-			rows, events = append(rows, 0), append(events, 0)
-		}
-		rows[r.Month-1]++
-		if r.Event {
-			events[r.Month-1]++
-		}
-	}
-	tail := make([]int, len(events)+1) // tail[m] = events in months m+1..
-	for m := len(events) - 1; m >= 0; m-- {
-		tail[m] = tail[m+1] + events[m]
-	}
-	if tail[0] == 0 {
-		return caresignal.Errorf(caresignal.EINVALID, "feature fit: the training extract has no drop-offs, so there is no hazard to model")
-	}
-	months := 1
-	for months < len(events) && events[months-1] >= minEv && tail[months] >= minEv {
-		months++
-	}
-	ft.Months = months
-	ft.MonthRows = make([]int, months)
-	ft.MonthEvents = make([]int, months)
-	for m := range rows {
-		t := min(m, months-1)
-		ft.MonthRows[t] += rows[m]
-		ft.MonthEvents[t] += events[m]
-	}
-	return nil
 }
 
 func fitNumeric(f Feature, x *caresignal.Extract, col int) (FittedFeature, error) {
@@ -271,14 +231,7 @@ func levelOf(v caresignal.Value) string {
 }
 
 func (ft *Fitted) columnNames() []string {
-	names := make([]string, 0, ft.Months+len(ft.Features))
-	for m := 1; m <= ft.Months; m++ {
-		name := fmt.Sprintf("month_%d", m)
-		if m == ft.Months {
-			name += "+"
-		}
-		names = append(names, name)
-	}
+	names := ft.Baseline.Names()
 	for _, f := range ft.Features {
 		if f.Type == Numeric {
 			names = append(names, f.Name)
@@ -291,9 +244,52 @@ func (ft *Fitted) columnNames() []string {
 	return names
 }
 
+// Reference returns the reference row explanations are measured from: each
+// feature column at its training mean — a numeric feature at the mean of
+// its observed values, a level's indicator at the level's share of the
+// training rows (imputed rows counted as imputed). The baseline columns are
+// zero. The slice is shared: do not modify it.
+func (ft *Fitted) Reference() []float64 { return ft.reference }
+
+func (ft *Fitted) referenceRow() []float64 {
+	ref := make([]float64, len(ft.Columns))
+	for _, f := range ft.Features {
+		if f.Type == Numeric {
+			ref[f.Column] = f.TrainMean
+			continue
+		}
+		total := f.Missing
+		for _, n := range f.LevelCounts {
+			total += n
+		}
+		for k, l := range f.Levels {
+			n := f.LevelCounts[l]
+			if l == f.ImputeLevel {
+				n += f.Missing
+			}
+			if total > 0 {
+				ref[f.Column+k] = float64(n) / float64(total)
+			}
+		}
+	}
+	return ref
+}
+
+// AllCategorical reports whether every feature is categorical, so that the
+// design has few distinct rows.
+func (ft *Fitted) AllCategorical() bool {
+	for _, f := range ft.Features {
+		if f.Type != Categorical {
+			return false
+		}
+	}
+	return true
+}
+
 // Prepare builds the lookup tables Encode uses. Fit calls it; call it after
 // decoding a Fitted from JSON, before sharing it between goroutines.
 func (ft *Fitted) Prepare() {
+	ft.reference = ft.referenceRow()
 	for i := range ft.Features {
 		f := &ft.Features[i]
 		if f.Type != Categorical {
@@ -312,13 +308,13 @@ func (ft *Fitted) Check() error {
 	if err := ft.Spec.Validate(); err != nil {
 		return err
 	}
-	if ft.Months < 1 || len(ft.MonthRows) != ft.Months || len(ft.MonthEvents) != ft.Months {
-		return fmt.Errorf("baseline: %d terms with %d row counts and %d event counts", ft.Months, len(ft.MonthRows), len(ft.MonthEvents))
+	if err := ft.Baseline.check(); err != nil {
+		return fmt.Errorf("baseline: %w", err)
 	}
 	if len(ft.Features) != len(ft.Spec.Features) {
 		return fmt.Errorf("%d fitted features for %d in the spec", len(ft.Features), len(ft.Spec.Features))
 	}
-	col := ft.Months
+	col := ft.Baseline.Width()
 	for i, f := range ft.Features {
 		s := ft.Spec.Features[i]
 		if f.Name != s.Name || f.Type != s.Type {

@@ -52,16 +52,6 @@ type Spec struct {
 	Features    []Feature `json:"features"`
 }
 
-// Baseline declares the baseline-hazard time terms: one indicator per month
-// of enrolment, with the sparse tail of months pooled into one term.
-type Baseline struct {
-	// MinEvents is the fewest drop-offs a month needs for a term of its own;
-	// the first month that has fewer (or after which fewer remain) and every
-	// later month share one pooled term. Months beyond the last month seen
-	// in training use the pooled term too. Default 10.
-	MinEvents int `json:"min_events,omitempty"`
-}
-
 // Feature declares one model input.
 type Feature struct {
 	Name        string `json:"name"`
@@ -111,8 +101,8 @@ func (s *Spec) Validate() error {
 	if s.Name == "" {
 		return caresignal.Invalidf("name", "feature spec: name is required")
 	}
-	if s.Baseline.MinEvents < 0 {
-		return caresignal.Invalidf("baseline.min_events", "feature spec: baseline.min_events must be ≥ 0")
+	if err := s.Baseline.validate(); err != nil {
+		return err
 	}
 	if len(s.Features) == 0 {
 		return caresignal.Invalidf("features", "feature spec: no features declared")
@@ -180,12 +170,4 @@ func (s *Spec) Validate() error {
 		}
 	}
 	return nil
-}
-
-// minEvents returns the configured threshold or its default.
-func (b Baseline) minEvents() int {
-	if b.MinEvents == 0 {
-		return 10
-	}
-	return b.MinEvents
 }

@@ -14,11 +14,12 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/survival"
 )
 
 // The artifact is one JSON file:
 //
-//	{"format": "caresignal-model", "format_version": 1,
+//	{"format": "caresignal-model", "format_version": 2,
 //	 "name": "engagement", "version": "3f2a9c1b7d4e",
 //	 "checksum": "sha256:<hex>",
 //	 "model": { ...payload... }}
@@ -29,7 +30,7 @@ import (
 // twelve hex digits: equal versions mean equal models.
 const (
 	Format        = "caresignal-model"
-	FormatVersion = 1
+	FormatVersion = 2
 )
 
 // MaxArtifactBytes bounds what Load reads.
@@ -46,17 +47,20 @@ type envelope struct {
 
 type payload struct {
 	Kind         string          `json:"kind"`
-	Link         string          `json:"link"`
+	Link         survival.Link   `json:"link"`
 	Features     *feature.Fitted `json:"features"`
 	Coefficients []Coefficient   `json:"coefficients"`
 	Covariance   []float64       `json:"covariance"` // row-major, one row per coefficient
-	Training     TrainInfo       `json:"training"`
+	// CovarianceObserved is from the observed information (cloglog).
+	CovarianceObserved []float64 `json:"covariance_observed,omitempty"`
+	Training           TrainInfo `json:"training"`
 }
 
 // Marshal encodes m as an artifact and sets m.Version.
 func (m *Model) Marshal() ([]byte, error) {
 	body, err := json.Marshal(payload{Kind: m.Kind, Link: m.Link, Features: m.Features,
-		Coefficients: m.Coefficients(), Covariance: m.Cov, Training: m.Training})
+		Coefficients: m.Coefficients(), Covariance: m.Cov, CovarianceObserved: m.CovObserved,
+		Training: m.Training})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the model: %w", err)
 	}
@@ -135,6 +139,9 @@ func Load(r io.Reader) (*Model, error) {
 	if env.Format != Format {
 		return nil, corrupt("not a caresignal model artifact (format %q, want %q)", env.Format, Format)
 	}
+	if env.FormatVersion == 1 {
+		return nil, corrupt("artifact format version 1 predates the link, penalty and baseline choices of version %d; retrain the model with this build (caresignal train)", FormatVersion)
+	}
 	if env.FormatVersion != FormatVersion {
 		return nil, corrupt("artifact format version %d is not supported by this build, which reads version %d", env.FormatVersion, FormatVersion)
 	}
@@ -157,7 +164,7 @@ func Load(r io.Reader) (*Model, error) {
 		return nil, corrupt("decoding the model: %v", err)
 	}
 	m := &Model{Name: env.Name, Version: env.Version, Kind: p.Kind, Link: p.Link,
-		Features: p.Features, Cov: p.Covariance, Training: p.Training}
+		Features: p.Features, Cov: p.Covariance, CovObserved: p.CovarianceObserved, Training: p.Training}
 	if err := m.check(p.Coefficients); err != nil {
 		return nil, corrupt("%v", err)
 	}
@@ -166,7 +173,7 @@ func Load(r io.Reader) (*Model, error) {
 }
 
 func (m *Model) check(cs []Coefficient) error {
-	if m.Kind != KindDiscreteHazard || m.Link != LinkLogit {
+	if _, err := survival.ParseLink(string(m.Link)); m.Kind != KindDiscreteHazard || err != nil || m.Link == "" {
 		return fmt.Errorf("model kind %q with link %q is not supported by this build", m.Kind, m.Link)
 	}
 	if m.Features == nil {
@@ -184,8 +191,14 @@ func (m *Model) check(cs []Coefficient) error {
 	if len(m.Cov) != len(cs)*len(cs) {
 		return fmt.Errorf("covariance has %d entries for %d coefficients", len(m.Cov), len(cs))
 	}
+	if m.CovObserved != nil && len(m.CovObserved) != len(cs)*len(cs) {
+		return fmt.Errorf("observed covariance has %d entries for %d coefficients", len(m.CovObserved), len(cs))
+	}
 	m.Coef = make([]float64, len(cs))
 	m.StdErr = make([]float64, len(cs))
+	if m.CovObserved != nil {
+		m.StdErrObserved = make([]float64, len(cs))
+	}
 	for j, c := range cs {
 		if c.Name != m.Features.Columns[j] {
 			return fmt.Errorf("coefficient %d is %q, design column %d is %q", j, c.Name, j, m.Features.Columns[j])
@@ -194,6 +207,9 @@ func (m *Model) check(cs []Coefficient) error {
 			return fmt.Errorf("coefficient %q is not finite", c.Name)
 		}
 		m.Coef[j], m.StdErr[j] = c.Estimate, c.StdError
+		if m.StdErrObserved != nil {
+			m.StdErrObserved[j] = c.StdErrorObserved
+		}
 	}
 	return nil
 }

@@ -13,11 +13,8 @@ import (
 	"github.com/caresignal/caresignal/survival"
 )
 
-// Kind and link of the models this package trains.
-const (
-	KindDiscreteHazard = "discrete-time-hazard"
-	LinkLogit          = "logit"
-)
+// KindDiscreteHazard is the kind of the models this package trains.
+const KindDiscreteHazard = "discrete-time-hazard"
 
 // Model is a fitted discrete-time hazard model. It is safe for concurrent
 // use once loaded or trained; nothing mutates it.
@@ -25,13 +22,19 @@ type Model struct {
 	Name    string // the spec's name, e.g. "engagement"
 	Version string // set when saved or loaded: a prefix of the artifact checksum
 	Kind    string
-	Link    string
+	Link    survival.Link
 
 	Features *feature.Fitted
 	Coef     []float64 // per design column
-	StdErr   []float64
-	Cov      []float64 // covariance of Coef, row-major, len(Coef)² entries
-	Training TrainInfo
+	// StdErr and Cov (row-major, len(Coef)² entries) come from the
+	// expected (Fisher) information, as R's glm reports them.
+	StdErr []float64
+	Cov    []float64
+	// StdErrObserved and CovObserved come from the observed information;
+	// cloglog models only (for logit they equal StdErr and Cov).
+	StdErrObserved []float64
+	CovObserved    []float64
+	Training       TrainInfo
 }
 
 // Info names the model for responses.
@@ -43,9 +46,10 @@ func (m *Model) Info() caresignal.ModelInfo {
 // standard deviation for standardised features, per indicator for levels
 // and months).
 type Coefficient struct {
-	Name     string  `json:"name"`
-	Estimate float64 `json:"estimate"`
-	StdError float64 `json:"std_error"`
+	Name             string  `json:"name"`
+	Estimate         float64 `json:"estimate"`
+	StdError         float64 `json:"std_error"`
+	StdErrorObserved float64 `json:"std_error_observed,omitempty"`
 }
 
 // Coefficients lists the coefficients with their names.
@@ -53,6 +57,9 @@ func (m *Model) Coefficients() []Coefficient {
 	cs := make([]Coefficient, len(m.Coef))
 	for j := range m.Coef {
 		cs[j] = Coefficient{Name: m.Features.Columns[j], Estimate: m.Coef[j], StdError: m.StdErr[j]}
+		if m.StdErrObserved != nil {
+			cs[j].StdErrorObserved = m.StdErrObserved[j]
+		}
 	}
 	return cs
 }
@@ -67,9 +74,9 @@ type TrainInfo struct {
 	Rows        int          `json:"rows"`            // person-period rows in the extract
 	Events      int          `json:"events"`          // drop-offs in the extract
 	Patients    int          `json:"patients"`        // distinct patients in the extract
-	Lambda      float64      `json:"lambda"`          // L2 penalty strength
+	Penalty     PenaltyInfo  `json:"penalty"`
 	Holdout     float64      `json:"holdout_share"`   // share of patients held out
-	FitSeconds  float64      `json:"fit_seconds"`     // wall time of the Newton fit
+	FitSeconds  float64      `json:"fit_seconds"`     // wall time of cross-validation and the fit
 	Fit         FitInfo      `json:"fit"`             // diagnostics of the fit
 	Train       eval.Binary  `json:"train_metrics"`   // on the rows fitted
 	Test        *eval.Binary `json:"holdout_metrics"` // on held-out patients' rows; nil without a holdout
@@ -78,11 +85,24 @@ type TrainInfo struct {
 	HoldoutSkipped int `json:"holdout_rows_skipped"`
 }
 
+// PenaltyInfo records the penalty: its type, strength λ, L1 share α and,
+// when λ was chosen by cross-validation, the curve that chose it.
+type PenaltyInfo struct {
+	Type   string   `json:"type"`
+	Lambda float64  `json:"lambda"`
+	Alpha  float64  `json:"alpha"`
+	CV     *CVCurve `json:"cv,omitempty"`
+}
+
 // FitInfo holds the Newton fit's diagnostics.
 type FitInfo struct {
-	Rows            int                  `json:"rows"`
-	Events          int                  `json:"events"`
-	Patients        int                  `json:"patients"`
+	Rows     int `json:"rows"` // person-period rows fitted
+	Events   int `json:"events"`
+	Patients int `json:"patients"`
+	// CompressedRows is the number of binomial rows the person-period rows
+	// were merged into (all features categorical); 0: not compressed.
+	CompressedRows  int                  `json:"compressed_rows,omitempty"`
+	EDF             float64              `json:"edf"` // effective number of parameters
 	Iterations      int                  `json:"iterations"`
 	Converged       bool                 `json:"converged"`
 	GradNorm        float64              `json:"grad_norm"`

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,7 +36,7 @@ func small(t *testing.T) *Model {
 		}
 		x, _ := c.Training()
 		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		smallModel, smallErr = Train(context.Background(), spec, x, TrainOptions{Lambda: 1, Holdout: 0.2,
+		smallModel, smallErr = Train(context.Background(), spec, x, TrainOptions{Penalty: PenaltyL2, Lambda: 1, Holdout: 0.2,
 			Now: func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }})
 		if smallErr == nil {
 			_, smallErr = smallModel.Marshal() // sets the version
@@ -82,8 +84,14 @@ func TestPredictByHand(t *testing.T) {
 	s := 1.0
 	sum := 0.0
 	for i := range inst.Horizon {
-		month := min(inst.MonthsEnrolled+i+1, ft.Months)
-		h := 1 / (1 + math.Exp(-(eta + m.Coef[month-1])))
+		month := min(inst.MonthsEnrolled+i+1, ft.Baseline.Last)
+		term := slices.IndexFunc(ft.Columns, func(c string) bool {
+			return c == fmt.Sprintf("month_%d", month) || c == fmt.Sprintf("month_%d+", month)
+		})
+		if term < 0 { // pooled into the last term
+			term = ft.Baseline.Width() - 1
+		}
+		h := 1 / (1 + math.Exp(-(eta + m.Coef[term])))
 		s *= 1 - h
 		sum += s
 		if math.Abs(p.Hazard[i]-h) > 1e-15 || math.Abs(p.Survival[i]-s) > 1e-15 {
@@ -96,13 +104,35 @@ func TestPredictByHand(t *testing.T) {
 	if math.Abs(p.ExpectedMonths-sum) > 1e-12 {
 		t.Errorf("expected months %v, want %v", p.ExpectedMonths, sum)
 	}
-	// contributions add up to the features' part of the log-odds
+	// Contributions add up to the distance of the features' part of the
+	// log-odds from that of the reference row: numeric features at their
+	// training means, each level's indicator at its training share.
+	etaRef := 0.0
+	for _, f := range ft.Features {
+		if f.Type == feature.Numeric {
+			continue // standardised: the mean encodes as 0
+		}
+		total := f.Missing
+		for _, n := range f.LevelCounts {
+			total += n
+		}
+		for k, l := range f.Levels {
+			n := f.LevelCounts[l]
+			if l == f.ImputeLevel {
+				n += f.Missing
+			}
+			etaRef += m.Coef[f.Column+k] * float64(n) / float64(total)
+		}
+	}
 	total := 0.0
 	for _, c := range p.Explanation {
 		total += c.Contribution
+		if want := c.Feature + " = " + c.Value + " → "; !strings.HasPrefix(c.Text, want) {
+			t.Errorf("explanation text %q, want it to start %q", c.Text, want)
+		}
 	}
-	if math.Abs(total-eta) > 1e-12 {
-		t.Errorf("contributions sum to %v, want %v", total, eta)
+	if math.Abs(total-(eta-etaRef)) > 1e-12 {
+		t.Errorf("contributions sum to %v, want η − η_ref = %v", total, eta-etaRef)
 	}
 	for i := 1; i < len(p.Explanation); i++ {
 		if math.Abs(p.Explanation[i].Contribution) > math.Abs(p.Explanation[i-1].Contribution) {
@@ -207,7 +237,8 @@ func TestArtifactRefused(t *testing.T) {
 		{"changed coefficient", changed, "checksum mismatch"},
 		{"truncated", s[:len(s)/2], "invalid JSON"},
 		{"not a model", `{"hello": "world"}`, "not a caresignal model"},
-		{"newer format", strings.Replace(s, `"format_version": 1`, `"format_version": 2`, 1), "format version 2"},
+		{"newer format", strings.Replace(s, `"format_version": 2`, `"format_version": 3`, 1), "format version 3"},
+		{"older format", strings.Replace(s, `"format_version": 2`, `"format_version": 1`, 1), "retrain"},
 		{"wrong version", strings.Replace(s, `"version": "`+m.Version, `"version": "000000000000`, 1), "does not match the checksum"},
 		{"empty", ``, "invalid JSON"},
 	}

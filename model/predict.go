@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/survival"
 )
 
@@ -57,7 +57,7 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 	p.PatientID = inst.PatientID
 	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
 	for i := range p.Hazard {
-		p.Hazard[i] = survival.Logistic(eta + m.Coef[ft.MonthColumn(inst.MonthsEnrolled+i+1)])
+		p.Hazard[i] = m.Link.Inverse(eta + ft.Baseline.Eta(inst.MonthsEnrolled+i+1, m.Coef))
 	}
 	var median int
 	p.ExpectedMonths, median = survival.Curve(p.Hazard, p.Survival)
@@ -68,37 +68,51 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 	return p, nil
 }
 
-// featureEta returns the features' part of the log-odds of an encoded row:
-// everything but the baseline term of the month.
+// featureEta returns the features' part of the linear predictor of an
+// encoded row: everything but the baseline terms of the month.
 func (m *Model) featureEta(row []float64) float64 {
 	eta := 0.0
-	for j := m.Features.Months; j < len(row); j++ {
+	for j := m.Features.Baseline.Width(); j < len(row); j++ {
 		eta += m.Coef[j] * row[j]
 	}
 	return eta
 }
 
-// explain returns each feature's contribution to the log-odds, measured
-// from a reference patient at the training means and reference levels,
-// largest in magnitude first.
+// explain returns each feature's contribution to the linear predictor
+// (log-odds for logit, log-hazard for cloglog), measured from the training
+// reference row (see feature.Fitted.Reference), largest in magnitude first.
+// The contributions sum to η − η_reference exactly: the model is linear in
+// the encoded row.
 func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Contribution {
 	ft := m.Features
+	ref := ft.Reference()
 	out := make([]caresignal.Contribution, len(ft.Features))
 	for i, f := range ft.Features {
 		c := 0.0
-		if f.Type == feature.Numeric {
-			c = m.Coef[f.Column] * (row[f.Column] - f.TrainMean)
-		} else {
-			for j := f.Column; j < f.Column+f.Width; j++ {
-				c += m.Coef[j] * row[j]
-			}
+		for j := f.Column; j < f.Column+f.Width; j++ {
+			c += m.Coef[j] * (row[j] - ref[j])
 		}
-		out[i] = caresignal.Contribution{Feature: f.Name, Value: vals[i].String(), Contribution: c}
+		v := vals[i].String()
+		out[i] = caresignal.Contribution{Feature: f.Name, Value: v, Contribution: c,
+			Text: f.Name + " = " + v + " → " + signed(c)}
 	}
 	slices.SortStableFunc(out, func(a, b caresignal.Contribution) int {
 		return cmp.Compare(math.Abs(b.Contribution), math.Abs(a.Contribution))
 	})
 	return out
+}
+
+// signed formats a contribution with two decimals and its sign: "+0.62",
+// "−0.05" (with a true minus sign), "0.00".
+func signed(c float64) string {
+	s := strconv.FormatFloat(math.Abs(c), 'f', 2, 64)
+	switch {
+	case s == "0.00":
+		return s
+	case c > 0:
+		return "+" + s
+	}
+	return "−" + s
 }
 
 // PredictBatch scores instances in order. An error names the instance:

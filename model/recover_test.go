@@ -36,13 +36,13 @@ func TestRecoversTrueCoefficients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Train(context.Background(), spec, x, TrainOptions{Lambda: 1})
+	m, err := Train(context.Background(), spec, x, TrainOptions{Penalty: PenaltyNone})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("rows=%d events=%d iterations=%d fit=%.2fs", m.Training.Rows, m.Training.Events, m.Training.Fit.Iterations, m.Training.FitSeconds)
-	if m.Features.Months < 13 {
-		t.Fatalf("only %d baseline terms; the test needs months 1..12 unpooled", m.Features.Months)
+	if m.Features.Baseline.Width() < 13 {
+		t.Fatalf("only %d baseline terms; the test needs months 1..12 unpooled", m.Features.Baseline.Width())
 	}
 
 	est := rawScale(m)
@@ -71,41 +71,17 @@ func check(t *testing.T, name string, e estimate, truth float64) {
 	}
 }
 
-func monthName(m *Model, month int) string { return m.Features.Columns[m.Features.MonthColumn(month)] }
+func monthName(m *Model, month int) string { return m.Features.Columns[month-1] }
 
-// rawScale maps the fitted coefficients to the generator's parametrisation,
-// with standard errors from the covariance matrix: a standardised slope b
-// becomes b/scale, and each month term absorbs −Σ b·center/scale.
+// rawScale maps the fitted coefficients to the generator's parametrisation
+// (the original scale of the inputs), with standard errors from the
+// transformed covariance matrix.
 func rawScale(m *Model) map[string]estimate {
-	ft, k := m.Features, len(m.Coef)
+	coef, cov := m.OriginalScale(m.Cov)
+	k := len(coef)
 	out := map[string]estimate{}
-	shift := make([]float64, k) // gradient of Σ b_j·center_j/scale_j w.r.t. β
-	for _, f := range ft.Features {
-		if f.Type == feature.Numeric {
-			j := f.Column
-			out[f.Name] = estimate{m.Coef[j] / f.Scale, m.StdErr[j] / f.Scale}
-			shift[j] = f.Center / f.Scale
-		} else {
-			for i, l := range f.Levels {
-				j := f.Column + i
-				out[f.Name+"="+l] = estimate{m.Coef[j], m.StdErr[j]}
-			}
-		}
-	}
-	for t := 0; t < ft.Months; t++ {
-		g := make([]float64, k) // α_t = β_t − Σ shift_j β_j
-		for j := range g {
-			g[j] = -shift[j]
-		}
-		g[t] = 1
-		v, vr := 0.0, 0.0
-		for a := range k {
-			v += g[a] * m.Coef[a]
-			for b := range k {
-				vr += g[a] * m.Cov[a*k+b] * g[b]
-			}
-		}
-		out[ft.Columns[t]] = estimate{v, math.Sqrt(vr)}
+	for j, name := range m.Features.Columns {
+		out[name] = estimate{coef[j], math.Sqrt(cov[j*k+j])}
 	}
 	return out
 }

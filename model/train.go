@@ -16,37 +16,116 @@ import (
 	"github.com/caresignal/caresignal/survival"
 )
 
+// Penalties.
+const (
+	PenaltyNone       = "none"       // plain maximum likelihood
+	PenaltyL2         = "l2"         // ridge
+	PenaltyElasticNet = "elasticnet" // L1 + L2
+)
+
 // TrainOptions tune Train. Start from DefaultTrainOptions.
 type TrainOptions struct {
-	// Lambda is the L2 penalty strength on the encoded (standardised)
-	// coefficients; the baseline terms are not penalised. 0: none.
+	// Link is the hazard model's link; "" is logit.
+	Link survival.Link
+	// Penalty is PenaltyNone, PenaltyL2 or PenaltyElasticNet. The penalty
+	// applies to the encoded feature coefficients (per standard deviation
+	// for standardised features); the baseline terms are never penalised.
+	Penalty string
+	// Lambda is the penalty strength λ: the fit maximises
+	// ℓ(β) − λ·[(1−α)/2·Σβ² + α·Σ|β|]. With CV set it is ignored.
 	Lambda float64
+	// Alpha is the elastic net's L1 share α in (0, 1]; default 0.5.
+	Alpha float64
+	// CV chooses λ by cross-validation grouped by patient: every patient's
+	// rows fall in one fold, the held-out deviance is computed for a grid
+	// of Lambdas values, and the λ with the lowest mean is refitted on all
+	// rows. The curve is kept in the model.
+	CV      bool
+	Folds   int // default 5
+	Lambdas int // grid size, default 20
 	// Holdout is the share of patients whose rows are kept out of the fit
 	// to measure it; 0: none. Patients are assigned by a hash of their id,
 	// so the split is stable across runs and databases.
 	Holdout float64
 	// Source and AsOf describe where the extract came from, for the record:
-	// the kind of database (not its address) and the ELT's as-of date.
+	// the kind of database (not its address) or file, and the as-of date.
 	Source string
 	AsOf   string
 	// Now returns the training time; default time.Now.
 	Now func() time.Time
-	// OnIteration is told about every Newton iteration.
+	// OnIteration is told about every Newton iteration of the final fit.
 	OnIteration func(survival.Iteration)
+	// OnCV is told when each cross-validation fit is done.
+	OnCV func(done, total int)
 }
 
-// DefaultTrainOptions are λ = 1 and a 20% holdout.
-func DefaultTrainOptions() TrainOptions { return TrainOptions{Lambda: 1, Holdout: 0.2} }
+// DefaultTrainOptions are a logit link, an L2 penalty with its strength
+// chosen by 5-fold cross-validation, and a 20% holdout.
+func DefaultTrainOptions() TrainOptions {
+	return TrainOptions{Link: survival.Logit, Penalty: PenaltyL2, CV: true, Holdout: 0.2}
+}
+
+// Validate reports the first bad option, naming it, so a command can refuse
+// a bad command line before it reads any data.
+func (opt TrainOptions) Validate() error { return opt.validate() }
+
+// validate checks the options and fills in the defaults.
+func (opt *TrainOptions) validate() error {
+	if !(opt.Holdout >= 0 && opt.Holdout < 1) {
+		return caresignal.Invalidf("holdout", "holdout share must be at least 0 and below 1, got %g", opt.Holdout)
+	}
+	link, err := survival.ParseLink(string(opt.Link))
+	if err != nil {
+		return caresignal.Invalidf("link", "%v", err)
+	}
+	opt.Link = link
+	switch opt.Penalty {
+	case "", PenaltyNone:
+		opt.Penalty, opt.Lambda, opt.Alpha, opt.CV = PenaltyNone, 0, 0, false
+		return nil
+	case PenaltyL2:
+		opt.Alpha = 0
+	case PenaltyElasticNet:
+		if opt.Alpha == 0 {
+			opt.Alpha = 0.5
+		}
+		if !(opt.Alpha > 0 && opt.Alpha <= 1) {
+			return caresignal.Invalidf("alpha", "the elastic net's L1 share alpha must be above 0 and at most 1, got %g", opt.Alpha)
+		}
+	default:
+		return caresignal.Invalidf("penalty", "unknown penalty %q (want %q, %q or %q)", opt.Penalty, PenaltyNone, PenaltyL2, PenaltyElasticNet)
+	}
+	if opt.CV {
+		if opt.Folds == 0 {
+			opt.Folds = 5
+		}
+		if opt.Lambdas == 0 {
+			opt.Lambdas = 20
+		}
+		if opt.Folds < 2 || opt.Folds > 50 {
+			return caresignal.Invalidf("folds", "cross-validation needs between 2 and 50 folds, got %d", opt.Folds)
+		}
+		if opt.Lambdas < 2 || opt.Lambdas > 200 {
+			return caresignal.Invalidf("lambdas", "the penalty grid needs between 2 and 200 values, got %d", opt.Lambdas)
+		}
+		return nil
+	}
+	if !(opt.Lambda > 0) || math.IsInf(opt.Lambda, 0) {
+		return caresignal.Invalidf("lambda", "penalty %s needs a finite strength above 0 (or cross-validation), got %g", opt.Penalty, opt.Lambda)
+	}
+	return nil
+}
 
 // Train fits the feature spec and the hazard model to a training extract
 // (person-period rows with known outcomes), evaluates it on the held-out
 // patients, and returns the model, not yet saved.
+//
+// Where every feature is categorical, rows with the same covariate pattern
+// and month are merged into binomial counts before fitting: the fit is the
+// same, on far fewer rows.
 func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt TrainOptions) (*Model, error) {
-	if !(opt.Holdout >= 0 && opt.Holdout < 1) {
-		return nil, caresignal.Invalidf("holdout", "holdout share must be at least 0 and below 1, got %g", opt.Holdout)
-	}
-	if !(opt.Lambda >= 0) || math.IsInf(opt.Lambda, 0) {
-		return nil, caresignal.Invalidf("lambda", "penalty strength must be a finite number ≥ 0, got %g", opt.Lambda)
+	if err := opt.validate(); err != nil {
+		return nil, err
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -58,8 +137,8 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 		AsOf:        opt.AsOf,
 		DataHash:    HashExtract(x),
 		Rows:        len(x.Rows),
-		Lambda:      opt.Lambda,
 		Holdout:     opt.Holdout,
+		Penalty:     PenaltyInfo{Type: opt.Penalty, Alpha: opt.Alpha, Lambda: opt.Lambda},
 	}
 	fitX, testX := splitByPatient(x, opt.Holdout)
 	info.Patients = countPatients(x)
@@ -77,28 +156,47 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 		return nil, fmt.Errorf("encoding the training rows: %w", err)
 	}
 	penalised := make([]bool, fitted.Width())
-	for j := fitted.Months; j < len(penalised); j++ {
+	for j := fitted.Baseline.Width(); j < len(penalised); j++ {
 		penalised[j] = true
 	}
+	prob := survival.Problem{X: d.X, Y: d.Y, Link: opt.Link, Alpha: opt.Alpha,
+		Penalised: penalised, Names: fitted.Columns}
+	compress := fitted.AllCategorical()
+
 	start := time.Now()
-	fit, err := survival.FitLogistic(ctx, survival.Problem{X: d.X, Y: d.Y, Lambda: opt.Lambda, Penalised: penalised},
-		survival.Options{OnIteration: opt.OnIteration})
+	if opt.CV {
+		cv, err := crossValidate(ctx, prob, foldsByPatient(fitX, opt.Folds), compress, opt)
+		if err != nil {
+			return nil, fmt.Errorf("cross-validating the penalty: %w", err)
+		}
+		info.Penalty.CV = cv
+		info.Penalty.Lambda = cv.Chosen
+	}
+	prob.Lambda = info.Penalty.Lambda
+	if compress {
+		prob.X, prob.Y, prob.Trials = survival.Compress(prob.X, prob.Y, nil)
+	}
+	fit, err := survival.FitModel(ctx, prob, survival.Options{OnIteration: opt.OnIteration})
 	if err != nil {
 		return nil, fmt.Errorf("fitting the hazard model: %w", err)
 	}
 	info.FitSeconds = time.Since(start).Seconds()
 	info.Fit = FitInfo{
-		Rows: fit.Rows, Events: fit.Events, Patients: countPatients(fitX),
+		Rows: int(fit.Trials), Events: int(fit.Events), Patients: countPatients(fitX),
 		Iterations: fit.Iterations, Converged: fit.Converged, GradNorm: fit.GradNorm,
 		LogLik: fit.LogLik, PenalisedLogLik: fit.PenalisedLogLik, Deviance: -2 * fit.LogLik,
-		Path: fit.Path,
+		EDF: fit.EDF, Path: fit.Path,
 	}
-	m := &Model{Name: spec.Name, Kind: KindDiscreteHazard, Link: LinkLogit,
-		Features: fitted, Coef: fit.Coef, StdErr: fit.StdErr, Cov: fit.Cov}
+	if compress {
+		info.Fit.CompressedRows = fit.Rows
+	}
+	m := &Model{Name: spec.Name, Kind: KindDiscreteHazard, Link: opt.Link,
+		Features: fitted, Coef: fit.Coef, StdErr: fit.StdErr, Cov: fit.Cov,
+		StdErrObserved: fit.StdErrObserved, CovObserved: fit.CovObserved}
 
 	p := make([]float64, d.X.Rows())
 	for i := range p {
-		p[i] = survival.Logistic(d.X.Dot(i, fit.Coef))
+		p[i] = opt.Link.Inverse(d.X.Dot(i, fit.Coef))
 	}
 	info.Train = eval.EvaluateBinary(p, d.Y)
 	if len(testX.Rows) > 0 {
@@ -133,7 +231,7 @@ func (m *Model) evaluate(x *caresignal.Extract) (b eval.Binary, skipped int, err
 			skipped++
 			continue
 		}
-		p = append(p, survival.Logistic(m.Coef[ft.MonthColumn(r.Month)]+m.featureEta(row)))
+		p = append(p, m.Link.Inverse(ft.Baseline.Eta(r.Month, m.Coef)+m.featureEta(row)))
 		y = append(y, b2f(r.Event))
 	}
 	return eval.EvaluateBinary(p, y), skipped, nil

@@ -89,3 +89,29 @@ func Compress(x *Matrix, y, trials []float64) (cx *Matrix, cy, ctrials []float64
 	}
 	return cx, cy, ctrials
 }
+
+// SelectRows returns the rows of m listed in rows, in that order, with the
+// matching entries of y and trials (trials may be nil).
+func (m *Matrix) SelectRows(rows []int, y, trials []float64) (sx *Matrix, sy, strials []float64) {
+	nnz := 0
+	for _, i := range rows {
+		nnz += m.RowPtr[i+1] - m.RowPtr[i]
+	}
+	sx = &Matrix{Cols: m.Cols, RowPtr: make([]int, 1, len(rows)+1),
+		Idx: make([]int32, 0, nnz), Val: make([]float64, 0, nnz)}
+	sy = make([]float64, len(rows))
+	if trials != nil {
+		strials = make([]float64, len(rows))
+	}
+	for r, i := range rows {
+		lo, hi := m.RowPtr[i], m.RowPtr[i+1]
+		sx.Idx = append(sx.Idx, m.Idx[lo:hi]...)
+		sx.Val = append(sx.Val, m.Val[lo:hi]...)
+		sx.RowPtr = append(sx.RowPtr, len(sx.Idx))
+		sy[r] = y[i]
+		if trials != nil {
+			strials[r] = trials[i]
+		}
+	}
+	return sx, sy, strials
+}

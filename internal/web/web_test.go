@@ -40,7 +40,7 @@ func testModel(t testing.TB) *model.Model {
 		}
 		x, _ := c.Training()
 		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Lambda: 1, Holdout: 0.2,
+		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1, Holdout: 0.2,
 			Now: func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }})
 		if err != nil {
 			t.Fatal(err)

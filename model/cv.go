@@ -1,0 +1,168 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/survival"
+)
+
+// CVCurve is the cross-validation that chose the penalty strength.
+type CVCurve struct {
+	Folds int `json:"folds"`
+	// Lambdas is the grid, from strongest to weakest.
+	Lambdas []float64 `json:"lambdas"`
+	// Deviance[i] is the held-out deviance per person-period row at
+	// Lambdas[i]: −2 × the held-out log-likelihood, summed over folds,
+	// over the held-out rows. SE[i] is its standard error across folds.
+	Deviance []float64 `json:"deviance"`
+	SE       []float64 `json:"se"`
+	// Chosen is the λ with the lowest deviance; OneSE the largest λ whose
+	// deviance is within one standard error of it (recorded, not used).
+	Chosen float64 `json:"chosen"`
+	OneSE  float64 `json:"one_se"`
+}
+
+// foldsByPatient assigns each row the fold of its patient, from a hash of
+// the patient id, so that no patient's rows are split between folds.
+func foldsByPatient(x *caresignal.Extract, folds int) []int {
+	out := make([]int, len(x.Rows))
+	last, fold := "", 0
+	for i, r := range x.Rows {
+		if i == 0 || r.PatientID != last {
+			h := fnv.New64a()
+			h.Write([]byte("cv\x00"))
+			h.Write([]byte(r.PatientID))
+			fold, last = int(h.Sum64()%uint64(folds)), r.PatientID
+		}
+		out[i] = fold
+	}
+	return out
+}
+
+// lambdaGrid returns n strengths, log-spaced from λ_max down to λ_max/10⁴,
+// where λ_max is the smallest elastic-net strength that keeps every
+// penalised coefficient at zero (for ridge, that of α = 0.001, as glmnet
+// does): max_j |∂ℓ/∂β_j| / α at the fit of the unpenalised terms alone.
+func lambdaGrid(ctx context.Context, p survival.Problem, compress bool, n int) ([]float64, error) {
+	// A ridge penalty this strong holds the penalised coefficients within
+	// about 1e-9 of zero: the null fit, without rebuilding the design.
+	null := p
+	null.Lambda, null.Alpha = 1e9, 0
+	if compress {
+		null.X, null.Y, null.Trials = survival.Compress(p.X, p.Y, p.Trials)
+	}
+	fit, err := survival.FitModel(ctx, null, survival.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("the fit without features: %w", err)
+	}
+	g, err := survival.Score(null, fit.Coef)
+	if err != nil {
+		return nil, err
+	}
+	gmax := 0.0
+	for j, v := range g {
+		if p.Penalised == nil || p.Penalised[j] {
+			gmax = math.Max(gmax, math.Abs(v))
+		}
+	}
+	if gmax == 0 {
+		return nil, fmt.Errorf("no feature is related to the outcome at all: nothing to penalise")
+	}
+	hi := gmax / max(p.Alpha, 1e-3)
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = hi * math.Pow(1e-4, float64(i)/float64(n-1))
+	}
+	return out, nil
+}
+
+// crossValidate computes the held-out deviance of every λ on the grid for
+// each fold, fitting the path from the strongest penalty down with warm
+// starts, and picks the λ with the lowest mean.
+func crossValidate(ctx context.Context, p survival.Problem, fold []int, compress bool, opt TrainOptions) (*CVCurve, error) {
+	grid, err := lambdaGrid(ctx, p, compress, opt.Lambdas)
+	if err != nil {
+		return nil, err
+	}
+	k := opt.Folds
+	cv := &CVCurve{Folds: k, Lambdas: grid, Deviance: make([]float64, len(grid)), SE: make([]float64, len(grid))}
+	perFold := make([][]float64, k) // deviance per row, fold × λ
+	heldRows := make([]float64, k)
+	done, total := 0, k*len(grid)
+	for f := range k {
+		var in, out []int
+		for i, g := range fold {
+			if g == f {
+				out = append(out, i)
+			} else {
+				in = append(in, i)
+			}
+		}
+		if len(out) == 0 || len(in) == 0 {
+			return nil, caresignal.Invalidf("folds", "fold %d of %d is empty: too few patients for %d-fold cross-validation", f+1, k, k)
+		}
+		train, test := p, p
+		train.X, train.Y, train.Trials = p.X.SelectRows(in, p.Y, p.Trials)
+		test.X, test.Y, test.Trials = p.X.SelectRows(out, p.Y, p.Trials)
+		if compress {
+			train.X, train.Y, train.Trials = survival.Compress(train.X, train.Y, train.Trials)
+		}
+		for _, t := range test.Trials {
+			heldRows[f] += t
+		}
+		if test.Trials == nil {
+			heldRows[f] = float64(len(out))
+		}
+		perFold[f] = make([]float64, len(grid))
+		var start []float64
+		for i, lambda := range grid {
+			train.Lambda = lambda
+			fit, err := survival.FitModel(ctx, train, survival.Options{Start: start})
+			if err != nil {
+				return nil, fmt.Errorf("fold %d, λ = %.4g: %w", f+1, lambda, err)
+			}
+			start = fit.Coef
+			ll, err := survival.LogLik(test, fit.Coef)
+			if err != nil {
+				return nil, err
+			}
+			perFold[f][i] = -2 * ll / heldRows[f]
+			done++
+			if opt.OnCV != nil {
+				opt.OnCV(done, total)
+			}
+		}
+	}
+	var rows float64
+	for _, r := range heldRows {
+		rows += r
+	}
+	best := 0
+	for i := range grid {
+		mean := 0.0
+		for f := range k {
+			mean += perFold[f][i] * heldRows[f]
+		}
+		mean /= rows
+		ss := 0.0
+		for f := range k {
+			d := perFold[f][i] - mean
+			ss += heldRows[f] * d * d
+		}
+		cv.Deviance[i] = mean
+		cv.SE[i] = math.Sqrt(ss / rows / float64(k-1))
+		if mean < cv.Deviance[best] {
+			best = i
+		}
+	}
+	cv.Chosen = grid[best]
+	cv.OneSE = cv.Chosen
+	for i := best - 1; i >= 0 && cv.Deviance[i] <= cv.Deviance[best]+cv.SE[best]; i-- {
+		cv.OneSE = grid[i]
+	}
+	return cv, nil
+}
