@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/survival"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -68,22 +71,112 @@ func runETL(ctx context.Context, e *env, args []string) error {
 
 // trainFlags configure a fit.
 type trainFlags struct {
-	spec    string
-	lambda  float64
-	holdout float64
-	out     string
+	spec     string
+	link     string
+	penalty  string
+	lambda   string
+	alpha    float64
+	folds    int
+	baseline string
+	holdout  float64
+	out      string
 }
 
 func (t *trainFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&t.spec, "spec", envDefault(e, "CARESIGNAL_SPEC", ""), "feature spec JSON file (default: the built-in engagement spec) (env CARESIGNAL_SPEC)")
-	def := model.DefaultTrainOptions()
-	fs.Float64Var(&t.lambda, "lambda", def.Lambda, "L2 penalty strength on the standardised coefficients (0 for none)")
-	fs.Float64Var(&t.holdout, "holdout", def.Holdout, "share of patients held out to measure the model (0 for none)")
-	fs.StringVar(&t.out, "out", "", "where to save the model (default <data-dir>/"+modelFileName+")")
+	fs.StringVar(&t.link, "link", "logit", "link: logit (coefficients are log odds ratios) or cloglog (grouped-time proportional hazards: log hazard ratios)")
+	fs.StringVar(&t.penalty, "penalty", "", "none, l2 or elasticnet (default l2 on a database, none with --csv); the baseline terms are never penalised")
+	fs.StringVar(&t.lambda, "lambda", "cv", "penalty strength λ in ℓ(β) − λ·[(1−α)/2·Σβ² + α·Σ|β|], or cv to choose it by cross-validation grouped by patient")
+	fs.Float64Var(&t.alpha, "alpha", 0.5, "elastic net: the L1 share α of the penalty, in (0, 1]")
+	fs.IntVar(&t.folds, "folds", 5, "cross-validation folds (patients, never rows, are split between them)")
+	fs.StringVar(&t.baseline, "baseline", "", "baseline hazard, overriding the spec's: months (one term per month, sparse tail pooled), periods (one term\nper period seen), piecewise:1,2,4,7 (intervals starting at those months), spline:DF (natural cubic spline, DF−1\ninterior knots at quantiles), or intercept (one constant hazard)")
+	fs.Float64Var(&t.holdout, "holdout", -1, "share of patients held out to measure the model (default 0.2 on a database, 0 with --csv)")
+	fs.StringVar(&t.out, "out", "", "where to save the model (default <data-dir>/"+modelFileName+"; required with --csv)")
 }
 
-func (t *trainFlags) options() model.TrainOptions {
-	return model.TrainOptions{Lambda: t.lambda, Holdout: t.holdout}
+// options turns the flags into training options; fromCSV picks the
+// defaults of a fit from a file.
+func (t *trainFlags) options(fromCSV bool) (model.TrainOptions, error) {
+	opt := model.TrainOptions{Link: survival.Link(t.link), Penalty: t.penalty, Alpha: t.alpha, Folds: t.folds, Holdout: t.holdout}
+	if opt.Penalty == "" {
+		opt.Penalty = model.PenaltyL2
+		if fromCSV {
+			opt.Penalty = model.PenaltyNone
+		}
+	}
+	if opt.Holdout < 0 {
+		opt.Holdout = 0.2
+		if fromCSV {
+			opt.Holdout = 0
+		}
+	}
+	if t.lambda == "cv" {
+		opt.CV = opt.Penalty != model.PenaltyNone
+	} else {
+		v, err := strconv.ParseFloat(t.lambda, 64)
+		if err != nil {
+			return opt, caresignal.Invalidf("lambda", "--lambda must be a number or cv, got %q", t.lambda)
+		}
+		opt.Lambda = v
+	}
+	return opt, opt.Validate()
+}
+
+// applyBaseline overrides the spec's baseline with --baseline.
+func (t *trainFlags) applyBaseline(spec *feature.Spec) error {
+	if t.baseline == "" {
+		return nil
+	}
+	b, err := parseBaseline(t.baseline)
+	if err != nil {
+		return err
+	}
+	spec.Baseline = b
+	return spec.Validate()
+}
+
+// parseBaseline reads the --baseline flag.
+func parseBaseline(s string) (feature.Baseline, error) {
+	kind, arg, _ := strings.Cut(s, ":")
+	bad := caresignal.Invalidf("baseline", "--baseline %q: want months, periods, piecewise:1,2,4,7, spline:DF or intercept", s)
+	switch kind {
+	case "months":
+		if arg != "" {
+			return feature.Baseline{}, bad
+		}
+		return feature.Baseline{Type: feature.BaselineMonths}, nil
+	case "periods":
+		if arg != "" {
+			return feature.Baseline{}, bad
+		}
+		return feature.Baseline{Type: feature.BaselineMonths, MinEvents: 1}, nil
+	case "intercept":
+		if arg != "" {
+			return feature.Baseline{}, bad
+		}
+		return feature.Baseline{Type: feature.BaselinePiecewise, Breaks: []int{1}}, nil
+	case "piecewise":
+		var breaks []int
+		for _, f := range strings.Split(arg, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return feature.Baseline{}, bad
+			}
+			breaks = append(breaks, v)
+		}
+		return feature.Baseline{Type: feature.BaselinePiecewise, Breaks: breaks}, nil
+	case "spline":
+		df := 4
+		if arg != "" {
+			v, err := strconv.Atoi(arg)
+			if err != nil || v < 1 {
+				return feature.Baseline{}, bad
+			}
+			df = v
+		}
+		return feature.Baseline{Type: feature.BaselineSpline, DF: df}, nil
+	}
+	return feature.Baseline{}, bad
 }
 
 func (t *trainFlags) loadSpec() (*feature.Spec, error) {
@@ -102,16 +195,50 @@ func (t *trainFlags) loadSpec() (*feature.Spec, error) {
 }
 
 func runTrain(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "train", "", "Fit the discrete-time hazard model (L2-penalised logistic regression on person-period rows, by\nNewton's method) on the training extract, evaluate it on held-out patients and save the artifact.")
+	fs := newFlagSet(e, "train", "", `Fit the discrete-time hazard model — a binomial regression on person-period rows, by Newton's method —
+and save the artifact. By default it reads the training extract from the database, fits the feature
+spec with an L2 penalty chosen by cross-validation grouped by patient, and measures the model on
+held-out patients. With --csv it fits a person-period table from any source instead, with the
+columns named by flags and no spec file: numeric columns as given, categorical ones one-hot with the
+first level (in sorted order) as reference, one baseline term per period, no penalty unless asked.
+
+Examples:
+  caresignal train --link cloglog
+  caresignal train --csv pp.csv --id id --event event --period period --numeric age,karno \
+      --categorical celltype --link cloglog --out cells.model.json`)
 	var d dataFlags
 	d.register(fs, e)
 	var t trainFlags
 	t.register(fs, e)
+	var c csvColumns
+	c.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	fromCSV := c.path != ""
+	opt, err := t.options(fromCSV)
+	if err != nil {
+		return err
+	}
+	if fromCSV {
+		if t.out == "" {
+			fmt.Fprintln(e.stderr, "train: --out is required with --csv")
+			fs.Usage()
+			return errUsage
+		}
+		if t.spec != "" {
+			return caresignal.Invalidf("spec", "--spec and --csv do not go together: with --csv the columns are named by --numeric and --categorical")
+		}
+		return trainFromCSV(ctx, e, &c, &t, opt)
+	}
+	if c.event != "" || c.period != "" || c.id != "" || c.numeric != "" || c.categorical != "" {
+		return caresignal.Invalidf("csv", "--event, --period, --id, --numeric and --categorical name the columns of a --csv file; give --csv too")
+	}
 	spec, err := t.loadSpec()
 	if err != nil {
+		return err
+	}
+	if err := t.applyBaseline(spec); err != nil {
 		return err
 	}
 	if t.out == "" {
@@ -122,7 +249,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	_, err = stepTrain(ctx, e, "", store, d.kind(), spec, t.options(), t.out)
+	_, err = stepTrain(ctx, e, "", store, d.kind(), spec, opt, t.out)
 	return err
 }
 

@@ -33,6 +33,13 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := t.applyBaseline(spec); err != nil {
+		return err
+	}
+	opt, err := t.options(false)
+	if err != nil {
+		return err
+	}
 	if t.out == "" {
 		t.out = d.modelPath()
 	}
@@ -49,7 +56,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if _, err := stepETL(ctx, e, "[2/5] ", store, c.Config.AsOf); err != nil {
 		return err
 	}
-	m, err := stepTrain(ctx, e, "[3/5] ", store, d.kind(), spec, t.options(), t.out)
+	m, err := stepTrain(ctx, e, "[3/5] ", store, d.kind(), spec, opt, t.out)
 	if err != nil {
 		return err
 	}

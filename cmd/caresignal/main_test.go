@@ -283,8 +283,14 @@ func TestCommandErrors(t *testing.T) {
 	if _, _, err := runCmd(t, "", "frobnicate"); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command: %v", err)
 	}
-	if _, _, err := runCmd(t, "", "train", "--lambda", "abc"); !errors.Is(err, errUsage) {
+	if _, _, err := runCmd(t, "", "train", "--lambda", "abc"); err == nil || !strings.Contains(err.Error(), "--lambda must be a number or cv") {
 		t.Errorf("bad flag value: %v", err)
+	}
+	if _, _, err := runCmd(t, "", "train", "--penalty", "lasso", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), `unknown penalty "lasso"`) {
+		t.Errorf("bad penalty: %v", err)
+	}
+	if _, _, err := runCmd(t, "", "train", "--baseline", "spline:x", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "--baseline") {
+		t.Errorf("bad baseline: %v", err)
 	}
 	if _, _, err := runCmd(t, "", "etl", "stray"); !errors.Is(err, errUsage) {
 		t.Errorf("stray argument: %v", err)
@@ -296,7 +302,7 @@ func TestCommandErrors(t *testing.T) {
 		t.Errorf("serve without a model: %v", err)
 	}
 	bad := filepath.Join(dir, "bad.json")
-	os.WriteFile(bad, []byte(`{"format": "caresignal-model", "format_version": 1, "checksum": "sha256:00", "model": {}}`), 0o644)
+	os.WriteFile(bad, []byte(`{"format": "caresignal-model", "format_version": 2, "checksum": "sha256:00", "model": {}}`), 0o644)
 	if _, _, err := runCmd(t, "{}", "predict", "--model", bad); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Errorf("predict with a corrupt model: %v", err)
 	}

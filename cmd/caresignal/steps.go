@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
-	"github.com/caresignal/caresignal/survival"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -74,15 +75,7 @@ func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	}
 	fmt.Fprintf(e.stdout, "%sread the training extract: %s person-period rows in %s\n", prefix, count(len(x.Rows)), seconds(el))
 	opt.Source, opt.AsOf = kind, asOf.Format(time.DateOnly)
-	p = newProgress(e.stderr, "fitting", "")
-	opt.OnIteration = func(it survival.Iteration) {
-		p.mu.Lock()
-		p.label = fmt.Sprintf("Newton iteration %d: log-likelihood %.4f, step %.2g", it.Iter, it.LogLik, it.MaxStep)
-		p.mu.Unlock()
-	}
-	p.Tick("")
-	m, err := model.Train(ctx, spec, x, opt)
-	el = p.Finish()
+	m, el, err := fitWithProgress(ctx, e, spec, x, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -94,15 +87,28 @@ func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	return m, nil
 }
 
-// printTraining summarises a fit: data, convergence, held-out metrics and
-// the feature coefficients.
+// printTraining summarises a fit: data, penalty, convergence, held-out
+// metrics and the feature coefficients.
 func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
 	t := m.Training
 	ft := m.Features
-	fmt.Fprintf(e.stdout, "%strained %q on %s rows (%s drop-offs, %s patients; %s held out) in %s: %d Newton iterations, |gradient| %.1e\n",
-		prefix, m.Name, count(t.Fit.Rows), count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
-		seconds(el), t.Fit.Iterations, t.Fit.GradNorm)
-	fmt.Fprintf(e.stdout, "      baseline: one term per month 1..%d, months %d+ pooled\n", ft.Months-1, ft.Months)
+	compressed := ""
+	if t.Fit.CompressedRows > 0 {
+		compressed = fmt.Sprintf(", merged into %s binomial rows", count(t.Fit.CompressedRows))
+	}
+	fmt.Fprintf(e.stdout, "%strained %q (%s link) on %s rows (%s drop-offs, %s patients; %s held out%s) in %s: %d Newton iterations, |gradient| %.1e\n",
+		prefix, m.Name, m.Link, count(t.Fit.Rows), count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
+		compressed, seconds(el), t.Fit.Iterations, t.Fit.GradNorm)
+	fmt.Fprintf(e.stdout, "      baseline: %s\n", ft.Baseline.Describe())
+	switch pen := t.Penalty; {
+	case pen.Type == model.PenaltyNone:
+		fmt.Fprintf(e.stdout, "      penalty: none (maximum likelihood); log-likelihood %.4f, AIC %.2f\n", t.Fit.LogLik, t.Fit.Deviance+2*float64(len(m.Coef)))
+	case pen.CV != nil:
+		fmt.Fprintf(e.stdout, "      penalty: %s, λ = %.4g chosen by %d-fold cross-validation grouped by patient (held-out deviance %.5f per row; %d effective parameters)\n",
+			pen.Type, pen.Lambda, pen.CV.Folds, minOf(pen.CV.Deviance), int(math.Round(t.Fit.EDF)))
+	default:
+		fmt.Fprintf(e.stdout, "      penalty: %s, λ = %.4g (%d effective parameters)\n", pen.Type, pen.Lambda, int(math.Round(t.Fit.EDF)))
+	}
 	if h := t.Test; h != nil {
 		auc := "n/a"
 		if h.AUC != nil {
@@ -114,10 +120,38 @@ func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
 			fmt.Fprintf(e.stdout, "      %s held-out rows were left out of these metrics: the model refuses their values (a category no training patient had)\n", count(t.HoldoutSkipped))
 		}
 	}
-	fmt.Fprintf(e.stdout, "      coefficients (log-odds; numeric per standard deviation, levels against the reference):\n")
-	for j := ft.Months; j < len(m.Coef); j++ {
-		fmt.Fprintf(e.stdout, "        %-28s %+8.4f ± %.4f\n", ft.Columns[j], m.Coef[j], m.StdErr[j])
+	s := m.Summary()
+	fmt.Fprintf(e.stdout, "      coefficients (%s per unit of each input, levels against the reference; %s with 95%% interval):\n", s.Scale, s.Ratio)
+	for _, c := range s.Coefficients[ft.Baseline.Width():] {
+		fmt.Fprintf(e.stdout, "        %s\n", coefficientLine(c))
 	}
+}
+
+// coefficientLine formats one summary coefficient for the terminal.
+func coefficientLine(c model.SummaryCoefficient) string {
+	if c.StdError == nil {
+		return fmt.Sprintf("%-30s %+10.4f  (set to zero by the L1 penalty)", c.Name, c.Estimate)
+	}
+	line := fmt.Sprintf("%-30s %+10.4f ± %-8.4f ratio %8.4f [%.4f, %.4f]", c.Name, c.Estimate, *c.StdError, c.Ratio, *c.CILow, *c.CIHigh)
+	if c.P != nil {
+		line += "  p " + formatP(*c.P)
+	}
+	return line
+}
+
+func formatP(p float64) string {
+	if p < 1e-4 {
+		return "<0.0001"
+	}
+	return strconv.FormatFloat(p, 'f', 4, 64)
+}
+
+func minOf(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		m = math.Min(m, x)
+	}
+	return m
 }
 
 func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Store, m *model.Model, horizon int, csvPath string) error {
