@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/survival"
+	"golang.org/x/sync/errgroup"
 )
 
 // CVCurve is the cross-validation that chose the penalty strength.
@@ -43,10 +46,12 @@ func foldsByPatient(x *caresignal.Extract, folds int) []int {
 	return out
 }
 
-// lambdaGrid returns n strengths, log-spaced from λ_max down to λ_max/10⁴,
-// where λ_max is the smallest elastic-net strength that keeps every
-// penalised coefficient at zero (for ridge, that of α = 0.001, as glmnet
-// does): max_j |∂ℓ/∂β_j| / α at the fit of the unpenalised terms alone.
+// lambdaGrid returns n strengths, log-spaced from λ_max down to λ_max/10⁴
+// (10⁶ for ridge), where λ_max is the smallest elastic-net strength that
+// keeps every penalised coefficient at zero (for ridge, that of α = 0.001,
+// as glmnet does): max_j |∂ℓ/∂β_j| / α at the fit of the unpenalised terms
+// alone. Ridge needs the longer span: its λ_max is a thousand times past
+// the point where shrinkage stops mattering.
 func lambdaGrid(ctx context.Context, p survival.Problem, compress bool, n int) ([]float64, error) {
 	// A ridge penalty this strong holds the penalised coefficients within
 	// about 1e-9 of zero: the null fit, without rebuilding the design.
@@ -73,9 +78,13 @@ func lambdaGrid(ctx context.Context, p survival.Problem, compress bool, n int) (
 		return nil, fmt.Errorf("no feature is related to the outcome at all: nothing to penalise")
 	}
 	hi := gmax / max(p.Alpha, 1e-3)
+	span := 1e-4
+	if p.Alpha < 1e-3 {
+		span = 1e-6
+	}
 	out := make([]float64, n)
 	for i := range out {
-		out[i] = hi * math.Pow(1e-4, float64(i)/float64(n-1))
+		out[i] = hi * math.Pow(span, float64(i)/float64(n-1))
 	}
 	return out, nil
 }
@@ -92,11 +101,15 @@ func crossValidate(ctx context.Context, p survival.Problem, fold []int, compress
 	cv := &CVCurve{Folds: k, Lambdas: grid, Deviance: make([]float64, len(grid)), SE: make([]float64, len(grid))}
 	perFold := make([][]float64, k) // deviance per row, fold × λ
 	heldRows := make([]float64, k)
+	var mu sync.Mutex // guards done and OnCV
 	done, total := 0, k*len(grid)
+	// Folds are independent: fit them on all cores.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for f := range k {
 		var in, out []int
-		for i, g := range fold {
-			if g == f {
+		for i, fi := range fold {
+			if fi == f {
 				out = append(out, i)
 			} else {
 				in = append(in, i)
@@ -105,37 +118,49 @@ func crossValidate(ctx context.Context, p survival.Problem, fold []int, compress
 		if len(out) == 0 || len(in) == 0 {
 			return nil, caresignal.Invalidf("folds", "fold %d of %d is empty: too few patients for %d-fold cross-validation", f+1, k, k)
 		}
-		train, test := p, p
-		train.X, train.Y, train.Trials = p.X.SelectRows(in, p.Y, p.Trials)
-		test.X, test.Y, test.Trials = p.X.SelectRows(out, p.Y, p.Trials)
-		if compress {
-			train.X, train.Y, train.Trials = survival.Compress(train.X, train.Y, train.Trials)
-		}
-		for _, t := range test.Trials {
-			heldRows[f] += t
-		}
-		if test.Trials == nil {
-			heldRows[f] = float64(len(out))
-		}
-		perFold[f] = make([]float64, len(grid))
-		var start []float64
-		for i, lambda := range grid {
-			train.Lambda = lambda
-			fit, err := survival.FitModel(ctx, train, survival.Options{Start: start})
-			if err != nil {
-				return nil, fmt.Errorf("fold %d, λ = %.4g: %w", f+1, lambda, err)
+		g.Go(func() error {
+			train, test := p, p
+			train.X, train.Y, train.Trials = p.X.SelectRows(in, p.Y, p.Trials)
+			test.X, test.Y, test.Trials = p.X.SelectRows(out, p.Y, p.Trials)
+			if compress {
+				train.X, train.Y, train.Trials = survival.Compress(train.X, train.Y, train.Trials)
 			}
-			start = fit.Coef
-			ll, err := survival.LogLik(test, fit.Coef)
-			if err != nil {
-				return nil, err
+			held := float64(len(out))
+			if test.Trials != nil {
+				held = 0
+				for _, t := range test.Trials {
+					held += t
+				}
 			}
-			perFold[f][i] = -2 * ll / heldRows[f]
-			done++
-			if opt.OnCV != nil {
-				opt.OnCV(done, total)
+			dev := make([]float64, len(grid))
+			var start []float64
+			for i, lambda := range grid {
+				train.Lambda = lambda
+				// The curve needs the held-out deviance to a few digits,
+				// not the coefficients to ten.
+				fit, err := survival.FitModel(gctx, train, survival.Options{Start: start, Tol: 1e-7})
+				if err != nil {
+					return fmt.Errorf("fold %d, λ = %.4g: %w", f+1, lambda, err)
+				}
+				start = fit.Coef
+				ll, err := survival.LogLik(test, fit.Coef)
+				if err != nil {
+					return err
+				}
+				dev[i] = -2 * ll / held
+				mu.Lock()
+				done++
+				if opt.OnCV != nil {
+					opt.OnCV(done, total)
+				}
+				mu.Unlock()
 			}
-		}
+			perFold[f], heldRows[f] = dev, held
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	var rows float64
 	for _, r := range heldRows {

@@ -71,6 +71,25 @@ func (s *server) handleHealthz() http.Handler {
 	})
 }
 
+// handleModelSummary is GET /api/models/{name}: the statistical summary of
+// a served model — coefficients on the inputs' scale with standard errors,
+// odds or hazard ratios with 95% intervals, p-values for unpenalised fits,
+// fit statistics — and the cross-validation curve that chose its penalty.
+func (s *server) handleModelSummary() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := s.cfg.Model
+		if name := r.PathValue("name"); name != m.Name {
+			s.writeError(w, r, caresignal.Errorf(caresignal.ENOTFOUND, "no model named %q is served here (this server serves %q)", name, m.Name))
+			return
+		}
+		writeJSON(s.log, w, http.StatusOK, map[string]any{
+			"model":   m.Info(),
+			"summary": m.Summary(),
+			"cv":      m.Training.Penalty.CV,
+		})
+	})
+}
+
 // handleModel describes the served model: its features (so clients know
 // what to send), coefficients and training record.
 func (s *server) handleModel() http.Handler {

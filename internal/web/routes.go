@@ -18,6 +18,7 @@ var apiRoutes = map[string]string{
 func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/engagement", s.handleEngagement())
 	mux.Handle("GET /api/model", s.handleModel())
+	mux.Handle("GET /api/models/{name}", s.handleModelSummary())
 	mux.Handle("/api/", s.handleAPIFallback())
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /{$}", s.handleIndex())
@@ -30,7 +31,11 @@ func (s *server) routes(mux *http.ServeMux) {
 func (s *server) handleAPIFallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := strings.TrimSuffix(r.URL.Path, "/")
-		if method, ok := apiRoutes[path]; ok {
+		method, ok := apiRoutes[path]
+		if strings.HasPrefix(path, "/api/models/") && !strings.Contains(strings.TrimPrefix(path, "/api/models/"), "/") {
+			method, ok = http.MethodGet, true
+		}
+		if ok {
 			w.Header().Set("Allow", method)
 			writeJSON(s.log, w, http.StatusMethodNotAllowed, ErrorBody{Error: path + " takes " + method})
 			return

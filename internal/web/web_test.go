@@ -249,6 +249,12 @@ func TestRoutes(t *testing.T) {
 	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
+	if code, body := get("/api/models/engagement"); code != 200 || !strings.Contains(body, `"odds ratio"`) || !strings.Contains(body, `"ci_low"`) || !strings.Contains(body, `"log_likelihood"`) {
+		t.Errorf("/api/models/engagement: %d %s", code, body)
+	}
+	if code, body := get("/api/models/nosuch"); code != 404 || !strings.Contains(body, `no model named \"nosuch\"`) {
+		t.Errorf("/api/models/nosuch: %d %s", code, body)
+	}
 	if code, body := get("/api/model"); code != 200 || !strings.Contains(body, `"coefficients"`) || !strings.Contains(body, `"data_hash"`) {
 		t.Errorf("/api/model: %d", code)
 	}
