@@ -50,8 +50,12 @@ type result struct {
 	MonthsEnrolled int
 	Horizon        int
 	Contributions  []contributionRow
-	FirstMonth     int
-	DropBy         float64 // probability of dropping off within the horizon
+	// TopDrivers are the (at most three) largest contributions, read as
+	// "days_since_last_session = 41 → +0.62".
+	TopDrivers []caresignal.Contribution
+	Scale      string // "log-odds" or "log-hazard"
+	FirstMonth int
+	DropBy     float64 // probability of dropping off within the horizon
 }
 
 type indexPage struct {
@@ -71,7 +75,7 @@ func (s *server) handleIndex() http.Handler {
 		// Show the curves of the reference patient straight away.
 		if inst, errs := page.instance(); len(errs) == 0 {
 			if p, err := s.cfg.Model.Predict(&inst); err == nil {
-				page.Result = newResult(p, inst)
+				page.Result = newResult(p, inst, s.cfg.Model.Link.ScaleName())
 			}
 		}
 		s.render(w, http.StatusOK, "index.html", page)
@@ -98,7 +102,7 @@ func (s *server) handleWhatIf() http.Handler {
 		if len(errs) == 0 {
 			p, err := s.cfg.Model.Predict(&inst)
 			if err == nil {
-				page.Result = newResult(p, inst)
+				page.Result = newResult(p, inst, s.cfg.Model.Link.ScaleName())
 				s.render(w, http.StatusOK, "index.html", page)
 				return
 			}
@@ -171,8 +175,8 @@ func (p *indexPage) instance() (caresignal.Instance, map[string]string) {
 	return inst, errs
 }
 
-func newResult(p caresignal.Prediction, inst caresignal.Instance) *result {
-	r := &result{P: p, MonthsEnrolled: inst.MonthsEnrolled, Horizon: inst.Horizon, FirstMonth: inst.MonthsEnrolled + 1,
+func newResult(p caresignal.Prediction, inst caresignal.Instance, scale string) *result {
+	r := &result{P: p, Scale: scale, MonthsEnrolled: inst.MonthsEnrolled, Horizon: inst.Horizon, FirstMonth: inst.MonthsEnrolled + 1,
 		Survival: survivalChart(inst.MonthsEnrolled, p.Survival),
 		Hazard:   hazardChart(inst.MonthsEnrolled, p.Hazard),
 		Median:   fmt.Sprintf("not within %d months", inst.Horizon),
@@ -188,6 +192,9 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance) *result {
 		top = math.Max(top, math.Abs(c.Contribution))
 	}
 	for _, c := range p.Explanation {
+		if len(r.TopDrivers) < 3 && math.Abs(c.Contribution) >= 0.005 {
+			r.TopDrivers = append(r.TopDrivers, c)
+		}
 		w := 100 * math.Abs(c.Contribution) / top
 		r.Contributions = append(r.Contributions, contributionRow{Feature: c.Feature, Value: c.Value, LogOdds: c.Contribution, Width: w, Positive: c.Contribution > 0})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -293,6 +295,11 @@ func TestWhatIfForm(t *testing.T) {
 	page := string(b)
 	if resp.StatusCode != 200 || strings.Count(page, "<svg") != 2 || !strings.Contains(page, "baseline_score was missing; imputed") || !strings.Contains(page, "next 24 months") {
 		t.Errorf("form post: %d\n%s", resp.StatusCode, page)
+	}
+	// 45 days without a session is far above the training mean: it must be
+	// among the top drivers, with its value and a positive push.
+	if !strings.Contains(page, "Top drivers:") || !regexp.MustCompile(`days_since_last_session = 45 → \+\d\.\d\d`).MatchString(html.UnescapeString(page)) {
+		t.Errorf("the page does not show the top drivers:\n%s", page)
 	}
 	form.Set("age", "ancient")
 	resp, err = http.PostForm(srv.URL+"/", form)
