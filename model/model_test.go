@@ -16,6 +16,7 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/survival"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -312,5 +313,39 @@ func TestHoldoutOnlyLevel(t *testing.T) {
 	}
 	if m.Training.HoldoutSkipped != n || m.Training.Test.Rows != len(test.Rows)-n {
 		t.Errorf("skipped %d of %d held-out rows, want %d", m.Training.HoldoutSkipped, len(test.Rows), n)
+	}
+}
+
+// BenchmarkTrainDemo trains on the demo cohort (10,000 patients, seed 42,
+// as `caresignal demo` does) under each link and penalty: the whole of
+// Train — feature fit, encoding, cross-validation where it applies, the
+// final fit and the held-out metrics.
+func BenchmarkTrainDemo(b *testing.B) {
+	c, err := synth.Generate(synth.DefaultConfig(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, _ := c.Training()
+	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+	for _, link := range []survival.Link{survival.Logit, survival.CLogLog} {
+		for _, tc := range []struct {
+			name string
+			opt  TrainOptions
+		}{
+			{"none", TrainOptions{Penalty: PenaltyNone}},
+			{"l2-lambda1", TrainOptions{Penalty: PenaltyL2, Lambda: 1}},
+			{"l2-cv", TrainOptions{Penalty: PenaltyL2, CV: true}},
+			{"elasticnet-cv", TrainOptions{Penalty: PenaltyElasticNet, CV: true}},
+		} {
+			b.Run(string(link)+"/"+tc.name, func(b *testing.B) {
+				opt := tc.opt
+				opt.Link, opt.Holdout = link, 0.2
+				for b.Loop() {
+					if _, err := Train(context.Background(), spec, x, opt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
