@@ -257,3 +257,66 @@ func TestEncodeOverflow(t *testing.T) {
 		t.Fatalf("Encode(1.7e308) = %v, want EINVALID on x", err)
 	}
 }
+
+func TestBaselines(t *testing.T) {
+	// months 1..6 with two rows each and an event in every month
+	var rows [][]any
+	for m := 1; m <= 6; m++ {
+		rows = append(rows, []any{"a", m, true, float64(m), "u"}, []any{"b", m, false, float64(7 - m), "v"})
+	}
+	x := extract(rows...)
+	fit := func(b string) *Fitted {
+		t.Helper()
+		s := spec(t, `{"name":"t","baseline":`+b+`,"features":[{"name":"x","type":"numeric"},{"name":"c","type":"categorical"}]}`)
+		ft, err := Fit(s, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ft
+	}
+	pw := fit(`{"type":"piecewise","breaks":[1,2,4]}`)
+	if got := strings.Join(pw.Baseline.Names(), ","); got != "month_1,months_2-3,months_4+" {
+		t.Errorf("piecewise names %s", got)
+	}
+	for m, want := range map[int]int{1: 0, 2: 1, 3: 1, 4: 2, 6: 2, 99: 2} {
+		if got := pw.Baseline.term(m); got != want {
+			t.Errorf("piecewise: month %d in term %d, want %d", m, got, want)
+		}
+	}
+	if got := strings.Join(fit(`{"type":"piecewise","breaks":[1]}`).Baseline.Names(), ","); got != "intercept" {
+		t.Errorf("constant baseline names %s", got)
+	}
+	if got := strings.Join(fit(`{"min_events":1}`).Baseline.Names(), ","); got != "month_1,month_2,month_3,month_4,month_5,month_6+" {
+		t.Errorf("per-month names %s", got)
+	}
+
+	sp := fit(`{"type":"spline","df":3}`)
+	// 12 rows, months 1..6 twice: R's quantile(type 7) at 1/3 and 2/3 is
+	// 8/3 and 13/3 (h = 11/3 and 22/3 over 1,1,2,2,…,6,6); boundaries 1, 6.
+	if len(sp.Baseline.Knots) != 4 || math.Abs(sp.Baseline.Knots[1]-8.0/3) > 1e-12 || math.Abs(sp.Baseline.Knots[2]-13.0/3) > 1e-12 {
+		t.Errorf("spline knots %v, want [1 2.667 4.333 6]", sp.Baseline.Knots)
+	}
+	if got := strings.Join(sp.Baseline.Names(), ","); got != "intercept,month_spline_1,month_spline_2,month_spline_3" {
+		t.Errorf("spline names %s", got)
+	}
+	// A natural cubic spline is linear beyond the boundary knots and a
+	// cubic with continuous second derivative inside; here, check
+	// linearity past the last knot and that the eta of months past the
+	// last month repeats the last month's.
+	k := sp.Baseline.Knots
+	basis := func(v float64) []float64 {
+		d := make([]float64, len(k))
+		naturalSpline(v, k, d)
+		return d
+	}
+	b6, b7, b8 := basis(6), basis(7), basis(8)
+	for j := range b6 {
+		if math.Abs((b8[j]-b7[j])-(b7[j]-b6[j])) > 1e-12 {
+			t.Errorf("basis %d is not linear past the boundary: %v %v %v", j, b6[j], b7[j], b8[j])
+		}
+	}
+	coef := []float64{-2, 0.5, -0.3, 0.2, 1, 1, 1}
+	if sp.Baseline.Eta(6, coef) != sp.Baseline.Eta(40, coef) {
+		t.Error("months past the last training month must be scored as the last month")
+	}
+}
