@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -217,7 +218,8 @@ type fitter struct {
 	trials, events float64
 	grad           []float64
 	info           *mat.SymDense
-	h              []float64 // upper triangle of the information, row-major
+	h              []float64   // upper triangle of the information, row-major
+	parts          [][]float64 // per chunk: gradient and information sums
 }
 
 func newFitter(p Problem) (*fitter, error) {
@@ -290,11 +292,49 @@ func (f *fitter) name(j int) string {
 	return fmt.Sprintf("column %d", j)
 }
 
+// Large designs are processed in a fixed number of row chunks in
+// parallel. The chunk count does not depend on the machine, and partial
+// sums are added in chunk order, so a fit gives the same bits everywhere.
+const (
+	parallelRows = 1 << 16 // designs with fewer rows run in one chunk
+	chunks       = 4
+)
+
+func (f *fitter) chunkCount() int {
+	if f.n < parallelRows {
+		return 1
+	}
+	return chunks
+}
+
+// forChunks runs fn on each chunk of rows, in parallel when there are
+// several.
+func (f *fitter) forChunks(fn func(c, lo, hi int)) {
+	nc := f.chunkCount()
+	if nc == 1 {
+		fn(0, 0, f.n)
+		return
+	}
+	var wg sync.WaitGroup
+	for c := range nc {
+		wg.Go(func() { fn(c, c*f.n/nc, (c+1)*f.n/nc) })
+	}
+	wg.Wait()
+}
+
 // objective returns the penalised and the plain log-likelihood at beta.
 func (f *fitter) objective(beta []float64) (pll, ll float64) {
 	x := f.p.X
-	for i := 0; i < f.n; i++ {
-		ll += f.link.logLik(f.p.Y[i], f.trialsOf(i), x.Dot(i, beta))
+	var part [chunks]float64
+	f.forChunks(func(c, lo, hi int) {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			s += f.link.logLik(f.p.Y[i], f.trialsOf(i), x.Dot(i, beta))
+		}
+		part[c] = s
+	})
+	for _, s := range part {
+		ll += s
 	}
 	pll = ll
 	for j, b := range beta {
@@ -311,29 +351,28 @@ func (f *fitter) objective(beta []float64) (pll, ll float64) {
 // X'WX + λ(1−α)P, at beta, with W the observed information of each row, or
 // the expected (Fisher) information when fisher is set.
 func (f *fitter) derivatives(beta []float64, fisher bool) {
-	x, k := f.p.X, f.k
+	k := f.k
+	nc := f.chunkCount()
+	if f.parts == nil {
+		f.parts = make([][]float64, nc)
+		for c := range f.parts {
+			f.parts[c] = make([]float64, k+k*k) // gradient, then the upper triangle
+		}
+	}
+	f.forChunks(func(c, lo, hi int) {
+		buf := f.parts[c]
+		clear(buf)
+		f.accumulate(lo, hi, beta, fisher, buf[:k], buf[k:])
+	})
 	clear(f.grad)
 	h := f.h
 	clear(h)
-	for i := 0; i < f.n; i++ {
-		lo, hi := x.RowPtr[i], x.RowPtr[i+1]
-		eta := 0.0
-		for e := lo; e < hi; e++ {
-			eta += x.Val[e] * beta[x.Idx[e]]
+	for _, buf := range f.parts {
+		for j, v := range buf[:k] {
+			f.grad[j] += v
 		}
-		t := f.link.terms(f.p.Y[i], f.trialsOf(i), eta)
-		w := t.observed
-		if fisher {
-			w = t.fisher
-		}
-		for e := lo; e < hi; e++ {
-			a, va := int(x.Idx[e]), x.Val[e]
-			f.grad[a] += va * t.score
-			wa := w * va
-			row := h[a*k:]
-			for e2 := e; e2 < hi; e2++ {
-				row[x.Idx[e2]] += wa * x.Val[e2]
-			}
+		for j, v := range buf[k:] {
+			h[j] += v
 		}
 	}
 	for a := 0; a < k; a++ {
@@ -344,6 +383,33 @@ func (f *fitter) derivatives(beta []float64, fisher bool) {
 				v += f.ridge[a]
 			}
 			f.info.SetSym(a, b, v)
+		}
+	}
+}
+
+// accumulate adds the score and information of rows lo..hi−1 to grad and
+// to the upper triangle of h (row-major k×k).
+func (f *fitter) accumulate(lo, hi int, beta []float64, fisher bool, grad, h []float64) {
+	x, k := f.p.X, f.k
+	for i := lo; i < hi; i++ {
+		rlo, rhi := x.RowPtr[i], x.RowPtr[i+1]
+		eta := 0.0
+		for e := rlo; e < rhi; e++ {
+			eta += x.Val[e] * beta[x.Idx[e]]
+		}
+		t := f.link.terms(f.p.Y[i], f.trialsOf(i), eta)
+		w := t.observed
+		if fisher {
+			w = t.fisher
+		}
+		for e := rlo; e < rhi; e++ {
+			a, va := int(x.Idx[e]), x.Val[e]
+			grad[a] += va * t.score
+			wa := w * va
+			row := h[a*k:]
+			for e2 := e; e2 < rhi; e2++ {
+				row[x.Idx[e2]] += wa * x.Val[e2]
+			}
 		}
 	}
 }

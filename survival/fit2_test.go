@@ -79,7 +79,9 @@ func randomProblem(n int, seed uint64, numeric bool) (*Matrix, []float64) {
 // TestCompressedFitIsIdentical fits the same categorical data row by row
 // and as binomial counts of distinct rows, under both links.
 func TestCompressedFitIsIdentical(t *testing.T) {
-	x, y := randomProblem(20000, 3, false)
+	// 100,000 rows: the full fit runs in parallel row chunks
+	// (parallelRows), the compressed one in a single chunk.
+	x, y := randomProblem(100000, 3, false)
 	cx, cy, cn := Compress(x, y, nil)
 	if cx.Rows() > 4*3*2 || cx.Rows() < 20 {
 		t.Fatalf("%d distinct rows, want at most 24", cx.Rows())
@@ -88,7 +90,7 @@ func TestCompressedFitIsIdentical(t *testing.T) {
 	for _, n := range cn {
 		sum += n
 	}
-	if sum != 20000 {
+	if sum != 100000 {
 		t.Fatalf("compressed trials sum to %v", sum)
 	}
 	for _, link := range []Link{Logit, CLogLog} {
@@ -111,8 +113,8 @@ func TestCompressedFitIsIdentical(t *testing.T) {
 				t.Errorf("%s: SE %d %v vs %v", link, j, full.StdErr[j], comp.StdErr[j])
 			}
 		}
-		if comp.Trials != 20000 || comp.Events != full.Events {
-			t.Errorf("%s: compressed fit counts %v trials and %v events, want 20000 and %v", link, comp.Trials, comp.Events, full.Events)
+		if comp.Trials != 100000 || comp.Events != full.Events {
+			t.Errorf("%s: compressed fit counts %v trials and %v events, want 100000 and %v", link, comp.Trials, comp.Events, full.Events)
 		}
 	}
 }
