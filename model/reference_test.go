@@ -179,6 +179,14 @@ func TestReferenceAgreement(t *testing.T) {
 					t.Errorf("%s: got %.15g, %s gives %.15g (relative difference %.2g)", what, got, strings.SplitN(c.Reference, ",", 2)[0], want, d)
 				}
 			}
+			b, err := m.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			reloaded, err := Load(strings.NewReader(string(b)))
+			if err != nil {
+				t.Fatalf("loading the saved model: %v", err)
+			}
 			s := m.Summary()
 			if s.NRows != c.NRows || s.NEvents != c.NEvents {
 				t.Fatalf("fitted %d rows with %d events, the reference %d with %d", s.NRows, s.NEvents, c.NRows, c.NEvents)
@@ -240,6 +248,14 @@ func TestReferenceAgreement(t *testing.T) {
 				p, err := m.Predict(&inst)
 				if err != nil {
 					t.Fatal(err)
+				}
+				// The saved and reloaded model predicts the same bits.
+				q, err := reloaded.Predict(&inst)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(p.Hazard, q.Hazard) {
+					t.Errorf("%s: the reloaded model predicts %v, the fitted one %v", subj.Name, q.Hazard, p.Hazard)
 				}
 				for k := range subj.Hazard {
 					check("hazard", p.Hazard[k], subj.Hazard[k])

@@ -112,6 +112,8 @@ func (t *trainFlags) options(fromCSV bool) (model.TrainOptions, error) {
 	}
 	if t.lambda == "cv" {
 		opt.CV = opt.Penalty != model.PenaltyNone
+	} else if opt.Penalty == model.PenaltyNone {
+		return opt, caresignal.Invalidf("lambda", "--lambda %s sets a penalty's strength, but the penalty is none; add --penalty l2 or elasticnet", t.lambda)
 	} else {
 		v, err := strconv.ParseFloat(t.lambda, 64)
 		if err != nil {
