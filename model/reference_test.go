@@ -109,7 +109,19 @@ func fitReference(t testing.TB, c referenceCase) *Model {
 	default:
 		t.Fatalf("unknown baseline %q", c.Baseline.Type)
 	}
-	f, err := os.Open(filepath.Join(referenceDir, c.Data))
+	x := readReferenceTable(t, c.Data, tab, spec)
+	opt := TrainOptions{Link: survival.Link(c.Link), Penalty: c.Penalty.Type, Lambda: c.Penalty.Lambda, Alpha: c.Penalty.Alpha}
+	m, err := Train(context.Background(), spec, x, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// readReferenceTable reads a data set of testdata/reference.
+func readReferenceTable(t testing.TB, name string, tab feature.Table, spec *feature.Spec) *caresignal.Extract {
+	t.Helper()
+	f, err := os.Open(filepath.Join(referenceDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +130,7 @@ func fitReference(t testing.TB, c referenceCase) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := TrainOptions{Link: survival.Link(c.Link), Penalty: c.Penalty.Type, Lambda: c.Penalty.Lambda, Alpha: c.Penalty.Alpha}
-	m, err := Train(context.Background(), spec, x, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return x
 }
 
 // relDiff is |got − want| / |want|, or |got| when want is 0 (a coefficient

@@ -3,8 +3,6 @@ package model
 import (
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,16 +25,7 @@ func readLung(t *testing.T, transform string) (*feature.Spec, *caresignal.Extrac
 			spec.Features[i].Transform = transform
 		}
 	}
-	f, err := os.Open(filepath.Join(referenceDir, "lung.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	x, err := feature.ReadTable(f, tab, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return spec, x
+	return spec, readReferenceTable(t, "lung.csv", tab, spec)
 }
 
 // TestSummaryOriginalScale: a model fitted on standardised columns reports
