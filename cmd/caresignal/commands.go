@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,8 +79,31 @@ type trainFlags struct {
 	alpha    float64
 	folds    int
 	baseline string
-	holdout  float64
+	holdout  optionalFloat
 	out      string
+}
+
+// optionalFloat is a float flag that knows whether it was given, for
+// defaults that depend on other flags.
+type optionalFloat struct {
+	v   float64
+	set bool
+}
+
+func (o *optionalFloat) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatFloat(o.v, 'g', -1, 64)
+}
+
+func (o *optionalFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("want a number")
+	}
+	o.v, o.set = v, true
+	return nil
 }
 
 func (t *trainFlags) register(fs *flag.FlagSet, e *env) {
@@ -90,21 +114,21 @@ func (t *trainFlags) register(fs *flag.FlagSet, e *env) {
 	fs.Float64Var(&t.alpha, "alpha", 0.5, "elastic net: the L1 share α of the penalty, in (0, 1]")
 	fs.IntVar(&t.folds, "folds", 5, "cross-validation folds (patients, never rows, are split between them)")
 	fs.StringVar(&t.baseline, "baseline", "", "baseline hazard, overriding the spec's: months (one term per month, sparse tail pooled), periods (one term\nper period seen), piecewise:1,2,4,7 (intervals starting at those months), spline:DF (natural cubic spline, DF−1\ninterior knots at quantiles), or intercept (one constant hazard)")
-	fs.Float64Var(&t.holdout, "holdout", -1, "share of patients held out to measure the model (default 0.2 on a database, 0 with --csv)")
+	fs.Var(&t.holdout, "holdout", "`share` of patients held out to measure the model (default 0.2 on a database, 0 with --csv)")
 	fs.StringVar(&t.out, "out", "", "where to save the model (default <data-dir>/"+modelFileName+"; required with --csv)")
 }
 
 // options turns the flags into training options; fromCSV picks the
 // defaults of a fit from a file.
 func (t *trainFlags) options(fromCSV bool) (model.TrainOptions, error) {
-	opt := model.TrainOptions{Link: survival.Link(t.link), Penalty: t.penalty, Alpha: t.alpha, Folds: t.folds, Holdout: t.holdout}
+	opt := model.TrainOptions{Link: survival.Link(t.link), Penalty: t.penalty, Alpha: t.alpha, Folds: t.folds, Holdout: t.holdout.v}
 	if opt.Penalty == "" {
 		opt.Penalty = model.PenaltyL2
 		if fromCSV {
 			opt.Penalty = model.PenaltyNone
 		}
 	}
-	if opt.Holdout < 0 {
+	if !t.holdout.set {
 		opt.Holdout = 0.2
 		if fromCSV {
 			opt.Holdout = 0
