@@ -176,3 +176,19 @@ func (m *Model) summaryNotes(penalised bool) []string {
 	}
 	return notes
 }
+
+// ReferenceHazard returns the hazard of months 1..n for the reference row
+// (every feature column at its training mean, see feature.Fitted.Reference):
+// the baseline hazard of a typical patient.
+func (m *Model) ReferenceHazard(n int) []float64 {
+	ref := m.Features.Reference()
+	eta := 0.0
+	for j := m.Features.Baseline.Width(); j < len(m.Coef); j++ {
+		eta += m.Coef[j] * ref[j]
+	}
+	h := make([]float64, n)
+	for i := range h {
+		h[i] = m.Link.Inverse(eta + m.Features.Baseline.Eta(i+1, m.Coef))
+	}
+	return h
+}

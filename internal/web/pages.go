@@ -19,9 +19,10 @@ var templateFS embed.FS
 
 func parseTemplates() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
-		"num": func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
-		"add": func(a, b int) int { return a + b },
+		"pct":   func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+		"num":   func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+		"add":   func(a, b int) int { return a + b },
+		"deref": func(p *float64) float64 { return *p },
 	}).ParseFS(templateFS, "templates/*.html"))
 }
 
@@ -245,4 +246,38 @@ func (s *server) render(w http.ResponseWriter, code int, name string, data any) 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	w.Write([]byte(b.String()))
+}
+
+type modelPage struct {
+	Mode     string
+	Model    *model.Model
+	Path     string
+	Summary  model.Summary
+	Features []model.SummaryCoefficient // the feature terms
+	Baseline []model.SummaryCoefficient // the baseline terms
+	Forest   template.HTML
+	Hazard   template.HTML // the reference patient's hazard by month
+	Months   int
+	CV       template.HTML // nil without cross-validation
+	CVInfo   *model.CVCurve
+}
+
+// handleModelPage shows the served model as a statistician reads it: the
+// ratios with intervals as a forest plot and a table, the baseline hazard
+// of a typical patient, and the cross-validation curve.
+func (s *server) handleModelPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := s.cfg.Model
+		sum := m.Summary()
+		bw := m.Features.Baseline.Width()
+		page := &modelPage{Mode: s.cfg.Mode, Model: m, Path: "/model", Summary: sum,
+			Features: sum.Coefficients[bw:], Baseline: sum.Coefficients[:bw],
+			Months: min(m.Features.Baseline.Last, caresignal.MaxHorizon)}
+		page.Forest = forestPlot(page.Features, sum.Ratio)
+		page.Hazard = hazardChart(0, m.ReferenceHazard(page.Months))
+		if cv := m.Training.Penalty.CV; cv != nil && len(cv.Lambdas) > 1 {
+			page.CV, page.CVInfo = cvChart(cv), cv
+		}
+		s.render(w, http.StatusOK, "model.html", page)
+	})
 }

@@ -24,6 +24,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", s.handleIndex())
 	mux.Handle("POST /{$}", s.handleWhatIf())
 	mux.Handle("GET /worklist", s.handleWorklist())
+	mux.Handle("GET /model", s.handleModelPage())
 }
 
 // handleAPIFallback answers requests under /api/ that no route takes:

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"math"
 	"strings"
+
+	"github.com/caresignal/caresignal/model"
 )
 
 // Charts are drawn on the server as inline SVG: no script, no external
@@ -130,4 +132,99 @@ func niceCeil(x float64) float64 {
 		}
 	}
 	return 10 * p
+}
+
+// forestPlot draws each coefficient's ratio (odds or hazard ratio) with its
+// 95% interval on a log scale, one row per coefficient, the line of no
+// effect at 1.
+func forestPlot(coefs []model.SummaryCoefficient, ratio string) template.HTML {
+	const rowH, labelW, right, top, bottom = 22, 230, 90, 10, 38
+	h := top + bottom + rowH*len(coefs)
+	lo, hi := 1.0, 1.0
+	for _, c := range coefs {
+		lo, hi = math.Min(lo, c.Ratio), math.Max(hi, c.Ratio)
+		if c.CILow != nil {
+			lo, hi = math.Min(lo, *c.CILow), math.Max(hi, *c.CIHigh)
+		}
+	}
+	llo, lhi := math.Log(lo)-0.05, math.Log(hi)+0.05
+	w := chartW - labelW - right
+	xOf := func(r float64) float64 { return float64(labelW) + float64(w)*(math.Log(r)-llo)/(lhi-llo) }
+	var b strings.Builder
+	title := ratio + " with 95% interval, log scale"
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart"><title>%s</title>`,
+		chartW, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title))
+	x1 := xOf(1)
+	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#888" stroke-dasharray="4 4"/>`, x1, x1, top, h-bottom)
+	for _, t := range []float64{0.25, 0.5, 1, 2, 4} {
+		if math.Log(t) < llo || math.Log(t) > lhi {
+			continue
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">%g</text>`, xOf(t), h-bottom+15, t)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="middle" fill="#333">%s</text>`, labelW+w/2, h-6, template.HTMLEscapeString(title))
+	for i, c := range coefs {
+		y := float64(top + rowH*i + rowH/2)
+		color := survivalColor
+		if c.Ratio > 1 {
+			color = hazardColor
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="12" text-anchor="end" fill="#333">%s</text>`, labelW-8, y+4, template.HTMLEscapeString(c.Name))
+		interval := "set to zero by the penalty"
+		if c.CILow != nil {
+			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/>`, xOf(*c.CILow), xOf(*c.CIHigh), y, y, color)
+			interval = fmt.Sprintf("95%% interval %.3f–%.3f", *c.CILow, *c.CIHigh)
+		}
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s"><title>%s: %s %.3f, %s</title></circle>`,
+			xOf(c.Ratio), y, color, template.HTMLEscapeString(c.Name), template.HTMLEscapeString(ratio), c.Ratio, interval)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="11" fill="#555">%.3f</text>`, chartW-right+8, y+4, c.Ratio)
+	}
+	b.WriteString("</svg>")
+	return template.HTML(b.String())
+}
+
+// cvChart draws the cross-validated deviance against λ (log scale, weak
+// penalties on the left) with ±1 standard error, the chosen λ marked.
+func cvChart(cv *model.CVCurve) template.HTML {
+	n := len(cv.Lambdas)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, d := range cv.Deviance {
+		lo, hi = math.Min(lo, d-cv.SE[i]), math.Max(hi, d+cv.SE[i])
+	}
+	pad := (hi - lo) * 0.05
+	lo, hi = lo-pad, hi+pad
+	lmin, lmax := math.Log10(cv.Lambdas[n-1]), math.Log10(cv.Lambdas[0])
+	fx := func(l float64) float64 { return (math.Log10(l) - lmin) / (lmax - lmin) }
+	fy := func(d float64) float64 { return (d - lo) / (hi - lo) }
+	var b strings.Builder
+	open(&b, "Held-out deviance per person-period row by penalty strength λ")
+	for k := 0; k <= 4; k++ {
+		v := lo + (hi-lo)*float64(k)/4
+		_, y := xy(0, float64(k)/4)
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e3e3e3"/>`, padL, padL+plotW, y, y)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="11" text-anchor="end" fill="#555">%.4f</text>`, padL-6, y+4, v)
+	}
+	xAxisLine(&b, "penalty strength λ (log scale)")
+	for e := math.Ceil(lmin); e <= lmax; e++ {
+		x, _ := xy(fx(math.Pow(10, e)), 0)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">1e%g</text>`, x, padT+plotH+15, e)
+	}
+	var pts []string
+	for i, l := range cv.Lambdas {
+		x, y0 := xy(fx(l), fy(cv.Deviance[i]-cv.SE[i]))
+		_, y1 := xy(fx(l), fy(cv.Deviance[i]+cv.SE[i]))
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#bbb"/>`, x, x, y0, y1)
+		pts = append(pts, point(fx(l), fy(cv.Deviance[i])))
+	}
+	fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, survivalColor, strings.Join(pts, " "))
+	for i, l := range cv.Lambdas {
+		x, y := xy(fx(l), fy(cv.Deviance[i]))
+		color, r := survivalColor, 3.0
+		if l == cv.Chosen {
+			color, r = hazardColor, 5
+		}
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.0f" fill="%s"><title>λ %.4g: deviance %.5f ± %.5f</title></circle>`, x, y, r, color, l, cv.Deviance[i], cv.SE[i])
+	}
+	b.WriteString("</svg>")
+	return template.HTML(b.String())
 }

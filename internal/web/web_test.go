@@ -254,6 +254,9 @@ func TestRoutes(t *testing.T) {
 	if code, body := get("/api/models/engagement"); code != 200 || !strings.Contains(body, `"odds ratio"`) || !strings.Contains(body, `"ci_low"`) || !strings.Contains(body, `"log_likelihood"`) {
 		t.Errorf("/api/models/engagement: %d %s", code, body)
 	}
+	if code, body := get("/model"); code != 200 || strings.Count(body, "<svg") < 2 || !strings.Contains(body, "odds ratio") || !strings.Contains(body, "Baseline hazard of a typical patient") || strings.Contains(body, "%!") {
+		t.Errorf("/model: %d %s", code, body)
+	}
 	if code, body := get("/api/models/nosuch"); code != 404 || !strings.Contains(body, `no model named \"nosuch\"`) {
 		t.Errorf("/api/models/nosuch: %d %s", code, body)
 	}
