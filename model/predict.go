@@ -92,9 +92,12 @@ func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Con
 		for j := f.Column; j < f.Column+f.Width; j++ {
 			c += m.Coef[j] * (row[j] - ref[j])
 		}
-		v := vals[i].String()
+		v, shown := vals[i].String(), vals[i].String()
+		if vals[i].Missing() {
+			shown = "missing (imputed)"
+		}
 		out[i] = caresignal.Contribution{Feature: f.Name, Value: v, Contribution: c,
-			Text: f.Name + " = " + v + " → " + signed(c)}
+			Text: f.Name + " = " + shown + " → " + signed(c)}
 	}
 	slices.SortStableFunc(out, func(a, b caresignal.Contribution) int {
 		return cmp.Compare(math.Abs(b.Contribution), math.Abs(a.Contribution))
