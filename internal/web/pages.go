@@ -23,6 +23,13 @@ func parseTemplates() *template.Template {
 		"num":   func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
 		"add":   func(a, b int) int { return a + b },
 		"deref": func(p *float64) float64 { return *p },
+		"count": func(n int) string {
+			s := strconv.Itoa(n)
+			for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+				s = s[:i] + "," + s[i:]
+			}
+			return s
+		},
 	}).ParseFS(templateFS, "templates/*.html"))
 }
 
