@@ -30,7 +30,8 @@ type referenceCase struct {
 	Categorical []string `json:"categorical"`
 	Link        string   `json:"link"`
 	Baseline    struct {
-		Type     string    `json:"type"` // periods, intercept or spline
+		Type     string    `json:"type"` // periods, piecewise, intercept or spline
+		Breaks   []int     `json:"breaks"`
 		DF       int       `json:"df"`
 		Knots    []float64 `json:"knots"`
 		Boundary []float64 `json:"boundary"`
@@ -69,7 +70,7 @@ const referenceDir = "../testdata/reference"
 func loadReferenceCases(t testing.TB) []referenceCase {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(referenceDir, "*.json"))
-	if err != nil || len(files) < 11 {
+	if err != nil || len(files) < 12 {
 		t.Fatalf("reference fixtures: %d files (%v); run scripts/reference/generate.sh", len(files), err)
 	}
 	var cases []referenceCase
@@ -102,6 +103,8 @@ func fitReference(t testing.TB, c referenceCase) *Model {
 	}
 	switch c.Baseline.Type {
 	case "periods":
+	case "piecewise":
+		spec.Baseline = feature.Baseline{Type: feature.BaselinePiecewise, Breaks: c.Baseline.Breaks}
 	case "intercept":
 		spec.Baseline = feature.Baseline{Type: feature.BaselinePiecewise, Breaks: []int{1}}
 	case "spline":

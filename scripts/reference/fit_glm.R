@@ -229,7 +229,7 @@ subject_features <- function(row, numeric, categorical) {
 # Our coefficient names for R's, in our order: baseline terms, numeric
 # covariates in the listed order, then each categorical column's non-reference
 # levels in sorted order.
-coefficient_map <- function(d, numeric, categorical, baseline, P) {
+coefficient_map <- function(d, numeric, categorical, baseline, P, breaks = NULL) {
   r <- character(0)
   ours <- character(0)
   if (baseline == "periods") {
@@ -237,6 +237,9 @@ coefficient_map <- function(d, numeric, categorical, baseline, P) {
     months <- paste0("month_", seq_len(P))
     months[P] <- paste0(months[P], "+")
     ours <- c(ours, months)
+  } else if (baseline == "piecewise") {
+    r <- c(r, paste0(piecewise_term(breaks), seq_along(breaks)))
+    ours <- c(ours, piecewise_names(breaks, P))
   }
   r <- c(r, numeric)
   ours <- c(ours, numeric)
@@ -248,12 +251,36 @@ coefficient_map <- function(d, numeric, categorical, baseline, P) {
   list(r = r, ours = ours)
 }
 
+# The interval term of a piecewise-constant baseline: interval t covers
+# periods breaks[t] .. breaks[t+1]-1, the last one every later period.
+piecewise_term <- function(breaks) {
+  sprintf("factor(findInterval(period, c(%s)))", paste(breaks, collapse = ", "))
+}
+
+# Our names of the intervals: month_k for one period, months_a-b for several,
+# a trailing + on the last (months_a+ when it spans more than one period).
+piecewise_names <- function(breaks, P) {
+  n <- length(breaks)
+  vapply(seq_len(n), function(t) {
+    s <- breaks[t]
+    if (t == n) {
+      if (s < P) sprintf("months_%d+", s) else sprintf("month_%d+", s)
+    } else if (breaks[t + 1] == s + 1) {
+      sprintf("month_%d", s)
+    } else {
+      sprintf("months_%d-%d", s, breaks[t + 1] - 1)
+    }
+  }, character(1))
+}
+
 fit_case <- function(case, d, data_file, numeric, categorical, link, baseline = "periods",
-                     subject_label) {
+                     subject_label, breaks = NULL) {
   P <- max(d$period)
   rhs <- c(numeric, categorical)
   if (baseline == "periods") {
     rhs <- c("0", "factor(period)", rhs)
+  } else if (baseline == "piecewise") {
+    rhs <- c("0", piecewise_term(breaks), rhs)
   } else if (baseline == "spline") {
     rhs <- c("ns(period, df = 3)", rhs)
   } else {
@@ -287,10 +314,10 @@ fit_case <- function(case, d, data_file, numeric, categorical, link, baseline = 
   if (any(is.na(coef(fit)))) stop(case, ": aliased coefficients: ",
                                   paste(names(coef(fit))[is.na(coef(fit))], collapse = ", "))
 
-  cm <- coefficient_map(d, numeric, categorical, baseline, P)
+  cm <- coefficient_map(d, numeric, categorical, baseline, P, breaks)
   est <- coef(fit)
   se <- sqrt(diag(vcov(fit)))
-  if (baseline == "periods" && !setequal(names(est), cm$r)) {
+  if (baseline %in% c("periods", "piecewise") && !setequal(names(est), cm$r)) {
     stop(case, ": unexpected coefficient names: ", paste(names(est), collapse = ", "))
   }
   if (!all(cm$r %in% names(est))) stop(case, ": missing coefficients")
@@ -307,6 +334,7 @@ fit_case <- function(case, d, data_file, numeric, categorical, link, baseline = 
   n <- nrow(d)
 
   baseline_json <- list(type = "periods")
+  if (baseline == "piecewise") baseline_json <- list(type = "piecewise", breaks = as.list(breaks))
   if (baseline == "spline") {
     basis <- ns(d$period, df = 3)
     knots <- unname(attr(basis, "knots"))
@@ -376,6 +404,8 @@ lung_num <- c("age", "ph_karno", "wt_loss")
 lung_cat <- c("sex", "ph_ecog")
 fit_case("lung_logit", lung, "lung.csv", lung_num, lung_cat, "logit", subject_label = "lung")
 fit_case("lung_cloglog", lung, "lung.csv", lung_num, lung_cat, "cloglog", subject_label = "lung")
+fit_case("lung_piecewise_cloglog", lung, "lung.csv", lung_num, lung_cat, "cloglog", subject_label = "lung",
+         baseline = "piecewise", breaks = c(1, 2, 4, 7))
 
 syn_num <- c("age", "prior_no_shows", "sessions_last_month", "messages_last_month")
 syn_cat <- c("sex", "program", "channel", "enrolled_via")

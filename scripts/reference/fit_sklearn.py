@@ -49,6 +49,7 @@ GLM_CASES = [
     "veteran_spline_logit",
     "lung_logit",
     "lung_cloglog",
+    "lung_piecewise_cloglog",
     "synthetic_logit",
     "synthetic_cloglog",
 ]
@@ -107,21 +108,41 @@ def feature_columns(rows, spec, levels):
     return cols, names
 
 
-def design(df, spec, levels):
-    """The design matrix of a case with per-period or intercept baseline."""
+def baseline_columns(period, spec, last):
+    """The baseline columns for the given periods (last: the last period in
+    the data) and their names."""
     cols, names = [], []
-    if spec["baseline"]["type"] == "periods":
-        period = df[spec["period"]].to_numpy()
-        last = int(period.max())
-        check(set(period) == set(range(1, last + 1)), "%s: periods are not 1..%d" % (spec["case"], last))
+    kind = spec["baseline"]["type"]
+    if kind == "periods":
         for k in range(1, last + 1):
             cols.append((period == k).astype(float))
             names.append("month_%d%s" % (k, "+" if k == last else ""))
-    elif spec["baseline"]["type"] == "intercept":
-        cols.append(np.ones(len(df)))
+    elif kind == "piecewise":
+        breaks = spec["baseline"]["breaks"]
+        for t, start in enumerate(breaks):
+            if t == len(breaks) - 1:
+                cols.append((period >= start).astype(float))
+                names.append("month%s_%d+" % ("s" if start < last else "", start))
+                continue
+            end = breaks[t + 1]
+            cols.append(((period >= start) & (period < end)).astype(float))
+            names.append("month_%d" % start if end == start + 1 else "months_%d-%d" % (start, end - 1))
+    elif kind == "intercept":
+        cols.append(np.ones(len(period)))
         names.append("intercept")
     else:
-        raise ValueError("no design for baseline %r" % spec["baseline"]["type"])
+        raise ValueError("no design for baseline %r" % kind)
+    return cols, names
+
+
+def design(df, spec, levels):
+    """The design matrix of a case with per-period, piecewise or intercept
+    baseline."""
+    period = df[spec["period"]].to_numpy()
+    last = int(period.max())
+    if spec["baseline"]["type"] == "periods":
+        check(set(period) == set(range(1, last + 1)), "%s: periods are not 1..%d" % (spec["case"], last))
+    cols, names = baseline_columns(period, spec, last)
     fcols, fnames = feature_columns(df, spec, levels)
     return np.column_stack(cols + fcols), names + fnames
 
@@ -243,7 +264,9 @@ def check_glm_case(out_dir, spec, summary):
     for s in spec["subjects"]:
         fcols, _ = feature_columns({k: [v] for k, v in s["features"].items()}, spec, levels)
         x_feat = np.array([c[0] for c in fcols])
-        eta_s = beta[:P] + x_feat @ beta[P:]
+        bcols, _ = baseline_columns(np.arange(1, P + 1), spec, P)
+        nb = len(bcols)
+        eta_s = np.column_stack(bcols) @ beta[:nb] + x_feat @ beta[nb:]
         h = inverse_link(eta_s, link)
         hz_diff = max(hz_diff, max_rel_diff(h, s["hazard"]))
         check(max_rel_diff(np.cumprod(1 - h), s["survival"]) <= CHECK_TOL, "%s: survival differs" % name)
@@ -442,7 +465,7 @@ def main():
         with open(os.path.join(out_dir, case + ".json")) as f:
             spec = json.load(f)
         specs[case] = spec
-        if spec["baseline"]["type"] == "periods":
+        if spec["baseline"]["type"] in ("periods", "piecewise"):
             check_glm_case(out_dir, spec, summary)
         else:
             summary.append({"case": case, "rows": spec["n_rows"], "events": spec["n_events"],
