@@ -82,6 +82,9 @@ func trainFromCSV(ctx context.Context, e *env, c *csvColumns, t *trainFlags, opt
 		return err
 	}
 	fmt.Fprintf(e.stdout, "read %s person-period rows from %s in %s\n", count(len(x.Rows)), c.path, seconds(el))
+	if c.id == "" && (opt.CV || opt.Holdout > 0) {
+		fmt.Fprintln(e.stderr, "warning: no --id column, so every row counts as its own subject: cross-validation folds and the holdout split rows, and a subject's rows can fall on both sides")
+	}
 	opt.Source = "csv"
 	m, el, err := fitWithProgress(ctx, e, spec, x, opt)
 	if err != nil {
