@@ -11,9 +11,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/model/sklearn"
 	"github.com/caresignal/caresignal/survival"
 )
 
@@ -54,13 +56,15 @@ type payload struct {
 	// CovarianceObserved is from the observed information (cloglog).
 	CovarianceObserved []float64 `json:"covariance_observed,omitempty"`
 	Training           TrainInfo `json:"training"`
+	// Imported holds an imported scikit-learn model (kind sklearn-classifier).
+	Imported *Imported `json:"imported,omitempty"`
 }
 
 // Marshal encodes m as an artifact and sets m.Version.
 func (m *Model) Marshal() ([]byte, error) {
 	body, err := json.Marshal(payload{Kind: m.Kind, Link: m.Link, Features: m.Features,
 		Coefficients: m.Coefficients(), Covariance: m.Cov, CovarianceObserved: m.CovObserved,
-		Training: m.Training})
+		Training: m.Training, Imported: m.Imported})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the model: %w", err)
 	}
@@ -164,7 +168,26 @@ func Load(r io.Reader) (*Model, error) {
 		return nil, corrupt("decoding the model: %v", err)
 	}
 	m := &Model{Name: env.Name, Version: env.Version, Kind: p.Kind, Link: p.Link,
-		Features: p.Features, Cov: p.Covariance, CovObserved: p.CovarianceObserved, Training: p.Training}
+		Features: p.Features, Cov: p.Covariance, CovObserved: p.CovarianceObserved, Training: p.Training,
+		Imported: p.Imported}
+	if m.Kind == KindSklearn {
+		if m.Imported == nil || m.Features != nil || len(p.Coefficients) > 0 {
+			return nil, corrupt("an imported model must hold the imported file and nothing else")
+		}
+		// The file is decoded again, by the same restricted loader, and
+		// must give the inputs recorded at import.
+		recorded := m.Imported.Inputs
+		m.Imported.Inputs = nil
+		if err := m.Imported.decode(sklearn.Options{}); err != nil {
+			return nil, corrupt("the imported model file: %v", caresignal.ErrorMessage(err))
+		}
+		if !slices.EqualFunc(recorded, m.Imported.Inputs, func(a, b Input) bool {
+			return a.Name == b.Name && a.Categorical == b.Categorical && a.Optional == b.Optional
+		}) {
+			return nil, corrupt("the imported model's inputs differ from those recorded at import")
+		}
+		return m, nil
+	}
 	if err := m.check(p.Coefficients); err != nil {
 		return nil, corrupt("%v", err)
 	}

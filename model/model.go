@@ -35,6 +35,10 @@ type Model struct {
 	StdErrObserved []float64
 	CovObserved    []float64
 	Training       TrainInfo
+	// Imported is set for a model imported from scikit-learn (Kind
+	// KindSklearn), which has no features, coefficients or covariance of
+	// its own.
+	Imported *Imported
 }
 
 // Info names the model for responses.
@@ -54,6 +58,9 @@ type Coefficient struct {
 
 // Coefficients lists the coefficients with their names.
 func (m *Model) Coefficients() []Coefficient {
+	if m.Features == nil {
+		return nil
+	}
 	cs := make([]Coefficient, len(m.Coef))
 	for j := range m.Coef {
 		cs[j] = Coefficient{Name: m.Features.Columns[j], Estimate: m.Coef[j], StdError: m.StdErr[j]}

@@ -36,6 +36,9 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 	if inst.Horizon < 1 || inst.Horizon > caresignal.MaxHorizon {
 		return p, caresignal.Invalidf("horizon", "horizon must be between 1 and %d", caresignal.MaxHorizon)
 	}
+	if m.Imported != nil {
+		return m.predictImported(inst)
+	}
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	ft := m.Features

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"fmt"
 	"math"
 
+	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/survival"
 )
@@ -123,6 +125,14 @@ func (m *Model) OriginalScale(cov []float64) (coef, covOut []float64) {
 // Summary summarises the model; see Summary.
 func (m *Model) Summary() Summary {
 	t := m.Training
+	if m.Imported != nil {
+		im := m.Imported
+		return Summary{Name: m.Name, Version: m.Version, Kind: m.Kind, Coefficients: []SummaryCoefficient{},
+			Baseline: "learned by the classifier from its period column " + im.PeriodColumn,
+			Penalty:  PenaltyInfo{Type: "imported"},
+			Notes: []string{fmt.Sprintf("Imported from a scikit-learn %s file (%s, scikit-learn %s): %s. It has no coefficients or fit statistics of its own; each future month is scored by setting %s to that month.",
+				im.Format, im.FileName, im.SklearnVersion, im.Describe, im.PeriodColumn)}}
+	}
 	s := Summary{Name: m.Name, Version: m.Version, Kind: m.Kind, Link: m.Link,
 		Scale: m.Link.ScaleName(), Ratio: m.Link.RatioName(), Baseline: m.Features.Baseline.Describe(),
 		Penalty: t.Penalty, LogLik: t.Fit.LogLik, Deviance: t.Fit.Deviance, EDF: t.Fit.EDF,
@@ -181,6 +191,23 @@ func (m *Model) summaryNotes(penalised bool) []string {
 // (every feature column at its training mean, see feature.Fitted.Reference):
 // the baseline hazard of a typical patient.
 func (m *Model) ReferenceHazard(n int) []float64 {
+	if m.Imported != nil {
+		// The typical patient of an imported model: each input at its
+		// form default, missing where there is none.
+		inst := caresignal.Instance{Features: map[string]caresignal.Value{}, Horizon: n}
+		for _, in := range m.Imported.Inputs {
+			v := caresignal.NullValue()
+			if in.Default != "" {
+				v = caresignal.Str(in.Default)
+			}
+			inst.Features[in.Name] = v
+		}
+		p, err := m.Predict(&inst)
+		if err != nil {
+			return nil // the classifier does not impute what the form leaves out
+		}
+		return p.Hazard
+	}
 	ref := m.Features.Reference()
 	eta := 0.0
 	for j := m.Features.Baseline.Width(); j < len(m.Coef); j++ {

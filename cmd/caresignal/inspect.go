@@ -56,6 +56,23 @@ the same summary as JSON, the body of GET /api/models/{name}'s "summary".`)
 
 func printSummary(e *env, m *model.Model, s model.Summary) {
 	w := e.stdout
+	if im := m.Imported; im != nil {
+		fmt.Fprintf(w, "model %q version %s: imported %s\n", s.Name, s.Version, im.Describe)
+		fmt.Fprintf(w, "from: %s file %s, scikit-learn %s, imported %s\n", im.Format, im.FileName, im.SklearnVersion, m.Training.TrainedAt.Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(w, "period column: %s (set to each future month)\n", im.PeriodColumn)
+		for _, in := range im.Inputs {
+			switch {
+			case in.Categorical:
+				fmt.Fprintf(w, "input %s: categorical, levels %s\n", in.Name, strings.Join(in.Levels, ", "))
+			default:
+				fmt.Fprintf(w, "input %s: numeric\n", in.Name)
+			}
+		}
+		for _, n := range s.Notes {
+			fmt.Fprintln(w, "note: "+n)
+		}
+		return
+	}
 	fmt.Fprintf(w, "model %q version %s: %s, %s link (coefficients on the %s scale; exp = %s)\n", s.Name, s.Version, s.Kind, s.Link, s.Scale, s.Ratio)
 	fmt.Fprintf(w, "baseline: %s\n", s.Baseline)
 	switch {

@@ -55,6 +55,7 @@ func commands() []command {
 		{"generate", "fill the source tables with a deterministic synthetic cohort", runGenerate},
 		{"etl", "build the person-period table inside the database", runETL},
 		{"train", "fit the hazard model on the training extract and save the artifact", runTrain},
+		{"import", "convert a scikit-learn pickle, joblib file or MLflow model into a caresignal model", runImport},
 		{"inspect", "print a model's summary: coefficients, ratios with intervals, p-values, fit statistics", runInspect},
 		{"extract", "write the training extract (person-period rows) to a CSV file", runExtract},
 		{"score", "score every currently enrolled patient into the scores table (and CSV)", runScore},

@@ -45,6 +45,8 @@ func (d *decoder) call(fn any, args Tuple, kw *Dict) (any, error) {
 			return latin1(v), nil
 		}
 		return nil, d.fail("bytearray(%s)", TypeName(arg(0)))
+	case "builtins.slice":
+		return &Object{Class: g, Args: args}, nil // plain data: start, stop, step
 	case "collections.OrderedDict":
 		m := &Dict{}
 		if l, ok := arg(0).(*List); ok {

@@ -41,6 +41,7 @@ var functions = map[string]bool{
 	"builtins.set":                          true,
 	"builtins.frozenset":                    true,
 	"builtins.bytearray":                    true,
+	"builtins.slice":                        true,
 	"collections.OrderedDict":               true,
 	"numpy.dtype":                           true,
 	"numpy.core.multiarray._reconstruct":    true,

@@ -99,7 +99,7 @@ func (s *server) handleModel() http.Handler {
 			"model":        m.Info(),
 			"kind":         m.Kind,
 			"link":         m.Link,
-			"features":     m.Features.Spec.Features,
+			"inputs":       m.Inputs(),
 			"coefficients": m.Coefficients(),
 			"training":     m.Training,
 		})

@@ -70,20 +70,26 @@ func (s *server) handleInvocations() http.Handler {
 	})
 }
 
-// ScoreRecords answers /invocations records with each row's hazard.
+// ScoreRecords answers /invocations records with each row's hazard. The
+// month is read from MonthColumn, or from an imported model's own period
+// column.
 func ScoreRecords(m *model.Model, records []map[string]caresignal.Value) ([]float64, error) {
+	monthColumn := MonthColumn
+	if m.Imported != nil {
+		monthColumn = m.Imported.PeriodColumn
+	}
 	out := make([]float64, len(records))
 	for i, rec := range records {
-		mv, ok := rec[MonthColumn]
+		mv, ok := rec[monthColumn]
 		if !ok {
-			return nil, caresignal.Invalidf(fmt.Sprintf("records[%d].%s", i, MonthColumn), "records[%d]: the %q column (the month of enrolment the row describes, from 1) is missing", i, MonthColumn)
+			return nil, caresignal.Invalidf(fmt.Sprintf("records[%d].%s", i, monthColumn), "records[%d]: the %q column (the month of enrolment the row describes, from 1) is missing", i, monthColumn)
 		}
 		if mv.Kind != caresignal.Number || mv.Num != math.Trunc(mv.Num) || mv.Num < 1 || mv.Num > caresignal.MaxMonthsEnrolled+1 {
-			return nil, caresignal.Invalidf(fmt.Sprintf("records[%d].%s", i, MonthColumn), "records[%d]: %q must be a whole number from 1 to %d", i, MonthColumn, caresignal.MaxMonthsEnrolled+1)
+			return nil, caresignal.Invalidf(fmt.Sprintf("records[%d].%s", i, monthColumn), "records[%d]: %q must be a whole number from 1 to %d", i, monthColumn, caresignal.MaxMonthsEnrolled+1)
 		}
 		feats := make(map[string]caresignal.Value, len(rec))
 		for k, v := range rec {
-			if k != MonthColumn {
+			if k != monthColumn {
 				feats[k] = v
 			}
 		}

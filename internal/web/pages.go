@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 )
 
@@ -135,19 +134,11 @@ func (s *server) handleWhatIf() http.Handler {
 func (s *server) newIndexPage() *indexPage {
 	m := s.cfg.Model
 	page := &indexPage{Mode: s.cfg.Mode, Model: m, MonthsEnrolled: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon), Path: "/"}
-	for i, f := range m.Features.Features {
-		spec := m.Features.Spec.Features[i]
-		ff := formField{Name: f.Name, Label: strings.ReplaceAll(f.Name, "_", " "), Help: spec.Description,
-			Numeric: f.Type == feature.Numeric, AllowEmpty: f.Impute != ""}
-		if ff.Numeric {
-			mean := f.Center
-			if spec.Transform == feature.Identity {
-				mean = f.TrainMean
-			}
-			ff.Value = strconv.FormatFloat(math.Round(mean*100)/100, 'f', -1, 64)
-		} else {
-			ff.Options = append([]string{f.Reference}, f.Levels...)
-			ff.Value = f.Reference
+	for _, in := range m.Inputs() {
+		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
+			Numeric: !in.Categorical, AllowEmpty: in.Optional, Value: in.Default}
+		if in.Categorical {
+			ff.Options = in.Levels
 		}
 		page.Fields = append(page.Fields, ff)
 	}
@@ -276,6 +267,14 @@ func (s *server) handleModelPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := s.cfg.Model
 		sum := m.Summary()
+		if m.Imported != nil {
+			page := &modelPage{Mode: s.cfg.Mode, Model: m, Path: "/model", Summary: sum, Months: caresignal.DefaultHorizon}
+			if h := m.ReferenceHazard(page.Months); h != nil {
+				page.Hazard = hazardChart(0, h)
+			}
+			s.render(w, http.StatusOK, "model.html", page)
+			return
+		}
 		bw := m.Features.Baseline.Width()
 		page := &modelPage{Mode: s.cfg.Mode, Model: m, Path: "/model", Summary: sum,
 			Features: sum.Coefficients[bw:], Baseline: sum.Coefficients[:bw],

@@ -34,7 +34,9 @@ type Model struct {
 	// SerializationFormat is the sklearn flavor's: "pickle" or
 	// "cloudpickle" (both decode with the same restricted decoder).
 	SerializationFormat string
-	Warnings            []string
+	// PickledModel is the model file, relative to the directory.
+	PickledModel string
+	Warnings     []string
 }
 
 // Column is one column of a signature's input schema.
@@ -89,7 +91,8 @@ func LoadDir(dir string, opt sklearn.Options) (*Model, error) {
 	default:
 		return nil, fail("sklearn serialization_format %q is not supported (pickle or cloudpickle)", sk.SerializationFormat)
 	}
-	m := &Model{MLflowVersion: mm.MLflowVersion, ModelUUID: mm.ModelUUID, SerializationFormat: sk.SerializationFormat}
+	m := &Model{MLflowVersion: mm.MLflowVersion, ModelUUID: mm.ModelUUID, SerializationFormat: sk.SerializationFormat,
+		PickledModel: sk.PickledModel}
 	path, err := inside(dir, sk.PickledModel)
 	if err != nil {
 		return nil, fail("%v", err)
@@ -196,34 +199,41 @@ func (m *Model) checkSchema() error {
 	return nil
 }
 
-// Row orders a named row as the model takes it, enforcing the signature:
-// every required column present, numbers for numeric types (whole numbers
-// for long and integer), strings for string. Columns outside the schema
-// are ignored, as MLflow's own scoring server does.
+// Row orders a named row as the model takes it, enforcing the signature
+// (see Enforce).
 func (m *Model) Row(values map[string]caresignal.Value) ([]caresignal.Value, error) {
-	types := map[string]Column{}
-	for _, c := range m.Inputs {
-		types[c.Name] = c
+	if err := Enforce(m.Inputs, values); err != nil {
+		return nil, err
 	}
 	row := make([]caresignal.Value, len(m.Sklearn.Inputs))
 	for i, name := range m.Sklearn.Inputs {
 		v, ok := values[name]
-		c, typed := types[name]
-		if !ok || v.Kind == caresignal.Null {
-			if typed && c.Required && !ok {
-				return nil, caresignal.Invalidf(name, "%s is required by the model signature", name)
-			}
-			row[i] = caresignal.NullValue()
-			continue
-		}
-		if typed {
-			if err := c.check(v); err != nil {
-				return nil, err
-			}
+		if !ok {
+			v = caresignal.NullValue()
 		}
 		row[i] = v
 	}
 	return row, nil
+}
+
+// Enforce checks a named row against a signature: every required column
+// present, numbers for numeric types (whole numbers for long and integer),
+// strings for string. Columns outside the schema are not checked, as
+// MLflow's own scoring server ignores them.
+func Enforce(schema []Column, values map[string]caresignal.Value) error {
+	for _, c := range schema {
+		v, ok := values[c.Name]
+		if !ok || v.Kind == caresignal.Null {
+			if c.Required && !ok {
+				return caresignal.Invalidf(c.Name, "%s is required by the model signature", c.Name)
+			}
+			continue
+		}
+		if err := c.check(v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c Column) check(v caresignal.Value) error {

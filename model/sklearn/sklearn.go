@@ -73,6 +73,9 @@ type Model struct {
 	// Warnings say what loaded but deserves attention (an untested
 	// scikit-learn version).
 	Warnings []string
+	// Levels holds, for each input a one-hot or ordinal encoder reads,
+	// the categories it was fitted on: those inputs are categorical.
+	Levels map[string][]string
 
 	clf classifier
 }
@@ -132,6 +135,8 @@ func FromValue(v any, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "%v", err)
 	}
+	m.Levels = map[string][]string{}
+	encodedInputs(o, m.Inputs, m.Levels)
 	return m, nil
 }
 
@@ -180,6 +185,74 @@ func build(o *pickle.Object) (any, error) {
 		return newHistGradientBoosting(o)
 	}
 	return nil, fmt.Errorf("%s is not supported as a pipeline step (supported: %s)", o.Class, supported())
+}
+
+// encodedInputs records, for each input a categorical encoder reads
+// directly (or after imputers), the levels it knows: the first step of a
+// pipeline, or a column transformer's parts.
+func encodedInputs(o *pickle.Object, inputs []string, levels map[string][]string) {
+	switch o.Class.Name {
+	case "Pipeline":
+		l, _ := attr(o, "steps").(*pickle.List)
+		if l == nil {
+			return
+		}
+		for _, s := range l.Items {
+			t, ok := s.(pickle.Tuple)
+			if !ok || len(t) != 2 {
+				return
+			}
+			e, ok := t[1].(*pickle.Object)
+			if !ok {
+				continue
+			}
+			if e.Class.Name == "SimpleImputer" {
+				continue // passes its columns on unchanged in number
+			}
+			encodedInputs(e, inputs, levels)
+			return
+		}
+	case "ColumnTransformer":
+		l, _ := attr(o, "transformers_").(*pickle.List)
+		if l == nil {
+			return
+		}
+		for _, item := range l.Items {
+			t, ok := item.(pickle.Tuple)
+			if !ok || len(t) != 3 {
+				continue
+			}
+			e, ok := t[1].(*pickle.Object)
+			if !ok {
+				continue
+			}
+			cols, err := columnIndices(t[2], inputs, len(inputs))
+			if err != nil {
+				continue
+			}
+			sub := make([]string, len(cols))
+			for i, c := range cols {
+				sub[i] = inputs[c]
+			}
+			encodedInputs(e, sub, levels)
+		}
+	case "OneHotEncoder", "OrdinalEncoder":
+		cats, err := categories(o)
+		if err != nil || len(cats) != len(inputs) {
+			return
+		}
+		for j, c := range cats {
+			var names []string
+			for _, v := range c {
+				if v.Kind == caresignal.String {
+					names = append(names, v.Str)
+				} else if v.Kind == caresignal.Number {
+					names = append(names, v.String())
+				}
+			}
+			levels[inputs[j]] = names
+		}
+	}
 }
 
 // describe names the estimator tree.

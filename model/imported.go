@@ -1,0 +1,232 @@
+package model
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/model/mlflow"
+	"github.com/caresignal/caresignal/model/sklearn"
+	"github.com/caresignal/caresignal/survival"
+)
+
+// KindSklearn is the kind of a model imported from scikit-learn: a
+// classifier of person-period rows whose period column the scoring layer
+// sets to each future month in turn.
+const KindSklearn = "sklearn-classifier"
+
+// Import formats.
+const (
+	FromPickle = "sklearn-pickle"
+	FromJoblib = "joblib"
+	FromMLflow = "mlflow"
+)
+
+// Imported is what an imported model carries: the model file itself,
+// decoded by the restricted loader whenever the artifact is loaded, and
+// what the import learned about it.
+type Imported struct {
+	Format   string `json:"format"`
+	FileName string `json:"file_name"`
+	// File is the pickle or joblib file as saved (base64 in the JSON).
+	File []byte `json:"file"`
+	// MLmodel is the MLflow MLmodel file, for the record (mlflow only).
+	MLmodel string `json:"mlmodel,omitempty"`
+	// PeriodColumn is the input holding the month of enrolment (1, 2, …).
+	PeriodColumn   string          `json:"period_column"`
+	SklearnVersion string          `json:"sklearn_version"`
+	Describe       string          `json:"describe"`
+	Signature      []mlflow.Column `json:"signature,omitempty"`
+	Inputs         []Input         `json:"inputs"`
+
+	clf *sklearn.Model
+}
+
+// Input is one input of a model as a form or a client sees it.
+type Input struct {
+	Name        string   `json:"name"`
+	Categorical bool     `json:"categorical,omitempty"`
+	Levels      []string `json:"levels,omitempty"`
+	Description string   `json:"description,omitempty"`
+	// Default is a typical value to prefill a form with ("" for none).
+	Default string `json:"default,omitempty"`
+	// Optional inputs may be missing (imputed).
+	Optional bool `json:"optional,omitempty"`
+}
+
+// ImportSource is a model file to import.
+type ImportSource struct {
+	Name         string // the model's name
+	Format       string // FromPickle, FromJoblib or FromMLflow
+	FileName     string
+	File         []byte
+	MLmodel      string          // FromMLflow: the MLmodel file
+	Signature    []mlflow.Column // FromMLflow: its input signature
+	PeriodColumn string
+	Options      sklearn.Options
+	Now          func() time.Time
+}
+
+// Import builds a model from a scikit-learn file. The period column must
+// be one of the classifier's inputs.
+func Import(src ImportSource) (*Model, error) {
+	switch src.Format {
+	case FromPickle, FromJoblib, FromMLflow:
+	default:
+		return nil, caresignal.Invalidf("from", "unknown import format %q (want %s, %s or %s)", src.Format, FromPickle, FromJoblib, FromMLflow)
+	}
+	if src.Name == "" {
+		return nil, caresignal.Invalidf("name", "the imported model needs a name")
+	}
+	im := &Imported{Format: src.Format, FileName: src.FileName, File: src.File, MLmodel: src.MLmodel,
+		PeriodColumn: src.PeriodColumn, Signature: src.Signature}
+	if err := im.decode(src.Options); err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if src.Now != nil {
+		now = src.Now
+	}
+	sum := sha256.Sum256(src.File)
+	m := &Model{Name: src.Name, Kind: KindSklearn, Imported: im, Training: TrainInfo{
+		TrainedAt: now().UTC().Truncate(time.Second), CodeVersion: CodeVersion(), Source: src.Format,
+		DataHash: hex.EncodeToString(sum[:]),
+	}}
+	return m, nil
+}
+
+// Warnings are the loader's warnings about the imported file.
+func (im *Imported) Warnings() []string { return im.clf.Warnings }
+
+// decode loads the embedded file and derives the inputs.
+func (im *Imported) decode(opt sklearn.Options) error {
+	clf, err := sklearn.Load(bytes.NewReader(im.File), opt)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(clf.Inputs, im.PeriodColumn) {
+		return caresignal.Invalidf("period-column", "period column %q is not an input of the model (inputs: %v)", im.PeriodColumn, clf.Inputs)
+	}
+	if _, categorical := clf.Levels[im.PeriodColumn]; categorical {
+		return caresignal.Invalidf("period-column", "period column %q is one-hot or ordinal encoded by the model; it must be numeric", im.PeriodColumn)
+	}
+	im.clf = clf
+	im.SklearnVersion = clf.SklearnVersion
+	im.Describe = clf.Describe
+	im.Inputs = im.Inputs[:0]
+	for _, name := range clf.Inputs {
+		if name == im.PeriodColumn {
+			continue
+		}
+		levels, categorical := clf.Levels[name]
+		in := Input{Name: name, Categorical: categorical, Levels: levels, Optional: true}
+		for _, c := range im.Signature {
+			if c.Name == name {
+				in.Optional = !c.Required
+				in.Categorical = in.Categorical || c.Type == "string"
+			}
+		}
+		if categorical && len(levels) > 0 {
+			in.Default = levels[0]
+		}
+		im.Inputs = append(im.Inputs, in)
+	}
+	return nil
+}
+
+// Inputs lists what the model takes, for forms and clients: the spec's
+// features of a native model (numeric ones prefilled with their training
+// mean, categorical ones with their levels), the classifier's inputs less
+// the period column of an imported one.
+func (m *Model) Inputs() []Input {
+	if m.Imported != nil {
+		return m.Imported.Inputs
+	}
+	out := make([]Input, len(m.Features.Features))
+	for i, f := range m.Features.Features {
+		spec := m.Features.Spec.Features[i]
+		in := Input{Name: f.Name, Description: spec.Description, Optional: f.Impute != ""}
+		if f.Type == feature.Numeric {
+			mean := f.Center
+			if spec.Transform == feature.Identity {
+				mean = f.TrainMean
+			}
+			in.Default = fmt.Sprint(math.Round(mean*100) / 100)
+		} else {
+			in.Categorical = true
+			in.Levels = append([]string{f.Reference}, f.Levels...)
+			in.Default = f.Reference
+		}
+		out[i] = in
+	}
+	return out
+}
+
+// predictImported scores an instance with an imported classifier: the
+// period column runs over the future months, every other input is held at
+// the value sent.
+func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Prediction, error) {
+	var p caresignal.Prediction
+	im := m.Imported
+	named := make(map[string]caresignal.Value, len(inst.Features)+1)
+	for k, v := range inst.Features {
+		if k == im.PeriodColumn {
+			return p, caresignal.Invalidf("features."+k, "features.%s is the period column: it is set from months_enrolled for each predicted month", k)
+		}
+		named[k] = v
+	}
+	for _, in := range im.Inputs {
+		v, ok := named[in.Name]
+		if !ok {
+			if !in.Optional {
+				return p, caresignal.Invalidf("features."+in.Name, "features.%s is missing", in.Name)
+			}
+			named[in.Name] = caresignal.NullValue()
+			continue
+		}
+		if in.Categorical && v.Kind == caresignal.Number {
+			named[in.Name] = caresignal.Str(v.String()) // an integer-coded category
+		}
+	}
+	if len(named) > len(im.Inputs) {
+		for k := range inst.Features {
+			if !slices.ContainsFunc(im.Inputs, func(in Input) bool { return in.Name == k }) {
+				return p, caresignal.Invalidf("features."+k, "features.%s is not an input of this model", k)
+			}
+		}
+	}
+	row := make([]caresignal.Value, len(im.clf.Inputs))
+	curves := make([]float64, 2*inst.Horizon)
+	p.PatientID = inst.PatientID
+	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
+	for i := range p.Hazard {
+		named[im.PeriodColumn] = caresignal.Num(float64(inst.MonthsEnrolled + i + 1))
+		if err := mlflow.Enforce(im.Signature, named); err != nil {
+			return p, prefixField(err, "features.")
+		}
+		for j, name := range im.clf.Inputs {
+			row[j] = named[name]
+		}
+		h, err := im.clf.PredictProba(row)
+		if err != nil {
+			return p, caresignal.Errorf(caresignal.EINVALID, "the imported model refused the input: %v", err)
+		}
+		if !(h >= 0 && h <= 1) {
+			return p, fmt.Errorf("the imported model returned a probability of %v", h)
+		}
+		p.Hazard[i] = h
+	}
+	var median int
+	p.ExpectedMonths, median = survival.Curve(p.Hazard, p.Survival)
+	if median > 0 {
+		p.MedianMonths = &median
+	}
+	p.Explanation = []caresignal.Contribution{}
+	return p, nil
+}
