@@ -35,7 +35,7 @@ func (d *decoder) call(fn any, args Tuple, kw *Dict) (any, error) {
 			s.Items = append(s.Items, l.Items...)
 		}
 		return s, nil
-	case "builtins.bytearray":
+	case "builtins.bytes", "builtins.bytearray":
 		switch v := arg(0).(type) {
 		case nil:
 			return []byte{}, nil

@@ -42,6 +42,7 @@ var functions = map[string]bool{
 	"builtins.frozenset":                    true,
 	"builtins.bytearray":                    true,
 	"builtins.slice":                        true,
+	"builtins.bytes":                        true,
 	"collections.OrderedDict":               true,
 	"numpy.dtype":                           true,
 	"numpy.core.multiarray._reconstruct":    true,

@@ -1,0 +1,110 @@
+// Package sklearnfixture reads the scikit-learn fixtures of
+// testdata/sklearn (written by scripts/sklearn/generate.sh) for the tests
+// of model/sklearn, model/mlflow and the import command.
+package sklearnfixture
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/caresignal/caresignal"
+)
+
+// Case is one <dataset>_<kind>.json file.
+type Case struct {
+	Case           string            `json:"case"`
+	Dataset        string            `json:"dataset"`
+	Kind           string            `json:"kind"`
+	SklearnVersion string            `json:"sklearn_version"`
+	PeriodColumn   string            `json:"period_column"`
+	InputColumns   []Column          `json:"input_columns"`
+	Files          map[string]string `json:"files"`
+	HeldoutFile    string            `json:"heldout"`
+	Proba          []float64         `json:"proba"`
+	Description    string            `json:"description"`
+}
+
+// Column is an input column and its type, numeric or categorical.
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Cases reads every case in dir.
+func Cases(dir string) ([]Case, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var cases []Case
+	for _, f := range files {
+		if filepath.Base(f) == "manifest.json" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var c Case
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if c.Case != "" && len(c.Proba) > 0 && len(c.Files) > 0 {
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("no fixture cases in %s; run scripts/sklearn/generate.sh", dir)
+	}
+	return cases, nil
+}
+
+// Heldout reads a case's held-out rows: each input column by its type,
+// empty cells missing.
+func (c Case) Heldout(dir string) ([]map[string]caresignal.Value, error) {
+	f, err := os.Open(filepath.Join(dir, c.HeldoutFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) < 2 {
+		return nil, fmt.Errorf("%s has no rows", c.HeldoutFile)
+	}
+	types := map[string]string{}
+	for _, ic := range c.InputColumns {
+		types[ic.Name] = ic.Type
+	}
+	var rows []map[string]caresignal.Value
+	for _, rec := range recs[1:] {
+		row := map[string]caresignal.Value{}
+		for j, name := range recs[0] {
+			typ, ok := types[name]
+			switch {
+			case !ok:
+			case rec[j] == "":
+				row[name] = caresignal.NullValue()
+			case typ == "categorical":
+				row[name] = caresignal.Str(rec[j])
+			default:
+				v, err := strconv.ParseFloat(rec[j], 64)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %s = %q is not a number", c.HeldoutFile, name, rec[j])
+				}
+				row[name] = caresignal.Num(v)
+			}
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) != len(c.Proba) {
+		return nil, fmt.Errorf("%s: %d held-out rows, %d probabilities", c.Case, len(rows), len(c.Proba))
+	}
+	return rows, nil
+}
