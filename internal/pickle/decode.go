@@ -3,7 +3,6 @@ package pickle
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -683,5 +682,3 @@ func normalise(v *big.Int) any {
 	}
 	return v
 }
-
-var errNotCallable = errors.New("not callable")

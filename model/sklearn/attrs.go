@@ -22,14 +22,6 @@ func floatsAttr(o *pickle.Object, name string) ([]float64, error) {
 	return a.Float64s()
 }
 
-func stringAttr(o *pickle.Object, name string) (string, error) {
-	s, ok := attr(o, name).(string)
-	if !ok {
-		return "", fmt.Errorf("%s.%s is a %s, want a str", o.Class.Name, name, pickle.TypeName(attr(o, name)))
-	}
-	return s, nil
-}
-
 func numberOf(v any) (float64, bool) {
 	switch v := v.(type) {
 	case float64:

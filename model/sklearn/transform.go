@@ -18,24 +18,24 @@ type pipeline struct {
 func newPipeline(o *pickle.Object) (*pipeline, error) {
 	l, ok := attr(o, "steps").(*pickle.List)
 	if !ok || len(l.Items) == 0 {
-		return nil, fmt.Errorf("Pipeline has no steps")
+		return nil, fmt.Errorf("the Pipeline has no steps")
 	}
 	p := &pipeline{}
 	for i, s := range l.Items {
 		t, ok := s.(pickle.Tuple)
 		if !ok || len(t) != 2 {
-			return nil, fmt.Errorf("Pipeline step %d is a %s", i, pickle.TypeName(s))
+			return nil, fmt.Errorf("pipeline step %d is a %s", i, pickle.TypeName(s))
 		}
 		e, ok := t[1].(*pickle.Object)
 		if !ok {
 			if t[1] == nil || t[1] == "passthrough" {
 				continue
 			}
-			return nil, fmt.Errorf("Pipeline step %v is a %s", t[0], pickle.TypeName(t[1]))
+			return nil, fmt.Errorf("pipeline step %v is a %s", t[0], pickle.TypeName(t[1]))
 		}
 		est, err := build(e)
 		if err != nil {
-			return nil, fmt.Errorf("Pipeline step %v: %w", t[0], err)
+			return nil, fmt.Errorf("pipeline step %v: %w", t[0], err)
 		}
 		if c, ok := est.(classifier); ok && i == len(l.Items)-1 {
 			p.final = c
@@ -43,7 +43,7 @@ func newPipeline(o *pickle.Object) (*pipeline, error) {
 		}
 		tr, ok := est.(transformer)
 		if !ok {
-			return nil, fmt.Errorf("Pipeline step %v (%s) is not a transformer", t[0], e.Class.Name)
+			return nil, fmt.Errorf("pipeline step %v (%s) is not a transformer", t[0], e.Class.Name)
 		}
 		p.steps = append(p.steps, tr)
 	}
