@@ -201,6 +201,9 @@ func (a *Array) fill(shape []int, dt *DType, data any, fortran bool) error {
 		return err
 	}
 	a.Shape, a.DType = shape, dt
+	if dt.ItemSize <= 0 && dt.Kind != 'O' {
+		return fmt.Errorf("arrays of %s (zero item size) are not supported", dt)
+	}
 	if dt.Kind == 'O' {
 		var items []any
 		switch d := data.(type) {
@@ -361,7 +364,7 @@ func (a *Array) Strings() ([]string, error) {
 // Field returns one field of a structured array as an array of its own.
 func (a *Array) Field(name string) (*Array, error) {
 	f, ok := a.DType.Fields[name]
-	if !ok {
+	if !ok || a.DType.ItemSize <= 0 {
 		return nil, fmt.Errorf("structured array has no field %q (fields: %v)", name, a.DType.Names)
 	}
 	size := f.DType.ItemSize

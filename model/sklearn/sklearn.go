@@ -115,6 +115,9 @@ func FromValue(v any, opt Options) (*Model, error) {
 	if !ok {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "the pickle holds a %s, not a scikit-learn estimator", pickle.TypeName(v))
 	}
+	if err := checkGraph(v, 0, map[any]int{}); err != nil {
+		return nil, caresignal.Errorf(caresignal.EINVALID, "%v", err)
+	}
 	m := &Model{}
 	m.SklearnVersion = version(o)
 	if m.SklearnVersion == "" {
@@ -144,6 +147,62 @@ func FromValue(v any, opt Options) (*Model, error) {
 	m.Levels = map[string][]string{}
 	encodedInputs(o, m.Inputs, m.Levels)
 	return m, nil
+}
+
+// maxDepth bounds the nesting of a model's objects: scikit-learn pipelines
+// nest a few levels; a deeper graph is not a model.
+const maxDepth = 64
+
+// checkGraph walks the decoded objects once, refusing a graph nested
+// deeper than maxDepth or one that contains itself, so that building the
+// model afterwards cannot recurse without end. Shared objects (the memo
+// reuses them) are walked once.
+func checkGraph(v any, depth int, state map[any]int) error {
+	var key any
+	switch v.(type) {
+	case *pickle.Object, *pickle.List, *pickle.Dict, *pickle.Set, *pickle.Array:
+		key = v
+	case pickle.Tuple:
+	default:
+		return nil
+	}
+	if depth > maxDepth {
+		return fmt.Errorf("the pickle nests objects more than %d deep: not a scikit-learn model", maxDepth)
+	}
+	if key != nil {
+		switch state[key] {
+		case 1:
+			return errors.New("the pickle's objects contain themselves: not a scikit-learn model")
+		case 2:
+			return nil
+		}
+		state[key] = 1
+		defer func() { state[key] = 2 }()
+	}
+	var children []any
+	switch x := v.(type) {
+	case *pickle.Object:
+		children = append(append(children, []any(x.Args)...), x.State)
+		if x.Kwargs != nil {
+			children = append(children, x.Kwargs)
+		}
+	case *pickle.List:
+		children = x.Items
+	case *pickle.Set:
+		children = x.Items
+	case *pickle.Dict:
+		children = append(append(children, x.Keys...), x.Values...)
+	case *pickle.Array:
+		children = x.Objects
+	case pickle.Tuple:
+		children = x
+	}
+	for _, c := range children {
+		if err := checkGraph(c, depth+1, state); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PredictProba returns P(class 1) for one row of inputs in Inputs order.
@@ -297,12 +356,18 @@ func describe(o *pickle.Object) string {
 	return o.Class.Name
 }
 
+// maxInputs bounds a model's input columns.
+const maxInputs = 100_000
+
 // inputNames are the estimator's input columns.
 func inputNames(o *pickle.Object) ([]string, error) {
 	if a, ok := attr(o, "feature_names_in_").(*pickle.Array); ok {
 		return a.Strings()
 	}
 	n, ok := attr(o, "n_features_in_").(int64)
+	if ok && (n < 1 || n > maxInputs) {
+		return nil, fmt.Errorf("%s.n_features_in_ is %d: want 1 to %d inputs", o.Class.Name, n, maxInputs)
+	}
 	if !ok {
 		// A Pipeline takes its first step's inputs.
 		if o.Class.Name == "Pipeline" {
