@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/sklearnfixture"
+)
+
+// TestImportAndPredict imports a joblib file and an MLflow folder through
+// the command line and answers an API request with each: the hazard of the
+// first held-out row's month must be scikit-learn's predict_proba.
+func TestImportAndPredict(t *testing.T) {
+	const dir = "../../testdata/sklearn"
+	cases, err := sklearnfixture.Cases(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c sklearnfixture.Case
+	for _, x := range cases {
+		if x.Case == "cohort_gbc" {
+			c = x
+		}
+	}
+	rows, err := c.Heldout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := rows[0]
+	month := int(row[c.PeriodColumn].Num)
+	feats := map[string]any{}
+	for k, v := range row {
+		if k == c.PeriodColumn {
+			continue
+		}
+		switch v.Kind {
+		case caresignal.Number:
+			feats[k] = v.Num
+		case caresignal.String:
+			feats[k] = v.Str
+		default:
+			feats[k] = nil
+		}
+	}
+	req, _ := json.Marshal(map[string]any{"features": feats, "months_enrolled": month - 1, "horizon": 3})
+	for _, from := range []string{"joblib", "mlflow"} {
+		out := filepath.Join(t.TempDir(), "m.json")
+		stdout := mustRun(t, "import", "--from", from, "--period-column", c.PeriodColumn, filepath.Join(dir, c.Files[from]), "--out", out, "--strict-version")
+		if !strings.Contains(stdout, "GradientBoostingClassifier") || !strings.Contains(stdout, "period column: month") {
+			t.Errorf("import output:\n%s", stdout)
+		}
+		got, _, err := runCmd(t, string(req), "predict", "--model", out)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", from, err, got)
+		}
+		var resp struct {
+			Predictions []struct{ Hazard []float64 } `json:"predictions"`
+		}
+		if err := json.Unmarshal([]byte(got), &resp); err != nil || len(resp.Predictions) != 1 || len(resp.Predictions[0].Hazard) != 3 {
+			t.Fatalf("%s: %v %s", from, err, got)
+		}
+		if h := resp.Predictions[0].Hazard[0]; math.Abs(h-c.Proba[0]) > 1e-12*c.Proba[0] {
+			t.Errorf("%s: hazard %.17g, scikit-learn %.17g", from, h, c.Proba[0])
+		}
+		if text := mustRun(t, "inspect", out); !strings.Contains(text, "imported Pipeline(") {
+			t.Errorf("inspect:\n%s", text)
+		}
+	}
+	hostile := filepath.Join(dir, "hostile", "os_system.p2.pkl")
+	if _, _, err := runCmd(t, "", "import", "--from", "sklearn-pickle", "--period-column", "month", hostile, "--out", filepath.Join(t.TempDir(), "x.json")); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("hostile import: %v", err)
+	}
+}
