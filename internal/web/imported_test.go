@@ -1,0 +1,96 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/sklearnfixture"
+	"github.com/caresignal/caresignal/model"
+)
+
+// TestImportedModelServed: an imported scikit-learn pipeline gets the
+// what-if form (its categorical inputs as choices), the model page, and
+// /invocations on its own period column, answering as scikit-learn does.
+func TestImportedModelServed(t *testing.T) {
+	const dir = "../../testdata/sklearn"
+	cases, err := sklearnfixture.Cases(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c sklearnfixture.Case
+	for _, x := range cases {
+		if x.Case == "lung_logreg" {
+			c = x
+		}
+	}
+	file, err := os.ReadFile(filepath.Join(dir, c.Files["joblib"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Import(model.ImportSource{Name: "lung", Format: model.FromJoblib, FileName: "lung_logreg.joblib", File: file, PeriodColumn: c.PeriodColumn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Mode: "dev"}))
+	defer srv.Close()
+	get := func(path string) string {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if page := get("/"); !strings.Contains(page, `<select id="f-sex"`) || strings.Contains(page, `id="f-period"`) {
+		t.Errorf("the form should offer sex as a choice and not ask for the period")
+	}
+	if page := get("/model"); !strings.Contains(page, "Imported from scikit-learn") {
+		t.Errorf("model page:\n%s", page)
+	}
+	rows, err := c.Heldout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records []map[string]any
+	for _, row := range rows[:20] {
+		rec := map[string]any{}
+		for k, v := range row {
+			switch v.Kind {
+			case caresignal.Number:
+				rec[k] = v.Num
+			case caresignal.String:
+				rec[k] = v.Str
+			default:
+				rec[k] = nil
+			}
+		}
+		records = append(records, rec)
+	}
+	body, _ := json.Marshal(map[string]any{"dataframe_records": records})
+	code, got := invoke(t, srv, "application/json", string(body))
+	var resp struct{ Predictions []float64 }
+	if code != 200 || json.Unmarshal(got, &resp) != nil || len(resp.Predictions) != len(records) {
+		t.Fatalf("%d %s", code, got)
+	}
+	for i, p := range resp.Predictions {
+		if math.Abs(p-c.Proba[i]) > 1e-12*c.Proba[i] {
+			t.Errorf("row %d: %.17g, scikit-learn %.17g", i, p, c.Proba[i])
+		}
+	}
+}
