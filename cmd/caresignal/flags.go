@@ -56,6 +56,26 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseArgs parses a command line of flags and positional arguments in any
+// order ("inspect MODEL --json" as well as "inspect --json MODEL") and
+// returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+}
+
 // envDefault returns the environment variable's value, or def.
 func envDefault(e *env, key, def string) string {
 	if v := e.getenv(key); v != "" {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,19 +31,9 @@ Example:
 	name := fs.String("name", "", "the model's name, used in the API (default: the file or directory name)")
 	out := fs.String("out", "", "where to write the caresignal model (required)")
 	strict := fs.Bool("strict-version", false, "refuse files saved by a scikit-learn version this build is not tested against, instead of warning")
-	var paths []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		rest = fs.Args()[1:]
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(paths) != 1 || *from == "" || *period == "" || *out == "" {
 		fmt.Fprintln(e.stderr, "import: give one PATH, --from, --period-column and --out")

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/sklearnfixture"
 )
 
@@ -32,20 +31,8 @@ func TestImportAndPredict(t *testing.T) {
 	}
 	row := rows[0]
 	month := int(row[c.PeriodColumn].Num)
-	feats := map[string]any{}
-	for k, v := range row {
-		if k == c.PeriodColumn {
-			continue
-		}
-		switch v.Kind {
-		case caresignal.Number:
-			feats[k] = v.Num
-		case caresignal.String:
-			feats[k] = v.Str
-		default:
-			feats[k] = nil
-		}
-	}
+	feats := sklearnfixture.JSON(row)
+	delete(feats, c.PeriodColumn)
 	req, _ := json.Marshal(map[string]any{"features": feats, "months_enrolled": month - 1, "horizon": 3})
 	for _, from := range []string{"joblib", "mlflow"} {
 		out := filepath.Join(t.TempDir(), "m.json")

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"strings"
@@ -20,20 +18,9 @@ ratios (cloglog) with 95% Wald intervals, p-values for unpenalised fits, the log
 deviance, AIC and BIC, and the cross-validation curve that chose the penalty. --json prints
 the same summary as JSON, the body of GET /api/models/{name}'s "summary".`)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	// Flags may come before or after the model path.
-	var paths []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		rest = fs.Args()[1:]
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(paths) != 1 {
 		fmt.Fprintln(e.stderr, "inspect: give exactly one model file")

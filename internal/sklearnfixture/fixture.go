@@ -108,3 +108,20 @@ func (c Case) Heldout(dir string) ([]map[string]caresignal.Value, error) {
 	}
 	return rows, nil
 }
+
+// JSON converts a row to the values a JSON request would carry: numbers,
+// strings and null.
+func JSON(row map[string]caresignal.Value) map[string]any {
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		switch v.Kind {
+		case caresignal.Number:
+			out[k] = v.Num
+		case caresignal.String:
+			out[k] = v.Str
+		default:
+			out[k] = nil
+		}
+	}
+	return out
+}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/sklearnfixture"
 	"github.com/caresignal/caresignal/model"
 )
@@ -69,18 +68,7 @@ func TestImportedModelServed(t *testing.T) {
 	}
 	var records []map[string]any
 	for _, row := range rows[:20] {
-		rec := map[string]any{}
-		for k, v := range row {
-			switch v.Kind {
-			case caresignal.Number:
-				rec[k] = v.Num
-			case caresignal.String:
-				rec[k] = v.Str
-			default:
-				rec[k] = nil
-			}
-		}
-		records = append(records, rec)
+		records = append(records, sklearnfixture.JSON(row))
 	}
 	body, _ := json.Marshal(map[string]any{"dataframe_records": records})
 	code, got := invoke(t, srv, "application/json", string(body))
