@@ -57,6 +57,9 @@ func (s *server) handleEngagement() http.Handler {
 			return
 		}
 		resp, err := Score(s.cfg.Model, insts, batch)
+		if err == nil {
+			s.countPredictions(len(resp.Predictions))
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return

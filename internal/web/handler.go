@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/model"
 )
@@ -21,23 +23,28 @@ type Config struct {
 	Store  caresignal.Store // optional: the worklist reads batch scores from it
 	Logger *slog.Logger     // required
 	Mode   string           // "dev" shows a banner on every page
+	// Registry receives the server's Prometheus metrics and is what
+	// /metrics exposes; nil: a registry of the handler's own.
+	Registry *prometheus.Registry
 }
 
 // NewHandler returns the HTTP handler serving cfg.Model.
 func NewHandler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
-	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates()}
+	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates(), metrics: newMetrics(cfg.Registry)}
 	s.routes(mux)
 	var h http.Handler = mux
+	h = s.metrics.instrument(h) // innermost: it reads the pattern the mux matched
 	h = recoverPanics(cfg.Logger, h)
 	h = logRequests(cfg.Logger, h)
 	return h
 }
 
 type server struct {
-	cfg  Config
-	log  *slog.Logger
-	tmpl *template.Template
+	cfg     Config
+	log     *slog.Logger
+	tmpl    *template.Template
+	metrics *metrics
 }
 
 // status maps an error code to its HTTP status.

@@ -66,6 +66,7 @@ func (s *server) handleInvocations() http.Handler {
 			fail(err)
 			return
 		}
+		s.countPredictions(len(preds))
 		writeJSON(s.log, w, http.StatusOK, map[string]any{"predictions": preds})
 	})
 }

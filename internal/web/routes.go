@@ -14,21 +14,39 @@ var apiRoutes = map[string]string{
 	"/api/model":      http.MethodGet,
 }
 
-// routes lists the whole HTTP surface.
+// route is one entry of the HTTP surface.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routeTable lists the whole HTTP surface; /openapi.json documents every
+// pattern in it (a test holds the two together).
+func (s *server) routeTable() []route {
+	return []route{
+		{"POST /api/engagement", s.handleEngagement()},
+		{"GET /api/model", s.handleModel()},
+		{"GET /api/models/{name}", s.handleModelSummary()},
+		{"/api/", s.handleAPIFallback()},
+		{"GET /healthz", s.handleHealthz()},
+		{"GET /readyz", s.handleReadyz()},
+		{"GET /metrics", s.handleMetrics()},
+		{"GET /openapi.json", s.handleOpenAPI()},
+		{"POST /invocations", s.handleInvocations()},
+		{"GET /ping", s.handlePing()},
+		{"GET /health", s.handlePing()},
+		{"GET /version", s.handleVersion()},
+		{"GET /{$}", s.handleIndex()},
+		{"POST /{$}", s.handleWhatIf()},
+		{"GET /worklist", s.handleWorklist()},
+		{"GET /model", s.handleModelPage()},
+	}
+}
+
 func (s *server) routes(mux *http.ServeMux) {
-	mux.Handle("POST /api/engagement", s.handleEngagement())
-	mux.Handle("GET /api/model", s.handleModel())
-	mux.Handle("GET /api/models/{name}", s.handleModelSummary())
-	mux.Handle("/api/", s.handleAPIFallback())
-	mux.Handle("GET /healthz", s.handleHealthz())
-	mux.Handle("POST /invocations", s.handleInvocations())
-	mux.Handle("GET /ping", s.handlePing())
-	mux.Handle("GET /health", s.handlePing())
-	mux.Handle("GET /version", s.handleVersion())
-	mux.Handle("GET /{$}", s.handleIndex())
-	mux.Handle("POST /{$}", s.handleWhatIf())
-	mux.Handle("GET /worklist", s.handleWorklist())
-	mux.Handle("GET /model", s.handleModelPage())
+	for _, r := range s.routeTable() {
+		mux.Handle(r.pattern, r.handler)
+	}
 }
 
 // handleAPIFallback answers requests under /api/ that no route takes:

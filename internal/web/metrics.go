@@ -1,0 +1,117 @@
+package web
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics, registered on the
+// handler's registry (never the global one).
+type metrics struct {
+	registry    *prometheus.Registry
+	duration    *prometheus.HistogramVec
+	inFlight    prometheus.Gauge
+	predictions *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := &metrics{
+		registry: reg,
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "caresignal_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and status.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "caresignal_http_requests_in_flight",
+			Help: "Requests being answered now.",
+		}),
+		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caresignal_predictions_total",
+			Help: "Patients or person-period rows scored, by model name and version.",
+		}, []string{"model", "version"}),
+	}
+	reg.MustRegister(m.duration, m.inFlight, m.predictions)
+	return m
+}
+
+// instrument times every request under the route pattern the mux matched
+// (never the raw path, which could carry identifiers).
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		m.duration.WithLabelValues(route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (s *server) countPredictions(n int) {
+	info := s.cfg.Model.Info()
+	s.metrics.predictions.WithLabelValues(info.Name, info.Version).Add(float64(n))
+}
+
+func (s *server) handleMetrics() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// handleReadyz answers 200 when the server can do its work: a model is
+// loaded and, when a database is configured, it answers within a second.
+func (s *server) handleReadyz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		checks := map[string]string{"model": "ok"}
+		code := http.StatusOK
+		if s.cfg.Model == nil {
+			checks["model"], code = "no model loaded", http.StatusServiceUnavailable
+		}
+		if s.cfg.Store == nil {
+			checks["database"] = "none configured"
+		} else {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+			err := s.cfg.Store.Ping(ctx)
+			cancel()
+			checks["database"] = "ok"
+			if err != nil {
+				s.log.Warn("readiness: database unreachable", "err", err)
+				checks["database"], code = "unreachable", http.StatusServiceUnavailable
+			}
+		}
+		status := "ready"
+		if code != http.StatusOK {
+			status = "not ready"
+		}
+		writeJSON(s.log, w, code, map[string]any{"status": status, "checks": checks})
+	})
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+// handleOpenAPI serves the OpenAPI document of every route.
+func (s *server) handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
+}
