@@ -157,6 +157,39 @@ func (d *decoder) top() (any, error) {
 	return d.stack[len(d.stack)-1], nil
 }
 
+// popN pops the top n items, in the order they were pushed.
+func (d *decoder) popN(n int) ([]any, error) {
+	floor := 0
+	if len(d.marks) > 0 {
+		floor = d.marks[len(d.marks)-1]
+	}
+	if len(d.stack)-n < floor {
+		return nil, d.fail("stack underflow")
+	}
+	items := append([]any(nil), d.stack[len(d.stack)-n:]...)
+	d.stack = d.stack[:len(d.stack)-n]
+	return items, nil
+}
+
+// argWidth is the width in bytes of the little-endian count or index that
+// follows a length-prefixed or memo opcode.
+var argWidth = [256]int{
+	'X': 4, 0x8c: 1, 0x8d: 8, // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+	'B': 4, 'C': 1, 0x8e: 8, 0x96: 8, // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
+	'T': 4, 'U': 1, // BINSTRING, SHORT_BINSTRING
+	0x8a: 1, 0x8b: 4, // LONG1, LONG4
+	'q': 1, 'r': 4, 'h': 1, 'j': 4, // BINPUT, LONG_BINPUT, BINGET, LONG_BINGET
+}
+
+// counted reads the length that follows op and then that many bytes.
+func (d *decoder) counted(op byte) ([]byte, error) {
+	n, err := d.uint(argWidth[op])
+	if err != nil {
+		return nil, err
+	}
+	return d.take(n)
+}
+
 // popMark pops the items pushed since the last MARK.
 func (d *decoder) popMark() ([]any, error) {
 	if len(d.marks) == 0 {
@@ -251,15 +284,7 @@ func (d *decoder) step(op byte) error {
 		}
 		d.push(int64(v))
 	case 0x8a, 0x8b: // LONG1, LONG4
-		size := 1
-		if op == 0x8b {
-			size = 4
-		}
-		n, err := d.uint(size)
-		if err != nil {
-			return err
-		}
-		b, err := d.take(n)
+		b, err := d.counted(op)
 		if err != nil {
 			return err
 		}
@@ -307,53 +332,27 @@ func (d *decoder) step(op byte) error {
 			return d.fail("bad FLOAT %q", s)
 		}
 		d.push(v)
-	case 'X', 0x8c, 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
-		size := map[byte]int{'X': 4, 0x8c: 1, 0x8d: 8}[op]
-		n, err := d.uint(size)
-		if err != nil {
-			return err
-		}
-		b, err := d.take(n)
+	case 'X', 0x8c, 0x8d, 'T', 'U': // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8; BINSTRING, SHORT_BINSTRING (Python 2 str)
+		b, err := d.counted(op)
 		if err != nil {
 			return err
 		}
 		d.push(string(b))
 	case 'B', 'C', 0x8e, 0x96: // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
-		size := map[byte]int{'B': 4, 'C': 1, 0x8e: 8, 0x96: 8}[op]
-		n, err := d.uint(size)
-		if err != nil {
-			return err
-		}
-		b, err := d.take(n)
+		b, err := d.counted(op)
 		if err != nil {
 			return err
 		}
 		d.push(b)
-	case 'T', 'U': // BINSTRING, SHORT_BINSTRING (Python 2 str)
-		size := 4
-		if op == 'U' {
-			size = 1
-		}
-		n, err := d.uint(size)
-		if err != nil {
-			return err
-		}
-		b, err := d.take(n)
-		if err != nil {
-			return err
-		}
-		d.push(string(b))
 	case 0x98: // READONLY_BUFFER: no-op on an in-band buffer
 	case ')':
 		d.push(Tuple{})
 	case 0x85, 0x86, 0x87: // TUPLE1..3
-		n := int(op - 0x84)
-		if len(d.stack) < n || (len(d.marks) > 0 && len(d.stack)-n < d.marks[len(d.marks)-1]) {
-			return d.fail("stack underflow")
+		items, err := d.popN(int(op - 0x84))
+		if err != nil {
+			return err
 		}
-		t := append(Tuple(nil), d.stack[len(d.stack)-n:]...)
-		d.stack = d.stack[:len(d.stack)-n]
-		d.push(t)
+		d.push(Tuple(items))
 	case 't': // TUPLE
 		items, err := d.popMark()
 		if err != nil {
@@ -396,15 +395,11 @@ func (d *decoder) step(op byte) error {
 		}
 		d.push(m)
 	case 's': // SETITEM
-		v, err := d.pop()
+		kv, err := d.popN(2)
 		if err != nil {
 			return err
 		}
-		k, err := d.pop()
-		if err != nil {
-			return err
-		}
-		return d.setItems([]any{k, v})
+		return d.setItems(kv)
 	case 'u': // SETITEMS
 		items, err := d.popMark()
 		if err != nil {
@@ -447,11 +442,7 @@ func (d *decoder) step(op byte) error {
 		}
 		return d.put(i)
 	case 'q', 'r': // BINPUT, LONG_BINPUT
-		size := 1
-		if op == 'r' {
-			size = 4
-		}
-		i, err := d.uint(size)
+		i, err := d.uint(argWidth[op])
 		if err != nil {
 			return err
 		}
@@ -469,11 +460,7 @@ func (d *decoder) step(op byte) error {
 		}
 		return d.get(i)
 	case 'h', 'j': // BINGET, LONG_BINGET
-		size := 1
-		if op == 'j' {
-			size = 4
-		}
-		i, err := d.uint(size)
+		i, err := d.uint(argWidth[op])
 		if err != nil {
 			return err
 		}
@@ -489,75 +476,35 @@ func (d *decoder) step(op byte) error {
 		}
 		return d.global(mod, name)
 	case 0x93: // STACK_GLOBAL
-		name, err := d.pop()
+		mn, err := d.popN(2)
 		if err != nil {
 			return err
 		}
-		mod, err := d.pop()
-		if err != nil {
-			return err
-		}
-		ms, ok1 := mod.(string)
-		ns, ok2 := name.(string)
+		ms, ok1 := mn[0].(string)
+		ns, ok2 := mn[1].(string)
 		if !ok1 || !ok2 {
-			return d.fail("STACK_GLOBAL with a %s and a %s", TypeName(mod), TypeName(name))
+			return d.fail("STACK_GLOBAL with a %s and a %s", TypeName(mn[0]), TypeName(mn[1]))
 		}
 		return d.global(ms, ns)
-	case 'R': // REDUCE
-		args, err := d.pop()
+	case 'R', 0x81, 0x92: // REDUCE, NEWOBJ, NEWOBJ_EX: callable, args[, kwargs]
+		n := 2
+		if op == 0x92 {
+			n = 3
+		}
+		items, err := d.popN(n)
 		if err != nil {
 			return err
 		}
-		fn, err := d.pop()
-		if err != nil {
-			return err
+		t, ok := items[1].(Tuple)
+		var kw *Dict
+		if n == 3 {
+			kw, _ = items[2].(*Dict)
+			ok = ok && kw != nil
 		}
-		t, ok := args.(Tuple)
 		if !ok {
-			return d.fail("REDUCE with %s arguments", TypeName(args))
+			return d.fail("a call with %s arguments", TypeName(items[1]))
 		}
-		v, err := d.call(fn, t, nil)
-		if err != nil {
-			return err
-		}
-		d.push(v)
-	case 0x81: // NEWOBJ
-		args, err := d.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := d.pop()
-		if err != nil {
-			return err
-		}
-		t, ok := args.(Tuple)
-		if !ok {
-			return d.fail("NEWOBJ with %s arguments", TypeName(args))
-		}
-		v, err := d.call(cls, t, nil)
-		if err != nil {
-			return err
-		}
-		d.push(v)
-	case 0x92: // NEWOBJ_EX
-		kw, err := d.pop()
-		if err != nil {
-			return err
-		}
-		args, err := d.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := d.pop()
-		if err != nil {
-			return err
-		}
-		t, ok := args.(Tuple)
-		k, ok2 := kw.(*Dict)
-		if !ok || !ok2 {
-			return d.fail("NEWOBJ_EX with %s arguments", TypeName(args))
-		}
-		v, err := d.call(cls, t, k)
+		v, err := d.call(items[0], t, kw)
 		if err != nil {
 			return err
 		}
