@@ -52,14 +52,11 @@ func foldsByPatient(x *caresignal.Extract, folds int) []int {
 // as glmnet does): max_j |∂ℓ/∂β_j| / α at the fit of the unpenalised terms
 // alone. Ridge needs the longer span: its λ_max is a thousand times past
 // the point where shrinkage stops mattering.
-func lambdaGrid(ctx context.Context, p survival.Problem, compress bool, n int) ([]float64, error) {
+func lambdaGrid(ctx context.Context, p survival.Problem, n int) ([]float64, error) {
 	// A ridge penalty this strong holds the penalised coefficients within
 	// about 1e-9 of zero: the null fit, without rebuilding the design.
 	null := p
 	null.Lambda, null.Alpha = 1e9, 0
-	if compress {
-		null.X, null.Y, null.Trials = survival.Compress(p.X, p.Y, p.Trials)
-	}
 	fit, err := survival.FitModel(ctx, null, survival.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("the fit without features: %w", err)
@@ -91,9 +88,12 @@ func lambdaGrid(ctx context.Context, p survival.Problem, compress bool, n int) (
 
 // crossValidate computes the held-out deviance of every λ on the grid for
 // each fold, fitting the path from the strongest penalty down with warm
-// starts, and picks the λ with the lowest mean.
-func crossValidate(ctx context.Context, p survival.Problem, fold []int, compress bool, opt TrainOptions) (*CVCurve, error) {
-	grid, err := lambdaGrid(ctx, p, compress, opt.Lambdas)
+// starts, and picks the λ with the lowest mean. p holds the person-period
+// rows the folds split; whole is the same problem as the final fit solves
+// it (merged into binomial counts when compress is set), which sets the
+// grid; each fold's training rows are merged likewise.
+func crossValidate(ctx context.Context, p, whole survival.Problem, fold []int, compress bool, opt TrainOptions) (*CVCurve, error) {
+	grid, err := lambdaGrid(ctx, whole, opt.Lambdas)
 	if err != nil {
 		return nil, err
 	}

@@ -162,21 +162,24 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 	prob := survival.Problem{X: d.X, Y: d.Y, Link: opt.Link, Alpha: opt.Alpha,
 		Penalised: penalised, Names: fitted.Columns}
 	compress := fitted.AllCategorical()
+	// whole is the problem the final fit solves: the rows merged into
+	// binomial counts once, when every feature is categorical.
+	whole := prob
+	if compress {
+		whole.X, whole.Y, whole.Trials = survival.Compress(prob.X, prob.Y, nil)
+	}
 
 	start := time.Now()
 	if opt.CV {
-		cv, err := crossValidate(ctx, prob, foldsByPatient(fitX, opt.Folds), compress, opt)
+		cv, err := crossValidate(ctx, prob, whole, foldsByPatient(fitX, opt.Folds), compress, opt)
 		if err != nil {
 			return nil, fmt.Errorf("cross-validating the penalty: %w", err)
 		}
 		info.Penalty.CV = cv
 		info.Penalty.Lambda = cv.Chosen
 	}
-	prob.Lambda = info.Penalty.Lambda
-	if compress {
-		prob.X, prob.Y, prob.Trials = survival.Compress(prob.X, prob.Y, nil)
-	}
-	fit, err := survival.FitModel(ctx, prob, survival.Options{OnIteration: opt.OnIteration})
+	whole.Lambda = info.Penalty.Lambda
+	fit, err := survival.FitModel(ctx, whole, survival.Options{OnIteration: opt.OnIteration})
 	if err != nil {
 		return nil, fmt.Errorf("fitting the hazard model: %w", err)
 	}
