@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/pickle"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/model/mlflow"
 	"github.com/caresignal/caresignal/model/sklearn"
@@ -96,19 +97,20 @@ Example:
 	return nil
 }
 
-// readFileLimited reads a model file of at most 512 MiB.
+// readFileLimited reads a model file of at most pickle.MaxBytes, the most
+// the decoder accepts.
 func readFileLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 512<<20+1))
+	b, err := io.ReadAll(io.LimitReader(f, pickle.MaxBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > 512<<20 {
-		return nil, caresignal.Errorf(caresignal.EINVALID, "%s is larger than 512 MiB", path)
+	if len(b) > pickle.MaxBytes {
+		return nil, caresignal.Errorf(caresignal.EINVALID, "%s is larger than %d MiB", path, pickle.MaxBytes>>20)
 	}
 	return b, nil
 }

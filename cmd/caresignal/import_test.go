@@ -15,15 +15,9 @@ import (
 // first held-out row's month must be scikit-learn's predict_proba.
 func TestImportAndPredict(t *testing.T) {
 	const dir = "../../testdata/sklearn"
-	cases, err := sklearnfixture.Cases(dir)
+	c, err := sklearnfixture.Find(dir, "cohort_gbc")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var c sklearnfixture.Case
-	for _, x := range cases {
-		if x.Case == "cohort_gbc" {
-			c = x
-		}
 	}
 	rows, err := c.Heldout(dir)
 	if err != nil {

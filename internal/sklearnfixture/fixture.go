@@ -63,6 +63,20 @@ func Cases(dir string) ([]Case, error) {
 	return cases, nil
 }
 
+// Find reads the case named name in dir.
+func Find(dir, name string) (Case, error) {
+	cases, err := Cases(dir)
+	if err != nil {
+		return Case{}, err
+	}
+	for _, c := range cases {
+		if c.Case == name {
+			return c, nil
+		}
+	}
+	return Case{}, fmt.Errorf("no fixture case %q in %s", name, dir)
+}
+
 // Heldout reads a case's held-out rows: each input column by its type,
 // empty cells missing.
 func (c Case) Heldout(dir string) ([]map[string]caresignal.Value, error) {

@@ -21,15 +21,9 @@ import (
 // /invocations on its own period column, answering as scikit-learn does.
 func TestImportedModelServed(t *testing.T) {
 	const dir = "../../testdata/sklearn"
-	cases, err := sklearnfixture.Cases(dir)
+	c, err := sklearnfixture.Find(dir, "lung_logreg")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var c sklearnfixture.Case
-	for _, x := range cases {
-		if x.Case == "lung_logreg" {
-			c = x
-		}
 	}
 	file, err := os.ReadFile(filepath.Join(dir, c.Files["joblib"]))
 	if err != nil {
