@@ -29,6 +29,21 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // Bad input returns a *caresignal.Error whose Field is relative to the
 // instance ("features.age", "horizon").
 func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error) {
+	return m.predict(inst, true)
+}
+
+// Hazard returns the hazard of one month for the given features — a
+// person-period row scored as a classifier scores it — without the curve
+// summaries and explanation Predict adds.
+func (m *Model) Hazard(features map[string]caresignal.Value, month int) (float64, error) {
+	p, err := m.predict(&caresignal.Instance{Features: features, MonthsEnrolled: month - 1, Horizon: 1}, false)
+	if err != nil {
+		return 0, err
+	}
+	return p.Hazard[0], nil
+}
+
+func (m *Model) predict(inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
 	var p caresignal.Prediction
 	if inst.MonthsEnrolled < 0 || inst.MonthsEnrolled > caresignal.MaxMonthsEnrolled {
 		return p, caresignal.Invalidf("months_enrolled", "months_enrolled must be between 0 and %d", caresignal.MaxMonthsEnrolled)
@@ -67,7 +82,9 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 	if median > 0 {
 		p.MedianMonths = &median
 	}
-	p.Explanation = m.explain(s.vals, row)
+	if explain {
+		p.Explanation = m.explain(s.vals, row)
+	}
 	return p, nil
 }
 

@@ -94,12 +94,11 @@ func ScoreRecords(m *model.Model, records []map[string]caresignal.Value) ([]floa
 				feats[k] = v
 			}
 		}
-		inst := caresignal.Instance{Features: feats, MonthsEnrolled: int(mv.Num) - 1, Horizon: 1}
-		p, err := m.Predict(&inst)
+		h, err := m.Hazard(feats, int(mv.Num))
 		if err != nil {
 			return nil, prefixed(err, fmt.Sprintf("records[%d].", i))
 		}
-		out[i] = p.Hazard[0]
+		out[i] = h
 	}
 	return out, nil
 }
