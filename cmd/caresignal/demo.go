@@ -60,6 +60,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	v, err := publishModel(ctx, store, t.out, "trained by caresignal demo", true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "      published to the model registry as %s@%s (production)\n", v.Name, v.Version)
 	if err := stepScore(ctx, e, "[4/5] ", store, m, caresignal.DefaultHorizon, ""); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -157,3 +158,17 @@ func (d *dateFlag) Set(s string) error {
 
 // seconds formats a duration for step lines.
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s" }
+
+// envFloat is envDefault for a number; a value that does not parse gives
+// NaN, which the flag's validation refuses by name.
+func envFloat(e *env, key string, def float64) float64 {
+	v := e.getenv(key)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
+}

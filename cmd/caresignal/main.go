@@ -59,7 +59,10 @@ func commands() []command {
 		{"inspect", "print a model's summary: coefficients, ratios with intervals, p-values, fit statistics", runInspect},
 		{"extract", "write the training extract (person-period rows) to a CSV file", runExtract},
 		{"score", "score every currently enrolled patient into the scores table (and CSV)", runScore},
-		{"serve", "serve the JSON API and the web app", runServe},
+		{"serve", "serve the JSON API and the web app (--mode prod: API keys, roles, login)", runServe},
+		{"models", "the model registry: publish, list, activate, rollback, canary and shadow", runModels},
+		{"keys", "create, list and revoke API keys for production mode", runKeys},
+		{"audit", "print the audit log of administrative actions", runAudit},
 		{"predict", "answer one API request body from stdin or a file, without a server", runPredict},
 		{"version", "print the build's version", runVersion},
 	}

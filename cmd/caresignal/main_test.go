@@ -312,7 +312,7 @@ func TestCommandErrors(t *testing.T) {
 	if _, _, err := runCmd(t, "", "generate", "--data-dir", dir, "--patients", "-5"); err == nil || !strings.Contains(err.Error(), "patients must be between") {
 		t.Errorf("negative patients: %v", err)
 	}
-	if _, _, err := runCmd(t, "", "serve", "--mode", "prod", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "only dev") {
+	if _, _, err := runCmd(t, "", "serve", "--mode", "prod", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "--trusted-proxy") {
 		t.Errorf("prod mode: %v", err)
 	}
 	if _, _, err := runCmd(t, "", "train", "--data-dir", dir, "--spec", filepath.Join(dir, "nope.json")); err == nil {

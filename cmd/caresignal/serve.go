@@ -1,40 +1,91 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/access"
 	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
 )
 
 // serveFlags configure the HTTP server.
 type serveFlags struct {
-	addr      string
-	mode      string
-	logFormat string
+	addr         string
+	mode         string
+	logFormat    string
+	tlsCert      string
+	tlsKey       string
+	proxies      string
+	rateLimit    float64
+	burst        int
+	registryPoll time.Duration
+	keyRefresh   time.Duration
+
+	trusted []netip.Prefix
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.StringVar(&s.addr, "addr", envDefault(e, "CARESIGNAL_ADDR", defaultAddr), "address to listen on (env CARESIGNAL_ADDR)")
-	fs.StringVar(&s.mode, "mode", envDefault(e, "CARESIGNAL_MODE", "dev"), "server mode: dev (open to anyone who can connect, with a banner) (env CARESIGNAL_MODE)")
+	fs.StringVar(&s.mode, "mode", envDefault(e, "CARESIGNAL_MODE", "dev"), "server mode: dev (open to anyone who can connect, with a banner) or prod (API keys, roles, login, audit log) (env CARESIGNAL_MODE)")
 	fs.StringVar(&s.logFormat, "log-format", envDefault(e, "CARESIGNAL_LOG_FORMAT", logDefault), "log format on stderr: json or text (env CARESIGNAL_LOG_FORMAT)")
+	fs.StringVar(&s.tlsCert, "tls-cert", envDefault(e, "CARESIGNAL_TLS_CERT", ""), "serve HTTPS with this PEM certificate (with --tls-key) (env CARESIGNAL_TLS_CERT)")
+	fs.StringVar(&s.tlsKey, "tls-key", envDefault(e, "CARESIGNAL_TLS_KEY", ""), "the certificate's PEM private key (env CARESIGNAL_TLS_KEY)")
+	fs.StringVar(&s.proxies, "trusted-proxy", envDefault(e, "CARESIGNAL_TRUSTED_PROXY", ""), "comma-separated addresses or CIDRs of the TLS-terminating proxy; in prod mode only they may connect (health probes excepted) (env CARESIGNAL_TRUSTED_PROXY)")
+	fs.Float64Var(&s.rateLimit, "rate-limit", envFloat(e, "CARESIGNAL_RATE_LIMIT", 0), "requests per second allowed to each API key, 0 for no limit (env CARESIGNAL_RATE_LIMIT)")
+	fs.IntVar(&s.burst, "rate-burst", 0, "requests a key may make at once above its rate (default: one second's worth)")
+	fs.DurationVar(&s.registryPoll, "registry-poll", 5*time.Second, "how often to check the model registry for a new production version, canary or shadow")
+	fs.DurationVar(&s.keyRefresh, "key-refresh", 10*time.Second, "how often to re-read the API keys (revocations elsewhere take effect within this)")
 }
 
 func (s *serveFlags) validate() error {
-	if s.mode != "dev" {
-		return caresignal.Invalidf("mode", "--mode %q is not available in this build: only dev", s.mode)
+	switch s.mode {
+	case "dev", "prod":
+	default:
+		return caresignal.Invalidf("mode", "--mode must be dev or prod, got %q", s.mode)
 	}
 	if s.logFormat != "json" && s.logFormat != "text" {
 		return caresignal.Invalidf("log-format", "--log-format must be json or text, got %q", s.logFormat)
+	}
+	if (s.tlsCert == "") != (s.tlsKey == "") {
+		return caresignal.Invalidf("tls-cert", "--tls-cert and --tls-key go together")
+	}
+	for _, p := range strings.Split(s.proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(p)
+			if ierr != nil {
+				return caresignal.Invalidf("trusted-proxy", "--trusted-proxy: %q is neither an IP address nor a CIDR", p)
+			}
+			pfx = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
+		}
+		s.trusted = append(s.trusted, pfx.Masked())
+	}
+	if s.rateLimit < 0 || math.IsNaN(s.rateLimit) || math.IsInf(s.rateLimit, 0) {
+		return caresignal.Invalidf("rate-limit", "--rate-limit must be a number of requests per second, 0 or more")
+	}
+	if s.registryPoll < 100*time.Millisecond || s.keyRefresh < 100*time.Millisecond {
+		return caresignal.Invalidf("registry-poll", "--registry-poll and --key-refresh must be at least 100ms")
+	}
+	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 {
+		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key) or a TLS-terminating proxy declared with --trusted-proxy: API keys must not cross the network in clear text")
 	}
 	return nil
 }
@@ -47,7 +98,7 @@ func (s *serveFlags) logger(w io.Writer) *slog.Logger {
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "serve", "", "Serve the JSON API (POST /api/engagement, GET /api/model, GET /healthz) and the web app (/ and\n/worklist) for a saved model. Without --db the server keeps its data in an embedded database under\n--data-dir. Stops cleanly on SIGINT or SIGTERM, finishing requests in flight.")
+	fs := newFlagSet(e, "serve", "", "Serve the JSON API (POST /api/engagement, the MLflow and Open Inference protocols), the web app,\nhealth, metrics and the administrators' API for a model. The model is the model registry's production\nversion when the database has one, else the artifact file. Without --db the server keeps its data in\nan embedded database under --data-dir. Stops cleanly on SIGINT or SIGTERM, finishing requests in\nflight.\n\nIn --mode prod every route but the health probes needs an API key (caresignal keys create) or a\nweb login with one; the server refuses to start without an admin key and without TLS or a trusted\nproxy.")
 	var d dataFlags
 	d.register(fs, e)
 	var s serveFlags
@@ -59,33 +110,99 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	if *modelPath == "" {
-		*modelPath = d.modelPath()
-	}
-	m, err := model.LoadFile(*modelPath)
-	if err != nil {
-		return err
-	}
 	store, where, err := d.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	fmt.Fprintf(e.stdout, "serving model %s version %s from %s, data in %s\n", m.Name, m.Version, *modelPath, where)
+	m, from, err := startingModel(ctx, store, *modelPath, d.modelPath())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "serving model %s version %s from %s, data in %s\n", m.Name, m.Version, from, where)
 	return serve(ctx, e, s, m, store)
 }
 
-// serve listens on s.addr and serves until ctx ends, then shuts down
-// gracefully: new connections are refused and requests in flight finish
-// (for up to 15 seconds).
+// startingModel is the artifact file's model, unless the registry has a
+// production version of the same name (or, without a file, of any one
+// name), which wins.
+func startingModel(ctx context.Context, store caresignal.Store, path, defaultPath string) (*model.Model, string, error) {
+	var m *model.Model
+	var err error
+	if path == "" {
+		path = defaultPath
+	}
+	if m, err = model.LoadFile(path); err != nil {
+		versions, verr := store.ModelVersions(ctx, "")
+		if verr != nil || len(versions) == 0 {
+			return nil, "", err
+		}
+		for _, v := range versions {
+			if v.Stage == caresignal.StageProduction {
+				_, b, err := store.ModelArtifact(ctx, v.Name, v.Version)
+				if err != nil {
+					return nil, "", err
+				}
+				if m, err = model.Load(bytes.NewReader(b)); err != nil {
+					return nil, "", fmt.Errorf("registry %s@%s: %w", v.Name, v.Version, err)
+				}
+				return m, "the model registry", nil
+			}
+		}
+		return nil, "", err
+	}
+	prod, err := store.ProductionModel(ctx, m.Name)
+	if err == nil && prod.Version != m.Version {
+		_, b, err := store.ModelArtifact(ctx, prod.Name, prod.Version)
+		if err != nil {
+			return nil, "", err
+		}
+		if m, err = model.Load(bytes.NewReader(b)); err != nil {
+			return nil, "", fmt.Errorf("registry %s@%s: %w", prod.Name, prod.Version, err)
+		}
+		return m, "the model registry", nil
+	}
+	return m, path, nil
+}
+
+// serve listens on s.addr and serves until ctx ends or an administrator
+// stops it, then shuts down gracefully: new connections are refused and
+// requests in flight finish (for up to 15 seconds).
 func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store caresignal.Store) error {
 	log := s.logger(e.stderr)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	models := web.NewModels(m)
+	dep := web.NewDeployer(store, models, m.Name, log)
+	if _, err := dep.Sync(ctx); err != nil {
+		return fmt.Errorf("reading the model registry: %w", err)
+	}
+	go dep.Run(ctx, s.registryPoll)
+	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop}
+	if s.mode == "prod" {
+		keys, err := access.NewKeyring(ctx, store, s.keyRefresh)
+		if err != nil {
+			return err
+		}
+		all, admins := keys.Active()
+		if admins == 0 {
+			return caresignal.Invalidf("mode", "--mode prod needs an administrator's API key and the database has %d active keys, none with the admin role: create one with\n  caresignal keys create --role admin --name <who>", all)
+		}
+		go keys.Run(ctx, func(err error) { log.Warn("re-reading API keys", "err", err) })
+		burst := s.burst
+		if burst == 0 {
+			burst = int(math.Ceil(s.rateLimit))
+		}
+		cfg.Access = &web.Access{Keys: keys, Store: store, SecureCookies: true, TrustedProxies: s.trusted,
+			RatePerKey: rate.Limit(s.rateLimit), Burst: burst}
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", s.addr, err)
 	}
+	h := web.NewHandler(cfg)
 	srv := &http.Server{
-		Handler:           web.NewHandler(web.Config{Model: m, Store: store, Logger: log, Mode: s.mode}),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -93,14 +210,23 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	url := baseURL(ln.Addr())
-	if s.mode == "dev" {
+	url := baseURL(ln.Addr(), s.tlsCert != "")
+	switch {
+	case s.mode == "dev":
 		fmt.Fprintf(e.stdout, "\nDEVELOPMENT MODE: no access control. Anyone who can reach %s can use it.\n", ln.Addr())
+	default:
+		fmt.Fprintf(e.stdout, "\nproduction mode: API keys required (roles predict, viewer, admin); web login at %slogin\n", url)
 	}
 	fmt.Fprintf(e.stdout, "\n  web app:   %s\n  worklist:  %sworklist\n  API:       curl -s %sapi/engagement -d '{\"features\": {...}}'\n  model:     %sapi/model\n\nPress Ctrl-C to stop.\n",
 		url, url, url, url)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() {
+		if s.tlsCert != "" {
+			done <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
+			return
+		}
+		done <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-done:
 		return err
@@ -114,19 +240,24 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	h.Wait()
 	fmt.Fprintln(e.stdout, "stopped")
 	return nil
 }
 
 // baseURL is the address to open in a browser: loopback and wildcard
 // addresses are shown as localhost.
-func baseURL(a net.Addr) string {
+func baseURL(a net.Addr, tls bool) string {
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(a.String())
 	if err != nil {
-		return "http://" + a.String() + "/"
+		return scheme + a.String() + "/"
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsLoopback() || ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return scheme + net.JoinHostPort(host, port) + "/"
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/caresignal/caresignal"
@@ -43,13 +44,30 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		FS:             sub,
 		Bind:           func(n int) string { return fmt.Sprintf("$%d", n) },
 		LockMigrations: "SELECT pg_advisory_xact_lock(7274417)",
-		LoadSource:     loadSource,
+		// One lock per schema and model name, in the two-key space.
+		LockModel:  "SELECT pg_advisory_xact_lock(7274418, hashtext(current_schema() || '/' || $1))",
+		LoadSource: loadSource,
+		IsConflict: isConflict,
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening postgres database %s@%s/%s: %w", cfg.User, cfg.Host, cfg.Database, err)
 	}
 	return s, nil
+}
+
+// isConflict reports a unique-key violation, or a transaction the server
+// aborted because of a concurrent one (serialization failure, deadlock).
+func isConflict(err error) bool {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case "23505", "40001", "40P01": // unique_violation, serialization_failure, deadlock_detected
+		return true
+	}
+	return false
 }
 
 // loadSource replaces the source tables with COPY in one transaction.

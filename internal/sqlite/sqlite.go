@@ -7,13 +7,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/sqlstore"
@@ -48,12 +50,26 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		FS:         sub,
 		Bind:       func(int) string { return "?" },
 		LoadSource: loadSource,
+		IsConflict: isConflict,
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// isConflict reports a primary-key or unique-index violation.
+func isConflict(err error) bool {
+	var e *msqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
 }
 
 // loadSource replaces the source tables with multi-row INSERTs in one

@@ -29,6 +29,15 @@ type Dialect struct {
 	// LockMigrations, if set, is run first in the migration transaction to
 	// keep two processes from migrating at once.
 	LockMigrations string
+	// LockModel, if set, is run first in every transaction that changes a
+	// model name's registry rows, with the name as its one parameter, to
+	// keep two writers from interleaving on one name (SQLite needs none:
+	// its writers already take turns).
+	LockModel string
+	// IsConflict, if set, reports whether a driver error is a unique-key
+	// violation or another clash with a concurrent transaction, which
+	// the store reports as caresignal.ECONFLICT.
+	IsConflict func(error) bool
 	// LoadSource replaces the source tables' rows in one transaction.
 	LoadSource func(ctx context.Context, db *sql.DB, src *caresignal.Source, progress caresignal.Progress) error
 }

@@ -1,8 +1,11 @@
 // Package storetest is the conformance suite every caresignal.Store adapter
 // must pass, against a real database: the ELT must build exactly the
 // person-period rows the synthetic generator derived on its own, extracts
-// must come back in order with their types, and failed writes must leave
-// the tables as they were.
+// must come back in order with their types, failed writes must leave
+// the tables as they were, the model registry must keep one production
+// version per name through activations, rollbacks and concurrent writers
+// and refuse corrupted artifacts, and API keys and the audit log must
+// round-trip.
 package storetest
 
 import (
@@ -38,6 +41,18 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Scores", testScores},
 		{"ReplaceSourceClearsDerived", testReplaceSourceClearsDerived},
 		{"RefusesAsOfOutsideData", testRefusesAsOfOutsideData},
+		{"Publish", testPublish},
+		{"ModelVersionsOrder", testModelVersionsOrder},
+		{"Activate", testActivate},
+		{"OneProductionUnderConcurrency", testOneProduction},
+		{"Rollback", testRollback},
+		{"RollbackSkipsDeletedVersions", testRollbackSkipsDeleted},
+		{"CorruptArtifact", testCorruptArtifact},
+		{"FailedChangeKeepsRegistry", testFailedChangeKeepsRegistry},
+		{"ServingConfig", testServingConfig},
+		{"Keys", testKeys},
+		{"KeyConflictKeepsFirst", testKeyConflictKeepsFirst},
+		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,13 +56,16 @@ func (s *server) handleEngagement() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		resp, err := Score(s.cfg.Model, insts, batch)
-		if err == nil {
-			s.countPredictions(len(resp.Predictions))
-		}
+		sv := s.models.Load()
+		m := sv.Pick(insts[0].PatientID)
+		resp, err := Score(m, insts, batch)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		s.countPredictions(m, len(resp.Predictions))
+		if sv.Shadow != nil {
+			s.shadowScore(r, sv.Shadow, insts, batch, resp)
 		}
 		writeJSON(s.log, w, http.StatusOK, resp)
 	})
@@ -70,7 +73,7 @@ func (s *server) handleEngagement() http.Handler {
 
 func (s *server) handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(s.log, w, http.StatusOK, map[string]any{"status": "ok", "model": s.cfg.Model.Info()})
+		writeJSON(s.log, w, http.StatusOK, map[string]any{"status": "ok", "model": s.production().Info()})
 	})
 }
 
@@ -80,7 +83,7 @@ func (s *server) handleHealthz() http.Handler {
 // fit statistics — and the cross-validation curve that chose its penalty.
 func (s *server) handleModelSummary() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := s.cfg.Model
+		m := s.production()
 		if name := r.PathValue("name"); name != m.Name {
 			s.writeError(w, r, caresignal.Errorf(caresignal.ENOTFOUND, "no model named %q is served here (this server serves %q)", name, m.Name))
 			return
@@ -97,7 +100,7 @@ func (s *server) handleModelSummary() http.Handler {
 // what to send), coefficients and training record.
 func (s *server) handleModel() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := s.cfg.Model
+		m := s.production()
 		writeJSON(s.log, w, http.StatusOK, map[string]any{
 			"model":        m.Info(),
 			"kind":         m.Kind,

@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,25 +21,50 @@ import (
 
 // Config is what the handler needs.
 type Config struct {
-	Model  *model.Model     // the model to serve; required
+	// Models is the set of models served, which the caller may swap while
+	// the handler runs; nil: Model alone, never swapped.
+	Models *Models
+	Model  *model.Model     // the model to serve when Models is nil
 	Store  caresignal.Store // optional: the worklist reads batch scores from it
 	Logger *slog.Logger     // required
 	Mode   string           // "dev" shows a banner on every page
 	// Registry receives the server's Prometheus metrics and is what
 	// /metrics exposes; nil: a registry of the handler's own.
 	Registry *prometheus.Registry
+	// Access restricts who may do what (production mode); nil: anyone
+	// may do anything (development mode).
+	Access *Access
+	// Deployer follows the model registry and carries out activations and
+	// rollbacks; nil: no registry, the admin model routes refuse.
+	Deployer *Deployer
+	// Stop, if set, stops the server gracefully (POST /api/admin/stop).
+	Stop func()
 }
 
-// NewHandler returns the HTTP handler serving cfg.Model.
-func NewHandler(cfg Config) http.Handler {
+// Handler is the HTTP handler of the whole surface.
+type Handler struct {
+	http.Handler
+	s *server
+}
+
+// Wait returns when the shadow scorings started by requests have finished;
+// call it after the HTTP server has shut down.
+func (h *Handler) Wait() { h.s.shadowJobs.Wait() }
+
+// NewHandler returns the HTTP handler serving cfg.Models (or cfg.Model).
+func NewHandler(cfg Config) *Handler {
 	mux := http.NewServeMux()
-	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates(), metrics: newMetrics(cfg.Registry)}
+	if cfg.Models == nil {
+		cfg.Models = NewModels(cfg.Model)
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates(), metrics: newMetrics(cfg.Registry), models: cfg.Models,
+		shadowSem: make(chan struct{}, maxShadowJobs)}
 	s.routes(mux)
 	var h http.Handler = mux
 	h = s.metrics.instrument(h) // innermost: it reads the pattern the mux matched
 	h = recoverPanics(cfg.Logger, h)
 	h = logRequests(cfg.Logger, h)
-	return h
+	return &Handler{Handler: h, s: s}
 }
 
 type server struct {
@@ -45,7 +72,18 @@ type server struct {
 	log     *slog.Logger
 	tmpl    *template.Template
 	metrics *metrics
+	models  *Models
+
+	shadowSem  chan struct{}
+	shadowJobs sync.WaitGroup
+
+	draining atomic.Bool
+	sessions sessions
+	limiters sync.Map // key id → *rate.Limiter
 }
+
+// production returns the production model of the current set.
+func (s *server) production() *model.Model { return s.models.Load().Production }
 
 // status maps an error code to its HTTP status.
 func status(code string) int {
@@ -60,6 +98,9 @@ func status(code string) int {
 		return http.StatusConflict
 	case caresignal.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case caresignal.ECORRUPT:
+		// An artifact offered for activation failed verification.
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
 }

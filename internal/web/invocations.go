@@ -61,12 +61,13 @@ func (s *server) handleInvocations() http.Handler {
 			fail(err)
 			return
 		}
-		preds, err := ScoreRecords(s.cfg.Model, records)
+		m := s.models.Load().Pick("")
+		preds, err := ScoreRecords(m, records)
 		if err != nil {
 			fail(err)
 			return
 		}
-		s.countPredictions(len(preds))
+		s.countPredictions(m, len(preds))
 		writeJSON(s.log, w, http.StatusOK, map[string]any{"predictions": preds})
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/caresignal/caresignal/model"
 )
 
 // metrics are the server's Prometheus metrics, registered on the
@@ -19,6 +21,8 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	inFlight    prometheus.Gauge
 	predictions *prometheus.CounterVec
+	shadowDiff  *prometheus.HistogramVec
+	shadowLost  *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -41,8 +45,17 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "caresignal_predictions_total",
 			Help: "Patients or person-period rows scored, by model name and version.",
 		}, []string{"model", "version"}),
+		shadowDiff: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "caresignal_shadow_hazard_abs_diff",
+			Help:    "Absolute difference between the shadow and the production model's first-month hazard, per patient, by shadow version.",
+			Buckets: []float64{1e-12, 1e-6, 1e-4, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"model", "version"}),
+		shadowLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caresignal_shadow_skipped_total",
+			Help: "Requests the shadow model did not score, by reason: busy (the shadow queue was full) or error (it refused the input).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.duration, m.inFlight, m.predictions)
+	reg.MustRegister(m.duration, m.inFlight, m.predictions, m.shadowDiff, m.shadowLost)
 	return m
 }
 
@@ -67,8 +80,8 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 	})
 }
 
-func (s *server) countPredictions(n int) {
-	info := s.cfg.Model.Info()
+func (s *server) countPredictions(m *model.Model, n int) {
+	info := m.Info()
 	s.metrics.predictions.WithLabelValues(info.Name, info.Version).Add(float64(n))
 }
 
@@ -82,7 +95,10 @@ func (s *server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		checks := map[string]string{"model": "ok"}
 		code := http.StatusOK
-		if s.cfg.Model == nil {
+		if s.draining.Load() {
+			checks["server"], code = "draining", http.StatusServiceUnavailable
+		}
+		if sv := s.models.Load(); sv == nil || sv.Production == nil {
 			checks["model"], code = "no model loaded", http.StatusServiceUnavailable
 		}
 		if s.cfg.Store == nil {

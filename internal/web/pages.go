@@ -66,23 +66,21 @@ type result struct {
 }
 
 type indexPage struct {
-	Mode           string
-	Model          *model.Model
+	chrome
 	Fields         []formField
 	MonthsEnrolled string
 	Horizon        string
 	FormError      string
 	Result         *result
-	Path           string
 }
 
 func (s *server) handleIndex() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := s.newIndexPage()
+		page := s.newIndexPage(r)
 		// Show the curves of the reference patient straight away.
 		if inst, errs := page.instance(); len(errs) == 0 {
-			if p, err := s.cfg.Model.Predict(&inst); err == nil {
-				page.Result = newResult(p, inst, s.cfg.Model.Link.ScaleName())
+			if p, err := page.Model.Predict(&inst); err == nil {
+				page.Result = newResult(p, inst, page.Model.Link.ScaleName())
 			}
 		}
 		s.render(w, http.StatusOK, "index.html", page)
@@ -94,7 +92,7 @@ func (s *server) handleIndex() http.Handler {
 func (s *server) handleWhatIf() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		page := s.newIndexPage()
+		page := s.newIndexPage(r)
 		if err := r.ParseForm(); err != nil {
 			page.FormError = "The form could not be read."
 			s.render(w, http.StatusBadRequest, "index.html", page)
@@ -107,9 +105,9 @@ func (s *server) handleWhatIf() http.Handler {
 		page.Horizon = strings.TrimSpace(r.PostForm.Get("horizon"))
 		inst, errs := page.instance()
 		if len(errs) == 0 {
-			p, err := s.cfg.Model.Predict(&inst)
+			p, err := page.Model.Predict(&inst)
 			if err == nil {
-				page.Result = newResult(p, inst, s.cfg.Model.Link.ScaleName())
+				page.Result = newResult(p, inst, page.Model.Link.ScaleName())
 				s.render(w, http.StatusOK, "index.html", page)
 				return
 			}
@@ -131,9 +129,9 @@ func (s *server) handleWhatIf() http.Handler {
 
 // newIndexPage fills the form with a typical patient: numeric features at
 // their training mean, categories at their reference level.
-func (s *server) newIndexPage() *indexPage {
-	m := s.cfg.Model
-	page := &indexPage{Mode: s.cfg.Mode, Model: m, MonthsEnrolled: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon), Path: "/"}
+func (s *server) newIndexPage(r *http.Request) *indexPage {
+	page := &indexPage{chrome: s.chrome(r, "/"), MonthsEnrolled: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon)}
+	m := page.Model
 	for _, in := range m.Inputs() {
 		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
 			Numeric: !in.Categorical, AllowEmpty: in.Optional, Value: in.Default}
@@ -201,19 +199,17 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance, scale string) 
 }
 
 type worklistPage struct {
-	Mode   string
-	Model  *model.Model
+	chrome
 	Run    caresignal.ScoreRun
 	Scores []caresignal.Score
 	Note   string
-	Path   string
 }
 
 // handleWorklist lists the patients at highest risk next month, from the
 // latest batch scoring run.
 func (s *server) handleWorklist() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := &worklistPage{Mode: s.cfg.Mode, Model: s.cfg.Model, Path: "/worklist"}
+		page := &worklistPage{chrome: s.chrome(r, "/worklist")}
 		if s.cfg.Store == nil {
 			page.Note = "This server has no database, so there are no batch scores to list."
 		} else {
@@ -247,9 +243,7 @@ func (s *server) render(w http.ResponseWriter, code int, name string, data any) 
 }
 
 type modelPage struct {
-	Mode     string
-	Model    *model.Model
-	Path     string
+	chrome
 	Summary  model.Summary
 	Features []model.SummaryCoefficient // the feature terms
 	Baseline []model.SummaryCoefficient // the baseline terms
@@ -265,10 +259,11 @@ type modelPage struct {
 // of a typical patient, and the cross-validation curve.
 func (s *server) handleModelPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := s.cfg.Model
+		ch := s.chrome(r, "/model")
+		m := ch.Model
 		sum := m.Summary()
 		if m.Imported != nil {
-			page := &modelPage{Mode: s.cfg.Mode, Model: m, Path: "/model", Summary: sum, Months: caresignal.DefaultHorizon}
+			page := &modelPage{chrome: ch, Summary: sum, Months: caresignal.DefaultHorizon}
 			if h := m.ReferenceHazard(page.Months); h != nil {
 				page.Hazard = hazardChart(0, h)
 			}
@@ -276,7 +271,7 @@ func (s *server) handleModelPage() http.Handler {
 			return
 		}
 		bw := m.Features.Baseline.Width()
-		page := &modelPage{Mode: s.cfg.Mode, Model: m, Path: "/model", Summary: sum,
+		page := &modelPage{chrome: ch, Summary: sum,
 			Features: sum.Coefficients[bw:], Baseline: sum.Coefficients[:bw],
 			Months: min(m.Features.Baseline.Last, caresignal.MaxHorizon)}
 		page.Forest = forestPlot(page.Features, sum.Ratio)

@@ -1,0 +1,406 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/access"
+	"github.com/caresignal/caresignal/internal/sqlite"
+	"github.com/caresignal/caresignal/internal/sqlstore"
+)
+
+// prodFixture is a production-mode server on an embedded database with
+// one key per role and a revoked one.
+type prodFixture struct {
+	srv   *httptest.Server
+	store *sqlstore.Store
+	keys  map[string]string // role (or "revoked") → plaintext key
+	ids   map[string]string // role → key id
+	logs  *syncBuffer
+}
+
+func newProdFixture(t *testing.T, tune func(*Access)) *prodFixture {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	f := &prodFixture{store: store, keys: map[string]string{}, ids: map[string]string{}, logs: &syncBuffer{}}
+	for _, role := range []string{caresignal.RolePredict, caresignal.RoleViewer, caresignal.RoleAdmin, "revoked"} {
+		r := role
+		if role == "revoked" {
+			r = caresignal.RolePredict
+		}
+		plain, k, hash, err := access.NewKey(role+"-holder", r, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.CreateKey(ctx, k, hash); err != nil {
+			t.Fatal(err)
+		}
+		f.keys[role], f.ids[role] = plain, k.ID
+	}
+	if err := store.RevokeKey(ctx, f.ids["revoked"], time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := access.NewKeyring(ctx, store, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Access{Keys: kr, Store: store}
+	if tune != nil {
+		tune(a)
+	}
+	h := NewHandler(Config{Model: testModel(t), Store: store, Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Mode: "prod", Access: a})
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *prodFixture) do(t *testing.T, method, path, key, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestRolesAndStatuses: every route answers 401 without a valid key, 403
+// to a role it does not allow, and its usual answer to one it does.
+func TestRolesAndStatuses(t *testing.T) {
+	f := newProdFixture(t, nil)
+	engagement := `{"patient_id": "P1", "features": ` + goodFeatures + `}`
+	cases := []struct {
+		method, path, body string
+		allowed            []string // roles answered normally; the others get 403
+		public             bool
+	}{
+		{"POST", "/api/engagement", engagement, []string{"predict", "admin"}, false},
+		{"POST", "/invocations", `{"dataframe_records": [` + strings.TrimSuffix(goodFeatures, "}") + `, "month": 1}]}`, []string{"predict", "admin"}, false},
+		{"GET", "/api/model", "", []string{"predict", "viewer", "admin"}, false},
+		{"GET", "/api/models/engagement", "", []string{"predict", "viewer", "admin"}, false},
+		{"GET", "/metrics", "", []string{"viewer", "admin"}, false},
+		{"GET", "/worklist", "", []string{"predict", "viewer", "admin"}, false},
+		{"GET", "/api/admin/models", "", []string{"admin"}, false},
+		{"GET", "/api/admin/keys", "", []string{"admin"}, false},
+		{"GET", "/api/admin/audit", "", []string{"admin"}, false},
+		{"GET", "/healthz", "", nil, true},
+		{"GET", "/readyz", "", nil, true},
+		{"GET", "/openapi.json", "", nil, true},
+		{"GET", "/v2/health/live", "", nil, true},
+	}
+	for _, c := range cases {
+		for _, who := range []string{"", "garbage", "revoked", "predict", "viewer", "admin"} {
+			key := f.keys[who]
+			if who == "garbage" {
+				key = "cs_0123456789ab_" + strings.Repeat("0", 64)
+			}
+			resp, body := f.do(t, c.method, c.path, key, c.body)
+			want := http.StatusOK
+			switch {
+			case c.public:
+			case who == "" || who == "garbage" || who == "revoked":
+				want = http.StatusUnauthorized
+				if resp.Header.Get("WWW-Authenticate") == "" && resp.StatusCode == 401 {
+					t.Errorf("%s %s: 401 without WWW-Authenticate", c.method, c.path)
+				}
+			default:
+				want = http.StatusForbidden
+				for _, r := range c.allowed {
+					if r == who {
+						want = http.StatusOK
+					}
+				}
+			}
+			if c.path == "/worklist" && want == http.StatusOK && resp.StatusCode == http.StatusOK && !strings.Contains(body, who+"-holder ("+who+")") {
+				t.Errorf("GET /worklist as %s: the page does not say who is logged in", who)
+			}
+			if c.path == "/worklist" && want == http.StatusUnauthorized && who == "" {
+				// A browser without credentials is sent to the login page.
+				want = http.StatusSeeOther
+			}
+			if resp.StatusCode != want {
+				t.Errorf("%s %s as %q: status %d, want %d: %.200s", c.method, c.path, who, resp.StatusCode, want, body)
+			}
+		}
+	}
+	if strings.Contains(f.logs.String(), f.keys["admin"][16:]) {
+		t.Error("a key's secret reached the log")
+	}
+}
+
+// TestAuditLogRecordsAdminActions: a key created through the API, a
+// refused activation and a denied attempt are all in the audit log with
+// their actor and outcome.
+func TestAuditLogRecordsAdminActions(t *testing.T) {
+	f := newProdFixture(t, nil)
+	resp, body := f.do(t, "POST", "/api/admin/keys", f.keys["admin"], `{"name": "new-app", "role": "predict"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create key: %d %s", resp.StatusCode, body)
+	}
+	newKey := regexp.MustCompile(`"key":"(cs_[0-9a-f_]+)"`).FindStringSubmatch(body)
+	if newKey == nil {
+		t.Fatalf("no key in %s", body)
+	}
+	// The new key works at once on this server.
+	if resp, body := f.do(t, "GET", "/api/model", newKey[1], ""); resp.StatusCode != 200 {
+		t.Errorf("new key: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := f.do(t, "POST", "/api/admin/keys", f.keys["admin"], `{"name": "x", "role": "root"}`); resp.StatusCode != 400 {
+		t.Errorf("bad role: %d", resp.StatusCode)
+	}
+	f.do(t, "POST", "/api/admin/drain", f.keys["viewer"], "")
+	if resp, _ := f.do(t, "DELETE", "/api/admin/keys/"+f.ids["predict"], f.keys["admin"], ""); resp.StatusCode != 200 {
+		t.Errorf("revoke: %d", resp.StatusCode)
+	}
+	// Revocation takes effect at once on the server that revoked it.
+	if resp, _ := f.do(t, "GET", "/api/model", f.keys["predict"], ""); resp.StatusCode != 401 {
+		t.Errorf("revoked key: %d, want 401", resp.StatusCode)
+	}
+	entries, err := f.store.AuditLog(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Outcome)
+		if e.RequestID == "" {
+			t.Errorf("audit entry %s without a request id", e.Action)
+		}
+	}
+	want := []string{"admin-holder key.revoke ok", "viewer-holder access denied", "admin-holder key.create refused", "admin-holder key.create ok"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("audit log:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestWebLogin: the login form sets a double-submit token; a session
+// cookie is HttpOnly, SameSite=Strict and Secure when configured; forms
+// need the session's CSRF token; logging out or revoking the key ends the
+// session.
+func TestWebLogin(t *testing.T) {
+	f := newProdFixture(t, func(a *Access) { a.SecureCookies = false })
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, string) {
+		resp, err := c.Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	postForm := func(path string, v url.Values) (*http.Response, string) {
+		resp, err := c.PostForm(f.srv.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	token := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+	resp, _ := get("/model")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Fmodel" {
+		t.Fatalf("anonymous /model: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page := get("/login?next=/model")
+	m := token.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no form token on the login page")
+	}
+	if resp, _ := postForm("/login", url.Values{"key": {f.keys["viewer"]}, "csrf": {"forged"}, "next": {"/model"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("login with a forged form token: %d", resp.StatusCode)
+	}
+	_, page = get("/login")
+	m = token.FindStringSubmatch(page)
+	if resp, _ := postForm("/login", url.Values{"key": {f.keys["revoked"]}, "csrf": {m[1]}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("login with a revoked key: %d", resp.StatusCode)
+	}
+	_, page = get("/login")
+	m = token.FindStringSubmatch(page)
+	resp, _ = postForm("/login", url.Values{"key": {f.keys["predict"]}, "csrf": {m[1]}, "next": {"//evil.example/x"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("login: %d to %q (an off-site next must become /)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var sess *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			sess = ck
+		}
+	}
+	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Secure {
+		t.Fatalf("session cookie %+v", sess)
+	}
+	resp, page = get("/")
+	if resp.StatusCode != 200 || !strings.Contains(page, "predict-holder") {
+		t.Fatalf("home after login: %d", resp.StatusCode)
+	}
+	csrf := token.FindStringSubmatch(page)
+	if csrf == nil {
+		t.Fatal("no CSRF token in the what-if form")
+	}
+	form := url.Values{"age": {"54"}, "sex": {"F"}, "program": {"diabetes"}, "channel": {"app"}, "baseline_score": {"0.6"},
+		"prior_no_shows": {"1"}, "enrolled_via": {"referral"}, "sessions_last_month": {"3"}, "days_since_last_session": {"6"},
+		"messages_last_month": {"4"}, "months_enrolled": {"0"}, "horizon": {"12"}}
+	if resp, _ := postForm("/", form); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("what-if without the CSRF token: %d, want 403", resp.StatusCode)
+	}
+	form.Set("csrf", csrf[1])
+	if resp, body := postForm("/", form); resp.StatusCode != 200 || !strings.Contains(body, "Top drivers") {
+		t.Errorf("what-if with the CSRF token: %d", resp.StatusCode)
+	}
+	if resp, _ := get("/metrics"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("/metrics as predict: %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := postForm("/logout", url.Values{"csrf": {csrf[1]}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("logout: %d", resp.StatusCode)
+	}
+	if resp, _ := get("/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after logout: %d, want a redirect to the login", resp.StatusCode)
+	}
+
+	// Revoking the key ends its session.
+	_, page = get("/login")
+	m = token.FindStringSubmatch(page)
+	postForm("/login", url.Values{"key": {f.keys["viewer"]}, "csrf": {m[1]}})
+	if resp, _ := get("/model"); resp.StatusCode != 200 {
+		t.Fatalf("viewer session: %d", resp.StatusCode)
+	}
+	if r, _ := f.do(t, "DELETE", "/api/admin/keys/"+f.ids["viewer"], f.keys["admin"], ""); r.StatusCode != 200 {
+		t.Fatal("revoke failed")
+	}
+	if resp, _ := get("/model"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("session of a revoked key: %d, want a redirect to the login", resp.StatusCode)
+	}
+}
+
+// TestRateLimitPerKey: past its burst a key gets 429 with Retry-After;
+// another key is unaffected.
+func TestRateLimitPerKey(t *testing.T) {
+	f := newProdFixture(t, func(a *Access) { a.RatePerKey, a.Burst = 0.5, 3 })
+	var codes []int
+	for range 5 {
+		resp, _ := f.do(t, "GET", "/api/model", f.keys["predict"], "")
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if codes[0] != 200 || codes[2] != 200 || codes[3] != 429 || codes[4] != 429 {
+		t.Errorf("statuses %v, want 3×200 then 429", codes)
+	}
+	if resp, _ := f.do(t, "GET", "/api/model", f.keys["viewer"], ""); resp.StatusCode != 200 {
+		t.Errorf("another key: %d", resp.StatusCode)
+	}
+}
+
+// TestTrustedProxyOnly: with a trusted proxy declared, other peers are
+// refused (health probes excepted).
+func TestTrustedProxyOnly(t *testing.T) {
+	f := newProdFixture(t, func(a *Access) { a.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+	if resp, body := f.do(t, "GET", "/api/model", f.keys["admin"], ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "proxy") {
+		t.Errorf("direct peer: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := f.do(t, "GET", "/healthz", "", ""); resp.StatusCode != 200 {
+		t.Errorf("health probe from a direct peer: %d", resp.StatusCode)
+	}
+	g := newProdFixture(t, func(a *Access) { a.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	if resp, _ := g.do(t, "GET", "/api/model", g.keys["admin"], ""); resp.StatusCode != 200 {
+		t.Errorf("through the proxy: %d", resp.StatusCode)
+	}
+}
+
+// TestEveryRouteHasALevel: guard refuses a route without an access level,
+// and no level names a route that does not exist.
+func TestEveryRouteHasALevel(t *testing.T) {
+	s := &server{metrics: newMetrics(nil)}
+	seen := map[string]bool{}
+	for _, r := range s.routeTable() {
+		if _, ok := routeLevel[r.pattern]; !ok {
+			t.Errorf("route %q has no access level", r.pattern)
+		}
+		seen[r.pattern] = true
+	}
+	for p := range routeLevel {
+		if !seen[p] {
+			t.Errorf("access level for %q, which is not a route", p)
+		}
+	}
+}
+
+// TestDatabaseDownDuringLoad: in production mode, with keys checked from
+// the cache, predictions go on when the database goes away mid-load;
+// readiness says so.
+func TestDatabaseDownDuringLoad(t *testing.T) {
+	f := newProdFixture(t, nil)
+	var stop atomic.Bool
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				req, _ := http.NewRequest("POST", f.srv.URL+"/api/engagement", strings.NewReader(`{"patient_id": "P1", "features": `+goodFeatures+`}`))
+				req.Header.Set("Authorization", "Bearer "+f.keys["predict"])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(150 * time.Millisecond)
+	f.store.Close()
+	before := ok.Load()
+	time.Sleep(250 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() <= before {
+		t.Errorf("%d answered (%d after the database went away), %d failed", ok.Load(), ok.Load()-before, failed.Load())
+	}
+	if resp, body := f.do(t, "GET", "/readyz", "", ""); resp.StatusCode != 503 || !strings.Contains(body, "unreachable") {
+		t.Errorf("readiness without the database: %d %s", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,472 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/access"
+	"github.com/caresignal/caresignal/model"
+)
+
+// Access is the production server's access control. A nil Access (the
+// development mode) lets anyone do anything.
+type Access struct {
+	Keys  *access.Keyring
+	Store caresignal.KeyStore // the audit log, and key management by admins
+	// SecureCookies marks the session cookie Secure (the server is reached
+	// over HTTPS, directly or through a trusted proxy).
+	SecureCookies bool
+	// TrustedProxies, when set, are the only peers allowed to connect
+	// (TLS ends at them); health probes excepted.
+	TrustedProxies []netip.Prefix
+	// RatePerKey limits each key's requests per second (burst Burst);
+	// zero: no limit.
+	RatePerKey rate.Limit
+	Burst      int
+	// SessionTTL bounds a web login; zero: 12 hours.
+	SessionTTL time.Duration
+}
+
+// Route access levels: which roles may use a route.
+const (
+	levelPublic  = "public"  // anyone: health probes, the API description, the login page
+	levelApp     = "app"     // predict, viewer, admin: the web app and model metadata
+	levelPredict = "predict" // predict, admin: the prediction API
+	levelViewer  = "viewer"  // viewer, admin: reports and metrics
+	levelAdmin   = "admin"   // admin: models, keys, the server itself
+)
+
+// routeLevel gives every pattern of routeTable its access level; a route
+// missing here refuses to start (and a test checks the two agree).
+var routeLevel = map[string]string{
+	"POST /api/engagement":   levelPredict,
+	"GET /api/model":         levelApp,
+	"GET /api/models/{name}": levelApp,
+	"/api/":                  levelPublic, // only ever answers 404 or 405
+	"GET /healthz":           levelPublic,
+	"GET /readyz":            levelPublic,
+	"GET /metrics":           levelViewer,
+	"GET /openapi.json":      levelPublic,
+	"POST /invocations":      levelPredict,
+	"GET /ping":              levelPublic,
+	"GET /health":            levelPublic,
+	"GET /version":           levelApp,
+	"GET /{$}":               levelApp,
+	"POST /{$}":              levelApp,
+	"GET /worklist":          levelApp,
+	"GET /model":             levelApp,
+	"GET /login":             levelPublic,
+	"POST /login":            levelPublic,
+	"POST /logout":           levelApp,
+
+	"GET /v2":                                         levelPublic,
+	"GET /v2/health/live":                             levelPublic,
+	"GET /v2/health/ready":                            levelPublic,
+	"GET /v2/models/{name}":                           levelApp,
+	"GET /v2/models/{name}/versions/{version}":        levelApp,
+	"GET /v2/models/{name}/ready":                     levelApp,
+	"GET /v2/models/{name}/versions/{version}/ready":  levelApp,
+	"POST /v2/models/{name}/infer":                    levelPredict,
+	"POST /v2/models/{name}/versions/{version}/infer": levelPredict,
+
+	"GET /api/admin/models": levelAdmin,
+	"POST /api/admin/models/{name}/versions/{version}/activate": levelAdmin,
+	"POST /api/admin/models/{name}/rollback":                    levelAdmin,
+	"PUT /api/admin/models/{name}/serving":                      levelAdmin,
+	"POST /api/admin/reload":                                    levelAdmin,
+	"GET /api/admin/keys":                                       levelAdmin,
+	"POST /api/admin/keys":                                      levelAdmin,
+	"DELETE /api/admin/keys/{id}":                               levelAdmin,
+	"GET /api/admin/audit":                                      levelAdmin,
+	"POST /api/admin/drain":                                     levelAdmin,
+	"POST /api/admin/stop":                                      levelAdmin,
+}
+
+func levelAllows(level, role string) bool {
+	switch level {
+	case levelPublic:
+		return true
+	case levelApp:
+		return access.ValidRole(role)
+	case levelPredict:
+		return role == caresignal.RolePredict || role == caresignal.RoleAdmin
+	case levelViewer:
+		return role == caresignal.RoleViewer || role == caresignal.RoleAdmin
+	case levelAdmin:
+		return role == caresignal.RoleAdmin
+	}
+	return false
+}
+
+const principalKey ctxKey = 1
+
+// caller is who is making a request, and how.
+type caller struct {
+	access.Principal
+	session *session // nil unless authenticated by the session cookie
+}
+
+func callerOf(ctx context.Context) *caller {
+	c, _ := ctx.Value(principalKey).(*caller)
+	return c
+}
+
+// devCaller is everyone in development mode.
+var devCaller = &caller{Principal: access.Principal{Name: "dev", Role: caresignal.RoleAdmin}}
+
+// guard applies the route's access level: 401 without a valid key or
+// session, 403 for a role the route does not allow, for a cookie-borne
+// form without its CSRF token, and for a peer that is not a trusted
+// proxy; 429 past the key's rate.
+func (s *server) guard(pattern string, next http.Handler) http.Handler {
+	level, ok := routeLevel[pattern]
+	if !ok {
+		panic("web: route " + pattern + " has no access level")
+	}
+	a := s.cfg.Access
+	if level == levelPublic && (a == nil || pattern != "POST /login") {
+		return next
+	}
+	if a == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, devCaller)))
+		})
+	}
+	api := !isPagePattern(pattern)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.fromTrustedPeer(r) {
+			s.deny(w, r, http.StatusForbidden, api, "connect through the proxy this server trusts")
+			return
+		}
+		if level == levelPublic {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c, ok := s.authenticate(r)
+		if !ok {
+			if !api && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="caresignal"`)
+			s.deny(w, r, http.StatusUnauthorized, api, "a valid API key is required: send Authorization: Bearer <key>")
+			return
+		}
+		if !levelAllows(level, c.Role) {
+			if level == levelAdmin {
+				s.audit(r, c, "access", pattern, "denied", "role "+c.Role)
+			}
+			s.deny(w, r, http.StatusForbidden, api, "the "+c.Role+" role may not use this route")
+			return
+		}
+		if c.session != nil && !safeMethod(r.Method) && !c.session.csrfOK(r) {
+			s.deny(w, r, http.StatusForbidden, api, "the form's CSRF token is missing or stale: reload the page")
+			return
+		}
+		if lim := s.limiter(c.KeyID); lim != nil && !lim.Allow() {
+			w.Header().Set("Retry-After", "1")
+			s.deny(w, r, http.StatusTooManyRequests, api, "rate limit exceeded for this key: slow down")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, c)))
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// isPagePattern tells web-app pages (HTML answers, login redirects) from
+// API routes (JSON answers).
+func isPagePattern(p string) bool {
+	switch p {
+	case "GET /{$}", "POST /{$}", "GET /worklist", "GET /model", "GET /login", "POST /login", "POST /logout", "GET /monitoring":
+		return true
+	}
+	return false
+}
+
+func (s *server) deny(w http.ResponseWriter, r *http.Request, code int, api bool, msg string) {
+	if api {
+		writeJSON(s.log, w, code, ErrorBody{Error: msg})
+		return
+	}
+	s.render(w, code, "denied.html", &deniedPage{chrome: s.chrome(r, ""), Status: code, Message: msg})
+}
+
+// authenticate finds the caller's key in the Authorization (Bearer) or
+// X-API-Key header, or the session cookie.
+func (s *server) authenticate(r *http.Request) (*caller, bool) {
+	a := s.cfg.Access
+	key := r.Header.Get("X-API-Key")
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return nil, false
+		}
+		key = strings.TrimSpace(token)
+	}
+	if key != "" {
+		p, ok := a.Keys.Check(r.Context(), key)
+		if !ok {
+			return nil, false
+		}
+		return &caller{Principal: p}, true
+	}
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	sess, ok := s.sessions.get(ck.Value)
+	if !ok {
+		return nil, false
+	}
+	// A revoked key ends its sessions.
+	if _, ok := a.Keys.Lookup(sess.principal.KeyID); !ok {
+		s.sessions.drop(ck.Value)
+		return nil, false
+	}
+	return &caller{Principal: sess.principal, session: sess}, true
+}
+
+// fromTrustedPeer is true without trusted proxies, or when the peer is one.
+func (s *server) fromTrustedPeer(r *http.Request) bool {
+	a := s.cfg.Access
+	if a == nil || len(a.TrustedProxies) == 0 {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range a.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// limiter returns the key's token bucket, nil without rate limits.
+func (s *server) limiter(keyID string) *rate.Limiter {
+	a := s.cfg.Access
+	if a == nil || a.RatePerKey <= 0 {
+		return nil
+	}
+	if l, ok := s.limiters.Load(keyID); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limiters.LoadOrStore(keyID, rate.NewLimiter(a.RatePerKey, max(a.Burst, 1)))
+	return l.(*rate.Limiter)
+}
+
+// audit records an administrative action. A failure to record is logged
+// (the action's outcome is already decided).
+func (s *server) audit(r *http.Request, c *caller, action, target, outcome, detail string) {
+	if s.cfg.Access == nil || s.cfg.Access.Store == nil {
+		s.log.Info("admin action", "actor", c.Name, "action", action, "target", target, "outcome", outcome, "request_id", requestID(r.Context()))
+		return
+	}
+	e := caresignal.AuditEntry{At: time.Now().UTC(), Actor: c.Name, KeyID: c.KeyID, Action: action, Target: target,
+		Outcome: outcome, Detail: detail, RequestID: requestID(r.Context())}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.cfg.Access.Store.AppendAudit(ctx, e); err != nil {
+		s.log.Error("writing the audit log", "action", action, "outcome", outcome, "request_id", e.RequestID, "err", err)
+	}
+}
+
+// Sessions of the web app's login: kept in memory (a restart logs
+// everyone out), each with its own CSRF token.
+
+const (
+	sessionCookie = "caresignal_session"
+	loginCookie   = "caresignal_login" // double-submit token of the login form
+)
+
+type session struct {
+	principal access.Principal
+	csrf      string
+	expires   time.Time
+}
+
+func (s *session) csrfOK(r *http.Request) bool {
+	token := r.Header.Get("X-CSRF-Token")
+	if token == "" {
+		token = r.PostFormValue("csrf")
+	}
+	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.csrf)) == 1
+}
+
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+func (ss *sessions) create(p access.Principal, ttl time.Duration) (string, *session) {
+	tok, csrf := randomToken(), randomToken()
+	sess := &session{principal: p, csrf: csrf, expires: time.Now().Add(ttl)}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[string]*session{}
+	}
+	now := time.Now()
+	for k, v := range ss.m {
+		if now.After(v.expires) {
+			delete(ss.m, k)
+		}
+	}
+	ss.m[tok] = sess
+	return tok, sess
+}
+
+func (ss *sessions) get(tok string) (*session, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	sess, ok := ss.m[tok]
+	if !ok || time.Now().After(sess.expires) {
+		delete(ss.m, tok)
+		return nil, false
+	}
+	return sess, true
+}
+
+func (ss *sessions) drop(tok string) {
+	ss.mu.Lock()
+	delete(ss.m, tok)
+	ss.mu.Unlock()
+}
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type loginPage struct {
+	chrome
+	Next  string
+	Token string
+	Error string
+}
+
+type deniedPage struct {
+	chrome
+	Status  int
+	Message string
+}
+
+// localPath keeps a post-login redirect on this site.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/"
+	}
+	return p
+}
+
+func (s *server) handleLoginForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderLogin(w, r, http.StatusOK, localPath(r.URL.Query().Get("next")), "")
+	})
+}
+
+func (s *server) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, msg string) {
+	tok := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true,
+		Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	s.render(w, code, "login.html", &loginPage{chrome: s.chrome(r, "/login"), Next: next, Token: tok, Error: msg})
+}
+
+func (s *server) secureCookies() bool { return s.cfg.Access != nil && s.cfg.Access.SecureCookies }
+
+// handleLogin checks a key typed into the login form and opens a session.
+// The form carries the token of its double-submit cookie, so another site
+// cannot log a browser in under its own key.
+func (s *server) handleLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+		if err := r.ParseForm(); err != nil {
+			s.renderLogin(w, r, http.StatusBadRequest, "/", "The form could not be read.")
+			return
+		}
+		next := localPath(r.PostForm.Get("next"))
+		if s.cfg.Access == nil {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+		ck, err := r.Cookie(loginCookie)
+		if err != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+			s.renderLogin(w, r, http.StatusForbidden, next, "The login form expired: try again.")
+			return
+		}
+		p, ok := s.cfg.Access.Keys.Check(r.Context(), strings.TrimSpace(r.PostForm.Get("key")))
+		if !ok {
+			s.log.Info("login refused", "request_id", requestID(r.Context()))
+			s.renderLogin(w, r, http.StatusUnauthorized, next, "That key is not valid.")
+			return
+		}
+		ttl := s.cfg.Access.SessionTTL
+		if ttl <= 0 {
+			ttl = 12 * time.Hour
+		}
+		tok, _ := s.sessions.create(p, ttl)
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true,
+			Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode, MaxAge: int(ttl.Seconds())})
+		http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1})
+		s.log.Info("login", "actor", p.Name, "role", p.Role, "request_id", requestID(r.Context()))
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+}
+
+func (s *server) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie(sessionCookie); err == nil {
+			s.sessions.drop(ck.Value)
+		}
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+}
+
+// chrome is what every page's frame shows: the mode banner, the model,
+// the navigation, who is logged in and the form token.
+type chrome struct {
+	Mode  string
+	Model *model.Model
+	Path  string
+	User  string
+	Role  string
+	CSRF  string
+	Login bool // the server has logins (production mode)
+}
+
+func (s *server) chrome(r *http.Request, path string) chrome {
+	c := chrome{Mode: s.cfg.Mode, Path: path, Login: s.cfg.Access != nil}
+	if cl := callerOf(r.Context()); cl != nil {
+		c.User, c.Role = cl.Name, cl.Role
+		if cl.session != nil {
+			c.CSRF = cl.session.csrf
+		}
+	}
+	c.Model = s.production()
+	return c
+}

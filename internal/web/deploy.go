@@ -1,0 +1,188 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
+)
+
+// Deployer keeps a server's Models in step with the model registry: the
+// production version of one model name, its canary and its shadow. Every
+// artifact is loaded and verified (format, checksum, consistency) before
+// the registry is changed or the served set swapped, so a damaged or
+// foreign artifact is refused and the current set keeps serving.
+type Deployer struct {
+	Registry caresignal.Registry
+	Models   *Models
+	Name     string // the model name this server serves
+	Log      *slog.Logger
+
+	mu     sync.Mutex // one change at a time
+	loaded map[string]*model.Model
+}
+
+// NewDeployer returns a deployer of name's versions into ms.
+func NewDeployer(reg caresignal.Registry, ms *Models, name string, log *slog.Logger) *Deployer {
+	d := &Deployer{Registry: reg, Models: ms, Name: name, Log: log, loaded: map[string]*model.Model{}}
+	if sv := ms.Load(); sv != nil && sv.Production != nil {
+		d.loaded[sv.Production.Version] = sv.Production
+	}
+	return d
+}
+
+// load returns a version's model, verified, from the cache or the registry.
+func (d *Deployer) load(ctx context.Context, version string) (*model.Model, error) {
+	if m, ok := d.loaded[version]; ok {
+		return m, nil
+	}
+	_, b, err := d.Registry.ModelArtifact(ctx, d.Name, version)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Load(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", d.Name, version, err)
+	}
+	if m.Name != d.Name || m.Version != version {
+		return nil, caresignal.Errorf(caresignal.ECORRUPT, "the registry's %s@%s holds the artifact of %s@%s", d.Name, version, m.Name, m.Version)
+	}
+	d.loaded[version] = m
+	return m, nil
+}
+
+// Sync reads the registry and swaps the served set if it changed. Without
+// a production version in the registry the current set stays. It returns
+// whether it swapped.
+func (d *Deployer) Sync(ctx context.Context) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sync(ctx)
+}
+
+func (d *Deployer) sync(ctx context.Context) (bool, error) {
+	prod, err := d.Registry.ProductionModel(ctx, d.Name)
+	if caresignal.ErrorCode(err) == caresignal.ENOTFOUND {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	cfg, err := d.Registry.ServingConfig(ctx, d.Name)
+	if err != nil {
+		return false, err
+	}
+	next := &Serving{}
+	if next.Production, err = d.load(ctx, prod.Version); err != nil {
+		return false, err
+	}
+	// A canary or shadow that fails to load is left out (and said), not
+	// allowed to stop production from serving.
+	if v := cfg.CanaryVersion; v != "" && v != prod.Version && cfg.CanaryPercent > 0 {
+		if m, err := d.load(ctx, v); err != nil {
+			d.Log.Error("canary not served", "model", d.Name, "version", v, "err", err)
+		} else {
+			next.Canary, next.CanaryPercent = m, cfg.CanaryPercent
+		}
+	}
+	if v := cfg.ShadowVersion; v != "" && v != prod.Version {
+		if m, err := d.load(ctx, v); err != nil {
+			d.Log.Error("shadow not served", "model", d.Name, "version", v, "err", err)
+		} else {
+			next.Shadow = m
+		}
+	}
+	cur := d.Models.Load()
+	if cur != nil && same(cur, next) {
+		return false, nil
+	}
+	d.Models.Set(next)
+	d.Log.Info("serving", "model", d.Name, "production", next.Production.Version,
+		"canary", versionOf(next.Canary), "canary_percent", next.CanaryPercent, "shadow", versionOf(next.Shadow))
+	d.prune(next)
+	return true, nil
+}
+
+func same(a, b *Serving) bool {
+	return a.Production == b.Production && a.Canary == b.Canary && a.CanaryPercent == b.CanaryPercent && a.Shadow == b.Shadow
+}
+
+func versionOf(m *model.Model) string {
+	if m == nil {
+		return ""
+	}
+	return m.Version
+}
+
+// prune forgets loaded models the set no longer uses, except the last
+// few, so a rollback is quick and memory stays bounded.
+func (d *Deployer) prune(sv *Serving) {
+	const keep = 4
+	if len(d.loaded) <= keep {
+		return
+	}
+	for v, m := range d.loaded {
+		if m != sv.Production && m != sv.Canary && m != sv.Shadow {
+			delete(d.loaded, v)
+			if len(d.loaded) <= keep {
+				return
+			}
+		}
+	}
+}
+
+// Activate makes version the production version: it is loaded and
+// verified first; only then is the registry changed and the set swapped.
+func (d *Deployer) Activate(ctx context.Context, version, actor string) (previous caresignal.ModelVersion, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.load(ctx, version); err != nil {
+		return previous, err
+	}
+	if previous, err = d.Registry.SetStage(ctx, d.Name, version, caresignal.StageProduction, actor); err != nil {
+		return previous, err
+	}
+	_, err = d.sync(ctx)
+	return previous, err
+}
+
+// Rollback returns production to the version before it. The target is
+// verified before the registry changes; if the registry picks another
+// target in the meantime and that one does not load, the change is undone.
+func (d *Deployer) Rollback(ctx context.Context, actor string) (from, to caresignal.ModelVersion, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if from, to, err = d.Registry.Rollback(ctx, d.Name, actor); err != nil {
+		return from, to, err
+	}
+	if _, lerr := d.load(ctx, to.Version); lerr != nil {
+		if _, uerr := d.Registry.SetStage(ctx, d.Name, from.Version, caresignal.StageProduction, actor); uerr != nil {
+			return from, to, fmt.Errorf("rolling back to %s, which does not load (%v), and restoring %s failed: %w", to.Version, lerr, from.Version, uerr)
+		}
+		return from, to, fmt.Errorf("rollback refused: %w", lerr)
+	}
+	_, err = d.sync(ctx)
+	return from, to, err
+}
+
+// Run syncs every interval until ctx ends, so changes made with the
+// command line (or by another replica) reach this server.
+func (d *Deployer) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := d.Sync(ctx); err != nil && ctx.Err() == nil {
+				d.Log.Warn("reading the model registry", "model", d.Name, "err", err)
+			}
+		}
+	}
+}

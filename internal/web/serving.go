@@ -1,0 +1,107 @@
+package web
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
+)
+
+// Serving is the set of models a server answers with at one moment: the
+// production model, optionally a canary taking a share of the requests,
+// and optionally a shadow scored beside production whose answers are
+// recorded but never returned.
+type Serving struct {
+	Production    *model.Model
+	Canary        *model.Model // nil: no canary
+	CanaryPercent float64      // share of requests the canary answers, 0–100
+	Shadow        *model.Model // nil: no shadow
+}
+
+// Models holds the Serving a server uses. Set replaces it atomically: a
+// request loads it once and uses that set from start to finish, so every
+// response is computed by, and names, exactly one model version, and a
+// swap under load fails no request.
+type Models struct {
+	p atomic.Pointer[Serving]
+}
+
+// NewModels returns a holder serving m alone.
+func NewModels(m *model.Model) *Models {
+	ms := &Models{}
+	ms.p.Store(&Serving{Production: m})
+	return ms
+}
+
+// Load returns the current set.
+func (ms *Models) Load() *Serving { return ms.p.Load() }
+
+// Set makes sv the current set. sv.Production must not be nil.
+func (ms *Models) Set(sv *Serving) {
+	if sv == nil || sv.Production == nil {
+		panic("web: Models.Set without a production model")
+	}
+	ms.p.Store(sv)
+}
+
+// Pick chooses the model that answers a request. With a canary, a request
+// about a patient goes to the canary when the patient's hash falls in the
+// canary's share, so one patient always sees the same version while the
+// split holds; a request without a patient id is split at random.
+func (sv *Serving) Pick(patientID string) *model.Model {
+	if sv.Canary == nil || sv.CanaryPercent <= 0 {
+		return sv.Production
+	}
+	var u float64
+	if patientID != "" {
+		h := fnv.New64a()
+		h.Write([]byte(patientID))
+		u = float64(h.Sum64()%10000) / 100
+	} else {
+		u = rand.Float64() * 100
+	}
+	if u < sv.CanaryPercent {
+		return sv.Canary
+	}
+	return sv.Production
+}
+
+// maxShadowJobs bounds the shadow scorings running at once; a request
+// arriving when all are busy is not shadowed (and counted), so a slow
+// candidate can never slow production down.
+const maxShadowJobs = 16
+
+// shadowScore scores the request's instances with the shadow model after
+// the answer has been computed, off the request's path, and records how
+// far its first-month hazards lie from production's.
+func (s *server) shadowScore(r *http.Request, shadow *model.Model, insts []caresignal.Instance, batch bool, prod *Response) {
+	select {
+	case s.shadowSem <- struct{}{}:
+	default:
+		s.metrics.shadowLost.WithLabelValues("busy").Inc()
+		return
+	}
+	s.shadowJobs.Add(1)
+	id := requestID(r.Context())
+	go func() {
+		defer func() { <-s.shadowSem; s.shadowJobs.Done() }()
+		resp, err := Score(shadow, insts, batch)
+		if err != nil {
+			s.metrics.shadowLost.WithLabelValues("error").Inc()
+			s.log.Warn("shadow model refused a request production answered", "request_id", id, "shadow_version", shadow.Version, "code", caresignal.ErrorCode(err))
+			return
+		}
+		info := shadow.Info()
+		obs := s.metrics.shadowDiff.WithLabelValues(info.Name, info.Version)
+		for i := range resp.Predictions {
+			a, b := resp.Predictions[i].Hazard, prod.Predictions[i].Hazard
+			if len(a) > 0 && len(b) > 0 {
+				obs.Observe(math.Abs(a[0] - b[0]))
+			}
+		}
+	}()
+}
