@@ -106,16 +106,22 @@ func eachField(raw []byte, where string, fn func(key string, val []byte) error) 
 		}
 		return caresignal.Invalidf(where, "%s must be a JSON object", name)
 	}
-	var seen []string
+	var seen keySet
 	i = skipSpace(raw, i+1)
 	for i < len(raw) && raw[i] != '}' {
 		end := skipString(raw, i)
 		key := unquote(raw[i:end])
-		field := join(where, key)
-		if slices.Contains(seen, key) {
+		if key == "" {
+			name := where
+			if name == "" {
+				name = "the request body"
+			}
+			return caresignal.Invalidf(where, "%s has a key that is empty", name)
+		}
+		if !seen.add(key) {
+			field := join(where, key)
 			return caresignal.Invalidf(field, "%s appears more than once", field)
 		}
-		seen = append(seen, key)
 		i = skipSpace(raw, end)
 		i = skipSpace(raw, i+1) // the colon
 		end = skipValue(raw, i)
@@ -128,6 +134,40 @@ func eachField(raw []byte, where string, fn func(key string, val []byte) error) 
 		}
 	}
 	return nil
+}
+
+// keySet finds repeated keys: a slice while there are few (no allocation
+// for a typical request), a map past that, so that a body of 100,000 keys
+// takes linear time, not quadratic.
+type keySet struct {
+	few  [16]string
+	n    int
+	many map[string]struct{}
+}
+
+// add records key and reports whether it was new.
+func (k *keySet) add(key string) bool {
+	if k.many != nil {
+		if _, dup := k.many[key]; dup {
+			return false
+		}
+		k.many[key] = struct{}{}
+		return true
+	}
+	if slices.Contains(k.few[:k.n], key) {
+		return false
+	}
+	if k.n < len(k.few) {
+		k.few[k.n] = key
+		k.n++
+		return true
+	}
+	k.many = make(map[string]struct{}, 2*len(k.few))
+	for _, s := range k.few {
+		k.many[s] = struct{}{}
+	}
+	k.many[key] = struct{}{}
+	return true
 }
 
 // elements returns the raw elements of a valid JSON array.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"mime"
 	"net/http"
 	"slices"
 	"sort"
@@ -46,7 +47,7 @@ func (s *server) handleInvocations() http.Handler {
 			}
 			writeJSON(s.log, w, code, mlflowError{ErrorCode: errCode, Message: caresignal.ErrorMessage(err)})
 		}
-		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONMediaType(ct) {
 			writeJSON(s.log, w, http.StatusUnsupportedMediaType, mlflowError{ErrorCode: "BAD_REQUEST",
 				Message: fmt.Sprintf("content type %q is not supported; send application/json", ct)})
 			return
@@ -128,6 +129,10 @@ func DecodeInvocations(body []byte) ([]map[string]caresignal.Value, error) {
 	if dec.More() {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "unexpected data after the JSON object")
 	}
+	// A key given twice would otherwise be decided by the last one.
+	if err := eachField(body, "", func(string, []byte) error { return nil }); err != nil {
+		return nil, err
+	}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -186,12 +191,13 @@ func splitRecords(v any) ([]map[string]caresignal.Value, error) {
 		}
 	}
 	cols := make([]string, len(colsV))
+	var seen keySet
 	for i, c := range colsV {
 		s, ok := c.(string)
 		if !ok {
 			return nil, caresignal.Invalidf(fmt.Sprintf("dataframe_split.columns[%d]", i), "column names must be strings")
 		}
-		if slices.Contains(cols[:i], s) {
+		if !seen.add(s) {
 			return nil, caresignal.Invalidf("dataframe_split.columns", "column %q appears twice", s)
 		}
 		cols[i] = s
@@ -310,4 +316,10 @@ func (s *server) handleVersion() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "caresignal %s\n", model.CodeVersion())
 	})
+}
+
+// isJSONMediaType accepts application/json with any parameters (charset).
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }

@@ -36,16 +36,39 @@ func (s *server) routeTable() []route {
 		{"GET /ping", s.handlePing()},
 		{"GET /health", s.handlePing()},
 		{"GET /version", s.handleVersion()},
+		{"GET /v2", s.handleV2Server()},
+		{"GET /v2/health/live", s.handleV2Live()},
+		{"GET /v2/health/ready", s.handleV2Ready()},
+		{"GET /v2/models/{name}", s.handleV2Model()},
+		{"GET /v2/models/{name}/versions/{version}", s.handleV2Model()},
+		{"GET /v2/models/{name}/ready", s.handleV2ModelReady()},
+		{"GET /v2/models/{name}/versions/{version}/ready", s.handleV2ModelReady()},
+		{"POST /v2/models/{name}/infer", s.handleV2Infer()},
+		{"POST /v2/models/{name}/versions/{version}/infer", s.handleV2Infer()},
 		{"GET /{$}", s.handleIndex()},
 		{"POST /{$}", s.handleWhatIf()},
 		{"GET /worklist", s.handleWorklist()},
 		{"GET /model", s.handleModelPage()},
+		{"GET /login", s.handleLoginForm()},
+		{"POST /login", s.handleLogin()},
+		{"POST /logout", s.handleLogout()},
+		{"GET /api/admin/models", s.handleAdminModels()},
+		{"POST /api/admin/models/{name}/versions/{version}/activate", s.handleActivate()},
+		{"POST /api/admin/models/{name}/rollback", s.handleRollback()},
+		{"PUT /api/admin/models/{name}/serving", s.handleServingConfig()},
+		{"POST /api/admin/reload", s.handleReload()},
+		{"GET /api/admin/keys", s.handleKeys()},
+		{"POST /api/admin/keys", s.handleCreateKey()},
+		{"DELETE /api/admin/keys/{id}", s.handleRevokeKey()},
+		{"GET /api/admin/audit", s.handleAudit()},
+		{"POST /api/admin/drain", s.handleDrain()},
+		{"POST /api/admin/stop", s.handleStop()},
 	}
 }
 
 func (s *server) routes(mux *http.ServeMux) {
 	for _, r := range s.routeTable() {
-		mux.Handle(r.pattern, r.handler)
+		mux.Handle(r.pattern, s.guard(r.pattern, r.handler))
 	}
 }
 
