@@ -71,6 +71,9 @@ func (m *Model) predict(inst *caresignal.Instance, explain bool) (caresignal.Pre
 	}
 
 	eta := m.featureEta(row)
+	if math.IsInf(eta, 0) || math.IsNaN(eta) {
+		return p, m.outOfRange(row)
+	}
 	curves := make([]float64, 2*inst.Horizon)
 	p.PatientID = inst.PatientID
 	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
@@ -96,6 +99,21 @@ func (m *Model) featureEta(row []float64) float64 {
 		eta += m.Coef[j] * row[j]
 	}
 	return eta
+}
+
+// outOfRange names the feature whose value, times its coefficient, is
+// beyond floating point, for a row whose linear predictor is not finite.
+// (Specs with bounds on every numeric feature never get here.)
+func (m *Model) outOfRange(row []float64) error {
+	ref := m.Features.Reference()
+	for _, f := range m.Features.Features {
+		for j := f.Column; j < f.Column+f.Width; j++ {
+			if t := m.Coef[j] * (row[j] - ref[j]); math.IsInf(t, 0) || math.IsNaN(t) || math.IsInf(m.Coef[j]*row[j], 0) {
+				return caresignal.Invalidf("features."+f.Name, "features.%s is too large in magnitude for this model to score", f.Name)
+			}
+		}
+	}
+	return caresignal.Invalidf("features", "the features' values together are too large in magnitude for this model to score")
 }
 
 // explain returns each feature's contribution to the linear predictor
@@ -129,6 +147,9 @@ func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Con
 // "−0.05" (with a true minus sign), "0.00".
 func signed(c float64) string {
 	s := strconv.FormatFloat(math.Abs(c), 'f', 2, 64)
+	if math.Abs(c) >= 1e6 {
+		s = strconv.FormatFloat(math.Abs(c), 'g', 3, 64)
+	}
 	switch {
 	case s == "0.00":
 		return s
