@@ -10,6 +10,8 @@
 package caresignal
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 )
@@ -46,6 +48,21 @@ func NullValue() Value { return Value{Kind: Null} }
 
 // Missing reports whether v carries no value (absent or null).
 func (v Value) Missing() bool { return v.Kind == Absent || v.Kind == Null }
+
+// MarshalJSON writes v as JSON: a number, a string, or null. (An Absent
+// value inside a map is written as null too.)
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.Kind {
+	case Number:
+		if math.IsInf(v.Num, 0) || math.IsNaN(v.Num) {
+			return nil, fmt.Errorf("value %v cannot be written as JSON", v.Num)
+		}
+		return strconv.AppendFloat(nil, v.Num, 'g', -1, 64), nil
+	case String:
+		return json.Marshal(v.Str)
+	}
+	return []byte("null"), nil
+}
 
 // String formats v for messages and hashes: numbers in the shortest form that
 // round-trips, strings as they are, missing values as "null".
@@ -111,6 +128,10 @@ type Prediction struct {
 	// Warnings name inputs that were accepted but changed, such as an
 	// unseen category mapped to the reference level or an imputed value.
 	Warnings []string `json:"warnings,omitempty"`
+	// FeaturesHash identifies the transformed feature row the model scored
+	// (FNV-1a over its bits), so the prediction log can show that offline
+	// rescoring saw the same row. Empty for imported models.
+	FeaturesHash string `json:"-"`
 }
 
 // Contribution is one feature's share of a prediction: how far it moves the

@@ -135,12 +135,13 @@ type Progress func(done, total int)
 
 // Store is the data layer: the source tables, the ELT that builds the
 // person-period table inside the database, the extracts the model trains and
-// predicts from, the scores table, the model registry, and API keys with
-// the audit log. An adapter applies its schema migrations when it opens.
+// predicts from, the scores table, the model registry, API keys with the
+// audit log, and the prediction log. An adapter applies its schema migrations when it opens.
 // Every write is atomic: a failed call leaves the tables as they were.
 type Store interface {
 	Registry
 	KeyStore
+	PredictionLog
 	// ReplaceSource replaces the contents of the source tables with src.
 	ReplaceSource(ctx context.Context, src *Source, progress Progress) error
 	// RunELT rebuilds the person-period table as of the given date: data on

@@ -74,6 +74,7 @@ func (m *Model) predict(inst *caresignal.Instance, explain bool) (caresignal.Pre
 	if math.IsInf(eta, 0) || math.IsNaN(eta) {
 		return p, m.outOfRange(row)
 	}
+	p.FeaturesHash = rowHash(row)
 	curves := make([]float64, 2*inst.Horizon)
 	p.PatientID = inst.PatientID
 	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
@@ -185,4 +186,18 @@ func prefixField(err error, prefix string) error {
 		msg = prefix + msg
 	}
 	return &caresignal.Error{Code: e.Code, Field: prefix + e.Field, Message: msg, Err: e.Err}
+}
+
+// rowHash is FNV-1a (64 bits, hex) over the bits of an encoded row.
+func rowHash(row []float64) string {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, x := range row {
+		b := math.Float64bits(x)
+		for k := 0; k < 64; k += 8 {
+			h ^= (b >> k) & 0xff
+			h *= prime
+		}
+	}
+	return strconv.FormatUint(h, 16)
 }

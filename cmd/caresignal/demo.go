@@ -72,5 +72,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "[5/5] serving model version %s on %s\n", m.Version, s.addr)
+	if s.spillDir == "" {
+		s.spillDir = filepath.Join(d.dataDir, "spill")
+	}
 	return serve(ctx, e, s, m, store)
 }

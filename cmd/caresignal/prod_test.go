@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caresignal/caresignal/internal/sqlite"
 )
 
 // TestProductionServe: the registry and key commands, a production server
@@ -202,6 +204,15 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if before == 0 || !strings.Contains(stdout.String(), "stopped") {
 		t.Errorf("answered %d before SIGTERM; stdout:\n%s", before, stdout.String())
 	}
-	t.Logf("%d answered (%d before SIGTERM), %d refused after the listener closed", answered.Load(), before, refused.Load())
+	// The prediction log was flushed on the way out: one record per answer.
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if n, err := store.CountPredictions(context.Background()); err != nil || int64(n) != answered.Load() {
+		t.Errorf("prediction log holds %d records for %d answers (%v)", n, answered.Load(), err)
+	}
+	t.Logf("%d answered (%d before SIGTERM) and logged, %d refused after the listener closed", answered.Load(), before, refused.Load())
 	_ = os.Remove(bin)
 }

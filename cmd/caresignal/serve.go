@@ -12,13 +12,17 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/time/rate"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/access"
+	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
 )
@@ -35,6 +39,9 @@ type serveFlags struct {
 	burst        int
 	registryPoll time.Duration
 	keyRefresh   time.Duration
+	predLog      bool
+	spillDir     string
+	pseudonymKey string
 
 	trusted []netip.Prefix
 }
@@ -50,6 +57,9 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.IntVar(&s.burst, "rate-burst", 0, "requests a key may make at once above its rate (default: one second's worth)")
 	fs.DurationVar(&s.registryPoll, "registry-poll", 5*time.Second, "how often to check the model registry for a new production version, canary or shadow")
 	fs.DurationVar(&s.keyRefresh, "key-refresh", 10*time.Second, "how often to re-read the API keys (revocations elsewhere take effect within this)")
+	fs.BoolVar(&s.predLog, "prediction-log", true, "record every prediction served in the database's prediction log")
+	fs.StringVar(&s.spillDir, "spill-dir", envDefault(e, "CARESIGNAL_SPILL_DIR", ""), "where the prediction log keeps records while the database is unreachable (default <data-dir>/spill) (env CARESIGNAL_SPILL_DIR)")
+	s.pseudonymKey = envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
 }
 
 func (s *serveFlags) validate() error {
@@ -83,6 +93,9 @@ func (s *serveFlags) validate() error {
 	}
 	if s.registryPoll < 100*time.Millisecond || s.keyRefresh < 100*time.Millisecond {
 		return caresignal.Invalidf("registry-poll", "--registry-poll and --key-refresh must be at least 100ms")
+	}
+	if s.pseudonymKey != "" && len(s.pseudonymKey) < 16 {
+		return caresignal.Invalidf("pseudonym-key", "CARESIGNAL_PSEUDONYM_KEY must be at least 16 characters (a random secret)")
 	}
 	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 {
 		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key) or a TLS-terminating proxy declared with --trusted-proxy: API keys must not cross the network in clear text")
@@ -120,6 +133,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "serving model %s version %s from %s, data in %s\n", m.Name, m.Version, from, where)
+	if s.spillDir == "" {
+		s.spillDir = filepath.Join(d.dataDir, "spill")
+	}
 	return serve(ctx, e, s, m, store)
 }
 
@@ -178,7 +194,23 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 		return fmt.Errorf("reading the model registry: %w", err)
 	}
 	go dep.Run(ctx, s.registryPoll)
-	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop, Registry: reg}
+	if s.predLog {
+		pl, err := predlog.New(store, predlog.Options{SpillDir: s.spillDir, PseudonymKey: []byte(s.pseudonymKey), Registry: reg, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := pl.Close(closing); err != nil {
+				log.Error("closing the prediction log", "err", err)
+			}
+		}()
+		cfg.PredictionLog = pl
+	}
 	if s.mode == "prod" {
 		keys, err := access.NewKeyring(ctx, store, s.keyRefresh)
 		if err != nil {
@@ -241,6 +273,13 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 		return err
 	}
 	h.Wait()
+	if cfg.PredictionLog != nil {
+		closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cfg.PredictionLog.Close(closing); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(e.stdout, "stopped")
 	return nil
 }

@@ -53,6 +53,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Keys", testKeys},
 		{"KeyConflictKeepsFirst", testKeyConflictKeepsFirst},
 		{"Audit", testAudit},
+		{"PredictionLog", testPredictionLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

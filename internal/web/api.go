@@ -51,7 +51,7 @@ func (s *server) handleEngagement() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		insts, batch, err := DecodeRequest(body)
+		insts, raws, batch, err := decodeRequest(body)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -64,6 +64,7 @@ func (s *server) handleEngagement() http.Handler {
 			return
 		}
 		s.countPredictions(m, len(resp.Predictions))
+		s.logPredictions(r, m, raws, resp.Predictions)
 		if sv.Shadow != nil {
 			s.shadowScore(r, sv.Shadow, insts, batch, resp)
 		}

@@ -28,8 +28,15 @@ const MaxPatientIDBytes = 200
 // appear once; anything else is an error. Errors are *caresignal.Error
 // naming the field as a path ("instances[2].features.age").
 func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err error) {
+	insts, _, batch, err = decodeRequest(body)
+	return insts, batch, err
+}
+
+// decodeRequest is DecodeRequest that also returns each instance's JSON
+// as received (slices of body).
+func decodeRequest(body []byte) (insts []caresignal.Instance, raws [][]byte, batch bool, err error) {
 	if err := validJSON(body); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	var one wireInstance
 	var instances []byte
@@ -41,37 +48,37 @@ func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err er
 		return one.set(key, val, "")
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if instances == nil {
 		inst, err := one.instance("")
 		if err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
-		return []caresignal.Instance{inst}, false, nil
+		return []caresignal.Instance{inst}, [][]byte{body}, false, nil
 	}
 	if one.seen {
-		return nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
+		return nil, nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
 	}
 	if instances[0] != '[' {
-		return nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
+		return nil, nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
 	}
-	raws := elements(instances, nil)
+	raws = elements(instances, nil)
 	if len(raws) == 0 || len(raws) > caresignal.MaxInstances {
-		return nil, true, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
+		return nil, nil, true, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
 	}
 	insts = make([]caresignal.Instance, len(raws))
 	for i, raw := range raws {
 		prefix := "instances[" + strconv.Itoa(i) + "]"
 		var w wireInstance
 		if err := eachField(raw, prefix, func(key string, val []byte) error { return w.set(key, val, prefix+".") }); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 		if insts[i], err = w.instance(prefix + "."); err != nil {
-			return nil, true, err
+			return nil, nil, true, err
 		}
 	}
-	return insts, true, nil
+	return insts, raws, true, nil
 }
 
 // validJSON checks that body is exactly one JSON value (the scanners below

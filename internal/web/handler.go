@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/model"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Deployer *Deployer
 	// Stop, if set, stops the server gracefully (POST /api/admin/stop).
 	Stop func()
+	// PredictionLog, if set, records every prediction the API serves.
+	PredictionLog *predlog.Logger
 }
 
 // Handler is the HTTP handler of the whole surface.

@@ -69,6 +69,7 @@ func (s *server) handleInvocations() http.Handler {
 			return
 		}
 		s.countPredictions(m, len(preds))
+		s.logRecords(r, m, records, preds)
 		writeJSON(s.log, w, http.StatusOK, map[string]any{"predictions": preds})
 	})
 }

@@ -113,6 +113,18 @@ func (s *server) handleReadyz() http.Handler {
 				checks["database"], code = "unreachable", http.StatusServiceUnavailable
 			}
 		}
+		if pl := s.cfg.PredictionLog; pl != nil {
+			// With the database away, the server stays ready as long as the
+			// prediction log keeps every record safely on disk.
+			st := pl.State()
+			checks["prediction_log"] = st
+			switch {
+			case st != "ok" && st != "spilling":
+				code = http.StatusServiceUnavailable
+			case checks["database"] == "unreachable" && st == "spilling" && checks["server"] == "" && checks["model"] == "ok":
+				code = http.StatusOK
+			}
+		}
 		status := "ready"
 		if code != http.StatusOK {
 			status = "not ready"

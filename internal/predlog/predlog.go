@@ -1,0 +1,448 @@
+// Package predlog records every prediction the server answers without
+// adding a database round trip to any request: records go into a bounded
+// in-memory queue, and one writer stores them in batches. When the
+// database cannot take a batch, the batch is appended to a local spill
+// file (JSON lines, synced to disk) and replayed, in order, once the
+// database answers again; a record is stored at most once even if a
+// replay is interrupted (records carry unique ids). When the queue is
+// full, the request's own goroutine appends its records to the spill file,
+// so a burst costs latency rather than records. Close drains the queue,
+// so a graceful shutdown loses nothing either.
+package predlog
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caresignal/caresignal"
+)
+
+// Options tune a Logger; zero values take the defaults.
+type Options struct {
+	// SpillDir holds the spill files; required.
+	SpillDir string
+	// QueueSize bounds the records waiting in memory (default 100,000).
+	QueueSize int
+	// BatchSize is the most records stored in one transaction (default 1,000).
+	BatchSize int
+	// FlushEvery is the longest a record waits for its batch (default 200ms).
+	FlushEvery time.Duration
+	// RetryEvery is how often a spilled log is offered to the database
+	// again (default 2s).
+	RetryEvery time.Duration
+	// WriteTimeout bounds one batch's write (default 5s).
+	WriteTimeout time.Duration
+	// PseudonymKey, when set, replaces every patient id with its keyed
+	// hash (HMAC-SHA-256, hex) before it is queued.
+	PseudonymKey []byte
+	// Registry receives the logger's metrics; nil: none.
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+}
+
+// Logger is the asynchronous prediction log.
+type Logger struct {
+	sink caresignal.PredictionLog
+	opt  Options
+	log  *slog.Logger
+
+	queue   chan caresignal.PredictionRecord
+	done    chan struct{}
+	closed  atomic.Bool
+	closeMu sync.RWMutex // held for reading while a record is enqueued
+
+	spillMu  sync.Mutex // guards the spill file
+	spilling atomic.Bool
+	spillErr atomic.Pointer[string]
+
+	written, spilled, replayed prometheus.Counter
+	depth                      prometheus.GaugeFunc
+	spillBytes                 prometheus.GaugeFunc
+}
+
+const spillName = "predictions.spill.jsonl"
+
+// New starts a logger writing to sink. Spill files left by an earlier run
+// (a database outage, a crash) are replayed first, in the background.
+func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
+	if opt.SpillDir == "" {
+		return nil, errors.New("predlog: a spill directory is required")
+	}
+	if err := os.MkdirAll(opt.SpillDir, 0o700); err != nil {
+		return nil, fmt.Errorf("prediction log spill directory: %w", err)
+	}
+	if opt.QueueSize <= 0 {
+		opt.QueueSize = 100_000
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 1000
+	}
+	if opt.FlushEvery <= 0 {
+		opt.FlushEvery = 200 * time.Millisecond
+	}
+	if opt.RetryEvery <= 0 {
+		opt.RetryEvery = 2 * time.Second
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = 5 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	l := &Logger{sink: sink, opt: opt, log: opt.Logger,
+		queue: make(chan caresignal.PredictionRecord, opt.QueueSize), done: make(chan struct{})}
+	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records stored in the database."})
+	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records written to the local spill file because the database could not take them or the queue was full."})
+	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records stored in the database after it came back."})
+	l.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_depth", Help: "Prediction records waiting in memory to be stored."},
+		func() float64 { return float64(len(l.queue)) })
+	l.spillBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_spill_bytes", Help: "Size of the spill files waiting to be replayed."},
+		func() float64 { return float64(l.SpillBytes()) })
+	if opt.Registry != nil {
+		for _, c := range []prometheus.Collector{l.written, l.spilled, l.replayed, l.depth, l.spillBytes} {
+			if err := opt.Registry.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if l.SpillBytes() > 0 {
+		l.spilling.Store(true)
+	}
+	go l.run()
+	return l, nil
+}
+
+// NewID returns a unique record id: a random prefix drawn once per
+// process and a counter, so ids cost no system call and two processes
+// (or restarts) do not collide.
+func NewID() string {
+	n := idCounter.Add(1)
+	return idPrefix + strconv.FormatUint(n, 36)
+}
+
+var (
+	idCounter atomic.Uint64
+	idPrefix  = func() string {
+		var b [12]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+)
+
+// Pseudonym returns the id as the log stores it: unchanged without a key,
+// its keyed hash with one.
+func (l *Logger) Pseudonym(id string) string {
+	if len(l.opt.PseudonymKey) == 0 || id == "" {
+		return id
+	}
+	m := hmac.New(sha256.New, l.opt.PseudonymKey)
+	m.Write([]byte(id))
+	return "h:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Log records predictions. It never waits for the database: a record
+// goes into the queue, or, when the queue is full, into the spill file.
+// After Close it returns an error and records nothing.
+func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed.Load() {
+		return errors.New("the prediction log is closed")
+	}
+	for i := range recs {
+		recs[i].PatientID = l.Pseudonym(recs[i].PatientID)
+		select {
+		case l.queue <- recs[i]:
+		default:
+			if err := l.spill(recs[i:i+1], "queue full"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// run is the writer: it batches queued records, stores them, spills
+// what the database refuses, and replays the spill file when it can.
+func (l *Logger) run() {
+	defer close(l.done)
+	batch := make([]caresignal.PredictionRecord, 0, l.opt.BatchSize)
+	flush := time.NewTicker(l.opt.FlushEvery)
+	defer flush.Stop()
+	retry := time.NewTicker(l.opt.RetryEvery)
+	defer retry.Stop()
+	for {
+		select {
+		case rec, ok := <-l.queue:
+			if !ok {
+				// Closing: store the rest and make one attempt at the spill
+				// file; what the database will not take stays on disk for
+				// the next start to replay.
+				l.store(batch)
+				if l.spilling.Load() {
+					l.replay()
+				}
+				return
+			}
+			batch = append(batch, rec)
+			if len(batch) >= l.opt.BatchSize {
+				l.store(batch)
+				batch = batch[:0]
+			}
+		case <-flush.C:
+			if len(batch) > 0 {
+				l.store(batch)
+				batch = batch[:0]
+			}
+		case <-retry.C:
+			if l.spilling.Load() {
+				l.replay()
+			}
+		}
+	}
+}
+
+// store writes a batch, or spills it. While a spill file waits to be
+// replayed, new batches are spilled behind it, so records reach the
+// database in the order they were served.
+func (l *Logger) store(batch []caresignal.PredictionRecord) {
+	if len(batch) == 0 {
+		return
+	}
+	if !l.spilling.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
+		err := l.sink.AppendPredictions(ctx, batch)
+		cancel()
+		if err == nil {
+			l.written.Add(float64(len(batch)))
+			return
+		}
+		l.log.Warn("prediction log: the database did not take a batch; spilling to disk until it does", "records", len(batch), "err", err)
+	}
+	if err := l.spill(batch, "database unavailable"); err != nil {
+		l.log.Error("prediction log: spilling failed; records are lost", "records", len(batch), "err", err)
+	}
+}
+
+// spill appends records to the spill file and syncs it.
+func (l *Logger) spill(recs []caresignal.PredictionRecord, why string) error {
+	l.spillMu.Lock()
+	defer l.spillMu.Unlock()
+	err := appendLines(filepath.Join(l.opt.SpillDir, spillName), recs)
+	if err != nil {
+		msg := err.Error()
+		l.spillErr.Store(&msg)
+		return err
+	}
+	l.spillErr.Store(nil)
+	l.spilling.Store(true)
+	l.spilled.Add(float64(len(recs)))
+	return nil
+}
+
+func appendLines(path string, recs []caresignal.PredictionRecord) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for i := range recs {
+		if err := enc.Encode(&recs[i]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// replay offers the spill file to the database: it is renamed aside
+// (new spills start a fresh file) and stored batch by batch; if the
+// database fails midway, the rest waits for the next try. Ids make a
+// repeated batch harmless.
+func (l *Logger) replay() {
+	l.spillMu.Lock()
+	pending, err := l.pendingFiles()
+	if err == nil && fileSize(filepath.Join(l.opt.SpillDir, spillName)) > 0 {
+		name := fmt.Sprintf("predictions.replay-%d.jsonl", time.Now().UnixNano())
+		if err = os.Rename(filepath.Join(l.opt.SpillDir, spillName), filepath.Join(l.opt.SpillDir, name)); err == nil {
+			pending = append(pending, name)
+		}
+	}
+	l.spillMu.Unlock()
+	if err != nil {
+		l.log.Error("prediction log: reading the spill directory", "err", err)
+		return
+	}
+	for _, name := range pending {
+		if err := l.replayFile(filepath.Join(l.opt.SpillDir, name)); err != nil {
+			l.log.Warn("prediction log: replay postponed; the database is still unavailable", "err", err)
+			return
+		}
+	}
+	l.spillMu.Lock()
+	defer l.spillMu.Unlock()
+	if rest, err := l.pendingFiles(); err == nil && len(rest) == 0 && fileSize(filepath.Join(l.opt.SpillDir, spillName)) == 0 {
+		l.spilling.Store(false)
+		l.log.Info("prediction log: spill replayed; writing to the database again")
+	}
+}
+
+// pendingFiles lists the replay files, oldest first.
+func (l *Logger) pendingFiles() ([]string, error) {
+	entries, err := os.ReadDir(l.opt.SpillDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "predictions.replay-") && strings.HasSuffix(e.Name(), ".jsonl") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (l *Logger) replayFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	batch := make([]caresignal.PredictionRecord, 0, l.opt.BatchSize)
+	send := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
+		defer cancel()
+		if err := l.sink.AppendPredictions(ctx, batch); err != nil {
+			return err
+		}
+		l.replayed.Add(float64(len(batch)))
+		batch = batch[:0]
+		return nil
+	}
+	line := 0
+	for sc.Scan() {
+		line++
+		var rec caresignal.PredictionRecord
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			// A torn last line (a crash mid-append) is the only way to get
+			// here; the lines before it are intact.
+			l.log.Error("prediction log: an unreadable line in a spill file is skipped", "file", filepath.Base(path), "line", line)
+			continue
+		}
+		batch = append(batch, rec)
+		if len(batch) >= l.opt.BatchSize {
+			if err := send(); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := send(); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	return os.Remove(path)
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// SpillBytes is the size of the spill files waiting to be replayed.
+func (l *Logger) SpillBytes() int64 {
+	entries, err := os.ReadDir(l.opt.SpillDir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "predictions.") && strings.HasSuffix(e.Name(), ".jsonl") {
+			if info, err := e.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+	}
+	return n
+}
+
+// State says how the log is doing: "ok" (writing to the database),
+// "spilling" (the database is unavailable; records are safe on disk), or
+// "failing: …" (records cannot be kept).
+func (l *Logger) State() string {
+	if e := l.spillErr.Load(); e != nil {
+		return "failing: " + *e
+	}
+	if l.spilling.Load() {
+		return "spilling"
+	}
+	return "ok"
+}
+
+// QueueDepth is the number of records waiting in memory.
+func (l *Logger) QueueDepth() int { return len(l.queue) }
+
+// Close stops taking records, stores what is queued and makes one attempt
+// to replay the spill file; what the database will not take stays on disk
+// for the next start to replay. It returns when done
+// or when ctx ends; records not yet written by then are spilled by the
+// writer as it finishes.
+func (l *Logger) Close(ctx context.Context) error {
+	l.closeMu.Lock()
+	if l.closed.Swap(true) {
+		l.closeMu.Unlock()
+		return nil
+	}
+	close(l.queue)
+	l.closeMu.Unlock()
+	select {
+	case <-l.done:
+		if e := l.spillErr.Load(); e != nil {
+			return errors.New("prediction log: " + *e)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("prediction log: still flushing when shutdown ended: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caresignal/caresignal/internal/postgres"
+	"github.com/caresignal/caresignal/internal/postgres/pgtest"
+	"github.com/caresignal/caresignal/internal/predlog"
+)
+
+// TestPostgresOutageUnderLoad: the connection to PostgreSQL is cut while
+// clients post without pause, then restored. No request fails, readiness
+// holds while the prediction log spills to disk, and once the database is
+// back the log holds exactly one record per answered patient, with the
+// inputs as they were sent.
+func TestPostgresOutageUnderLoad(t *testing.T) {
+	direct, proxied, proxy := pgtest.SchemaBehindProxy(t)
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	check, err := postgres.Open(ctx, direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	pl, err := predlog.New(store, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 20 * time.Millisecond,
+		RetryEvery: 100 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewHandler(Config{Model: testModel(t), Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), PredictionLog: pl}))
+	defer srv.Close()
+
+	body := `{"patient_id": "P-outage", "features": ` + goodFeatures + `, "horizon": 3}`
+	var stop atomic.Bool
+	var answered, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				resp, err := http.Post(srv.URL+"/api/engagement", "application/json", strings.NewReader(body))
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					answered.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	proxy.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for pl.State() != "spilling" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct{ Checks map[string]string }
+	json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || ready.Checks["prediction_log"] != "spilling" || ready.Checks["database"] != "unreachable" {
+		t.Errorf("readiness during the outage: %d %v", resp.StatusCode, ready.Checks)
+	}
+	time.Sleep(300 * time.Millisecond)
+	proxy.Start()
+	time.Sleep(300 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if err := pl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := check.CountPredictions(ctx)
+	if failed.Load() != 0 || err != nil || int64(n) != answered.Load() {
+		t.Fatalf("%d answered, %d failed, %d records stored (%v)", answered.Load(), failed.Load(), n, err)
+	}
+	var inputs, route string
+	if err := check.DB().QueryRow("SELECT inputs, route FROM prediction_log LIMIT 1").Scan(&inputs, &route); err != nil {
+		t.Fatal(err)
+	}
+	if inputs != body || route != "POST /api/engagement" {
+		t.Errorf("logged inputs %q on route %q, want the body as sent", inputs, route)
+	}
+	t.Logf("%d requests answered across the outage, all logged", n)
+}
