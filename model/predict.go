@@ -126,17 +126,23 @@ func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Con
 	ft := m.Features
 	ref := ft.Reference()
 	out := make([]caresignal.Contribution, len(ft.Features))
+	var buf [128]byte
 	for i, f := range ft.Features {
 		c := 0.0
 		for j := f.Column; j < f.Column+f.Width; j++ {
 			c += m.Coef[j] * (row[j] - ref[j])
 		}
-		v, shown := vals[i].String(), vals[i].String()
+		v := vals[i].String()
+		shown := v
 		if vals[i].Missing() {
 			shown = "missing (imputed)"
 		}
-		out[i] = caresignal.Contribution{Feature: f.Name, Value: v, Contribution: c,
-			Text: f.Name + " = " + shown + " → " + signed(c)}
+		t := append(buf[:0], f.Name...)
+		t = append(t, " = "...)
+		t = append(t, shown...)
+		t = append(t, " → "...)
+		t = appendSigned(t, c)
+		out[i] = caresignal.Contribution{Feature: f.Name, Value: v, Contribution: c, Text: string(t)}
 	}
 	slices.SortStableFunc(out, func(a, b caresignal.Contribution) int {
 		return cmp.Compare(math.Abs(b.Contribution), math.Abs(a.Contribution))
@@ -144,20 +150,23 @@ func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Con
 	return out
 }
 
-// signed formats a contribution with two decimals and its sign: "+0.62",
-// "−0.05" (with a true minus sign), "0.00".
-func signed(c float64) string {
-	s := strconv.FormatFloat(math.Abs(c), 'f', 2, 64)
+// appendSigned formats a contribution with two decimals and its sign:
+// "+0.62", "−0.05" (with a true minus sign), "0.00"; past a million, three
+// significant digits ("+1.23e+07").
+func appendSigned(b []byte, c float64) []byte {
+	var digits [32]byte
+	d := strconv.AppendFloat(digits[:0], math.Abs(c), 'f', 2, 64)
 	if math.Abs(c) >= 1e6 {
-		s = strconv.FormatFloat(math.Abs(c), 'g', 3, 64)
+		d = strconv.AppendFloat(digits[:0], math.Abs(c), 'g', 3, 64)
 	}
 	switch {
-	case s == "0.00":
-		return s
+	case string(d) == "0.00":
 	case c > 0:
-		return "+" + s
+		b = append(b, '+')
+	default:
+		b = append(b, "−"...)
 	}
-	return "−" + s
+	return append(b, d...)
 }
 
 // PredictBatch scores instances in order. An error names the instance:

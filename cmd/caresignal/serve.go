@@ -185,7 +185,9 @@ func startingModel(ctx context.Context, store caresignal.Store, path, defaultPat
 // stops it, then shuts down gracefully: new connections are refused and
 // requests in flight finish (for up to 15 seconds).
 func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store caresignal.Store) error {
-	log := s.logger(e.stderr)
+	lw := newLogWriter(e.stderr)
+	defer lw.Close()
+	log := s.logger(lw)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	models := web.NewModels(m)

@@ -25,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +39,7 @@ import (
 type Options struct {
 	// SpillDir holds the spill files; required.
 	SpillDir string
-	// QueueSize bounds the records waiting in memory (default 100,000).
+	// QueueSize bounds the records waiting in memory (default 20,000).
 	QueueSize int
 	// BatchSize is the most records stored in one transaction (default 1,000).
 	BatchSize int
@@ -91,7 +90,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		return nil, fmt.Errorf("prediction log spill directory: %w", err)
 	}
 	if opt.QueueSize <= 0 {
-		opt.QueueSize = 100_000
+		opt.QueueSize = 20_000
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
@@ -135,8 +134,15 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 // process and a counter, so ids cost no system call and two processes
 // (or restarts) do not collide.
 func NewID() string {
+	// Fixed width, so one process's ids sort in the order they were made
+	// and the primary key grows at its end.
+	var b [16]byte
 	n := idCounter.Add(1)
-	return idPrefix + strconv.FormatUint(n, 36)
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = "0123456789abcdef"[n&15]
+		n >>= 4
+	}
+	return idPrefix + string(b[:])
 }
 
 var (
@@ -173,9 +179,9 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 		select {
 		case l.queue <- recs[i]:
 		default:
-			if err := l.spill(recs[i:i+1], "queue full"); err != nil {
-				return err
-			}
+			// The writer is behind: this call's remaining records go to
+			// the spill file in one synced append.
+			return l.spill(recs[i:], "queue full")
 		}
 	}
 	return nil

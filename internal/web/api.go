@@ -66,9 +66,9 @@ func (s *server) handleEngagement() http.Handler {
 		s.countPredictions(m, len(resp.Predictions))
 		s.logPredictions(r, m, raws, resp.Predictions)
 		if sv.Shadow != nil {
-			s.shadowScore(r, sv.Shadow, insts, batch, resp)
+			s.shadowScore(r, sv.Shadow, insts, raws, batch, resp)
 		}
-		writeJSON(s.log, w, http.StatusOK, resp)
+		s.writeResponse(w, resp)
 	})
 }
 

@@ -355,7 +355,15 @@ func integer(raw []byte, def, lo, hi int) (int, error) {
 
 // readBody reads a request body of at most MaxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= MaxBodyBytes {
+		// The usual case: the size is known, so read into one buffer of
+		// that size (plus one byte to see a body longer than announced).
+		body, err = readAllInto(make([]byte, 0, n+1), http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -364,4 +372,22 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, &caresignal.Error{Code: caresignal.EINVALID, Message: "could not read the request body", Err: err}
 	}
 	return body, nil
+}
+
+// readAllInto is io.ReadAll into b's spare capacity, growing it only if
+// the body is longer than announced.
+func readAllInto(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/sqlstore"
 	"github.com/caresignal/caresignal/model"
@@ -66,6 +67,7 @@ type registryFixture struct {
 	dep    *Deployer
 	reg    *prometheus.Registry
 	h      *Handler
+	pl     *predlog.Logger
 	v1, v2 *model.Model
 }
 
@@ -96,7 +98,13 @@ func newRegistryFixture(t *testing.T) *registryFixture {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	models := NewModels(f.v1)
 	f.dep = NewDeployer(store, models, f.v1.Name, log)
-	f.h = NewHandler(Config{Models: models, Store: store, Logger: log, Mode: "dev", Deployer: f.dep, Registry: f.reg})
+	pl, err := predlog.New(store, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pl = pl
+	t.Cleanup(func() { pl.Close(context.Background()) })
+	f.h = NewHandler(Config{Models: models, Store: store, Logger: log, Mode: "dev", Deployer: f.dep, Registry: f.reg, PredictionLog: pl})
 	f.srv = httptest.NewServer(f.h)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -325,6 +333,27 @@ func TestShadowNeverAnswers(t *testing.T) {
 	}
 	if count+uint64(skipped) != n || count == 0 {
 		t.Errorf("shadow scored %d and skipped %.0f of %d requests", count, skipped, n)
+	}
+	// Both answers are in the prediction log, each under its version.
+	if err := f.pl.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	byVersion := map[string]int{}
+	rows, err := f.store.DB().Query("SELECT model_version, route FROM prediction_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v, route string
+		rows.Scan(&v, &route)
+		if (v == f.v2.Version) != strings.HasSuffix(route, "(shadow)") {
+			t.Errorf("version %s logged on route %q", v, route)
+		}
+		byVersion[v]++
+	}
+	if byVersion[f.v1.Version] != n || uint64(byVersion[f.v2.Version]) != count {
+		t.Errorf("prediction log: %v, want %d production and %d shadow", byVersion, n, count)
 	}
 }
 

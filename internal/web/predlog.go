@@ -14,16 +14,19 @@ import (
 // logPredictions hands the request's predictions to the prediction log,
 // with each instance's JSON as received. It never waits for the database.
 func (s *server) logPredictions(r *http.Request, m *model.Model, raws [][]byte, preds []caresignal.Prediction) {
-	pl := s.cfg.PredictionLog
-	if pl == nil {
+	if s.cfg.PredictionLog == nil {
 		return
 	}
+	s.logPredictionsAs(r, r.Pattern, requestID(r.Context()), m, raws, preds)
+}
+
+func (s *server) logPredictionsAs(r *http.Request, route, reqID string, m *model.Model, raws [][]byte, preds []caresignal.Prediction) {
 	now := time.Now().UTC()
 	recs := make([]caresignal.PredictionRecord, len(preds))
 	for i := range preds {
 		p := &preds[i]
 		recs[i] = caresignal.PredictionRecord{ID: predlog.NewID(), At: now, Model: m.Name, Version: m.Version,
-			Route: r.Pattern, RequestID: requestID(r.Context()), PatientID: p.PatientID,
+			Route: route, RequestID: reqID, PatientID: p.PatientID,
 			Inputs: raws[i], FeaturesHash: p.FeaturesHash, Outputs: outputsJSON(p.Hazard, p.ExpectedMonths)}
 	}
 	s.keepRecords(r, recs)

@@ -76,9 +76,11 @@ func (sv *Serving) Pick(patientID string) *model.Model {
 const maxShadowJobs = 16
 
 // shadowScore scores the request's instances with the shadow model after
-// the answer has been computed, off the request's path, and records how
-// far its first-month hazards lie from production's.
-func (s *server) shadowScore(r *http.Request, shadow *model.Model, insts []caresignal.Instance, batch bool, prod *Response) {
+// the answer has been computed, off the request's path, records how far
+// its first-month hazards lie from production's, and puts its predictions
+// in the prediction log beside production's (route marked "(shadow)").
+// raws are the instances as received; nil: rendered from insts.
+func (s *server) shadowScore(r *http.Request, shadow *model.Model, insts []caresignal.Instance, raws [][]byte, batch bool, prod *Response) {
 	select {
 	case s.shadowSem <- struct{}{}:
 	default:
@@ -94,6 +96,12 @@ func (s *server) shadowScore(r *http.Request, shadow *model.Model, insts []cares
 			s.metrics.shadowLost.WithLabelValues("error").Inc()
 			s.log.Warn("shadow model refused a request production answered", "request_id", id, "shadow_version", shadow.Version, "code", caresignal.ErrorCode(err))
 			return
+		}
+		if s.cfg.PredictionLog != nil {
+			if raws == nil {
+				raws = instancesJSON(insts)
+			}
+			s.logPredictionsAs(r, r.Pattern+" (shadow)", id, shadow, raws, resp.Predictions)
 		}
 		info := shadow.Info()
 		obs := s.metrics.shadowDiff.WithLabelValues(info.Name, info.Version)

@@ -269,7 +269,7 @@ func (s *server) handleV2Infer() http.Handler {
 		s.countPredictions(m, len(resp.Predictions))
 		s.logPredictions(r, m, instancesJSON(insts), resp.Predictions)
 		if sv.Shadow != nil {
-			s.shadowScore(r, sv.Shadow, insts, true, resp)
+			s.shadowScore(r, sv.Shadow, insts, nil, true, resp)
 		}
 		writeJSON(s.log, w, http.StatusOK, v2InferResponse{
 			ModelName:    m.Name,

@@ -14,5 +14,4 @@ CREATE TABLE prediction_log (
     features_hash TEXT NOT NULL,
     outputs       TEXT NOT NULL
 ) STRICT;
-CREATE INDEX prediction_log_at ON prediction_log (at);
 CREATE INDEX prediction_log_model ON prediction_log (model_name, model_version, at);
