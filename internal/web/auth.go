@@ -110,8 +110,6 @@ func levelAllows(level, role string) bool {
 	return false
 }
 
-const principalKey ctxKey = 1
-
 // caller is who is making a request, and how.
 type caller struct {
 	access.Principal
@@ -119,8 +117,20 @@ type caller struct {
 }
 
 func callerOf(ctx context.Context) *caller {
-	c, _ := ctx.Value(principalKey).(*caller)
-	return c
+	if ri, ok := ctx.Value(requestKey).(*requestInfo); ok {
+		return ri.caller
+	}
+	return nil
+}
+
+// withCaller records who makes the request; without the middleware's
+// request info (a handler used alone), it adds its own.
+func withCaller(r *http.Request, c *caller) *http.Request {
+	if ri, ok := r.Context().Value(requestKey).(*requestInfo); ok {
+		ri.caller = c
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), requestKey, &requestInfo{caller: c}))
 }
 
 // devCaller is everyone in development mode.
@@ -141,7 +151,7 @@ func (s *server) guard(pattern string, next http.Handler) http.Handler {
 	}
 	if a == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, devCaller)))
+			next.ServeHTTP(w, withCaller(r, devCaller))
 		})
 	}
 	api := !isPagePattern(pattern)
@@ -180,7 +190,7 @@ func (s *server) guard(pattern string, next http.Handler) http.Handler {
 			s.deny(w, r, http.StatusTooManyRequests, api, "rate limit exceeded for this key: slow down")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, c)))
+		next.ServeHTTP(w, withCaller(r, c))
 	})
 }
 

@@ -9,16 +9,48 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
 type ctxKey int
 
-const requestIDKey ctxKey = 0
+const requestKey ctxKey = 0
+
+// requestInfo is what the middleware learns about a request: its id, and
+// who makes it once the route's guard has decided. One value in the
+// context, so the request is copied once.
+type requestInfo struct {
+	id     string
+	caller *caller
+}
 
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if ri, ok := ctx.Value(requestKey).(*requestInfo); ok {
+		return ri.id
+	}
+	return ""
+}
+
+// Request ids: a random prefix drawn once per process and a counter, so an
+// id costs no system call and ids from two processes do not collide.
+var (
+	requestPrefix = func() string {
+		var b [6]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	requestCounter atomic.Uint64
+)
+
+func newRequestID() string {
+	var b [12]byte
+	n := requestCounter.Add(1)
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = "0123456789abcdef"[n&15]
+		n >>= 4
+	}
+	return requestPrefix + string(b[:])
 }
 
 // statusRecorder remembers the status and size of a response.
@@ -50,12 +82,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
+		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestKey, &requestInfo{id: id})))
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
