@@ -180,8 +180,11 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 		case l.queue <- recs[i]:
 		default:
 			// The writer is behind: this call's remaining records go to
-			// the spill file in one synced append.
-			return l.spill(recs[i:], "queue full")
+			// the spill file in one append. It is not synced here (the
+			// request would wait for the disk); the writer's next spill,
+			// or Close, syncs the file, and a process exit keeps what the
+			// kernel holds.
+			return l.spill(recs[i:], false)
 		}
 	}
 	return nil
@@ -207,6 +210,7 @@ func (l *Logger) run() {
 				if l.spilling.Load() {
 					l.replay()
 				}
+				l.syncSpill()
 				return
 			}
 			batch = append(batch, rec)
@@ -244,16 +248,16 @@ func (l *Logger) store(batch []caresignal.PredictionRecord) {
 		}
 		l.log.Warn("prediction log: the database did not take a batch; spilling to disk until it does", "records", len(batch), "err", err)
 	}
-	if err := l.spill(batch, "database unavailable"); err != nil {
+	if err := l.spill(batch, true); err != nil {
 		l.log.Error("prediction log: spilling failed; records are lost", "records", len(batch), "err", err)
 	}
 }
 
-// spill appends records to the spill file and syncs it.
-func (l *Logger) spill(recs []caresignal.PredictionRecord, why string) error {
+// spill appends records to the spill file, syncing it when asked.
+func (l *Logger) spill(recs []caresignal.PredictionRecord, sync bool) error {
 	l.spillMu.Lock()
 	defer l.spillMu.Unlock()
-	err := appendLines(filepath.Join(l.opt.SpillDir, spillName), recs)
+	err := appendLines(filepath.Join(l.opt.SpillDir, spillName), recs, sync)
 	if err != nil {
 		msg := err.Error()
 		l.spillErr.Store(&msg)
@@ -265,7 +269,7 @@ func (l *Logger) spill(recs []caresignal.PredictionRecord, why string) error {
 	return nil
 }
 
-func appendLines(path string, recs []caresignal.PredictionRecord) error {
+func appendLines(path string, recs []caresignal.PredictionRecord, sync bool) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -282,9 +286,11 @@ func appendLines(path string, recs []caresignal.PredictionRecord) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }
@@ -451,4 +457,18 @@ func (l *Logger) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("prediction log: still flushing when shutdown ended: %w", ctx.Err())
 	}
+}
+
+// syncSpill flushes the spill file to disk, if there is one.
+func (l *Logger) syncSpill() {
+	l.spillMu.Lock()
+	defer l.spillMu.Unlock()
+	f, err := os.OpenFile(filepath.Join(l.opt.SpillDir, spillName), os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	if err := f.Sync(); err != nil {
+		l.log.Error("prediction log: syncing the spill file", "err", err)
+	}
+	f.Close()
 }

@@ -10,8 +10,10 @@ import (
 var predictionColumns = []string{"id", "at", "model_name", "model_version", "route", "request_id", "patient_id", "inputs", "features_hash", "outputs"}
 
 // predictionChunk is the most records in one INSERT statement (10 columns
-// each: well under both databases' parameter limits).
-const predictionChunk = 200
+// each: well under both databases' parameter limits). The statement for a
+// full chunk is prepared once and kept, since parsing it costs about as
+// much as running it.
+const predictionChunk = 500
 
 // AppendPredictions stores records in one transaction; a record whose id is
 // already stored is skipped, so a replayed batch is harmless.
@@ -24,7 +26,11 @@ func (s *Store) AppendPredictions(ctx context.Context, recs []caresignal.Predict
 			return caresignal.Invalidf("id", "prediction record %d has no id", i)
 		}
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	full, err := s.predictionStmt(ctx)
+	if err != nil {
+		return s.fail(err, "preparing the prediction log insert")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, predictionChunk*len(predictionColumns))
 		for start := 0; start < len(recs); start += predictionChunk {
 			chunk := recs[start:min(start+predictionChunk, len(recs))]
@@ -34,8 +40,13 @@ func (s *Store) AppendPredictions(ctx context.Context, recs []caresignal.Predict
 				args = append(args, r.ID, stamp(instant(r.At)), r.Model, r.Version, r.Route, r.RequestID, r.PatientID,
 					string(r.Inputs), r.FeaturesHash, string(r.Outputs))
 			}
-			q := insertSQL(s.d.Bind, "prediction_log", predictionColumns, len(chunk)) + " ON CONFLICT (id) DO NOTHING"
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			var err error
+			if len(chunk) == predictionChunk {
+				_, err = tx.StmtContext(ctx, full).ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, predictionInsert(s.d.Bind, len(chunk)), args...)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -54,4 +65,22 @@ func (s *Store) CountPredictions(ctx context.Context) (int, error) {
 		return 0, s.fail(err, "counting prediction records")
 	}
 	return n, nil
+}
+
+func predictionInsert(bind func(int) string, rows int) string {
+	return insertSQL(bind, "prediction_log", predictionColumns, rows) + " ON CONFLICT (id) DO NOTHING"
+}
+
+// predictionStmt returns the prepared INSERT of a full chunk.
+func (s *Store) predictionStmt(ctx context.Context) (*sql.Stmt, error) {
+	s.predMu.Lock()
+	defer s.predMu.Unlock()
+	if s.predStmt == nil {
+		st, err := s.db.PrepareContext(ctx, predictionInsert(s.d.Bind, predictionChunk))
+		if err != nil {
+			return nil, err
+		}
+		s.predStmt = st
+	}
+	return s.predStmt, nil
 }

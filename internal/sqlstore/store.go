@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/caresignal/caresignal"
@@ -62,6 +63,9 @@ type Store struct {
 	db *sql.DB
 	d  Dialect
 	q  map[string]string
+
+	predMu   sync.Mutex
+	predStmt *sql.Stmt // INSERT of a full chunk of prediction records
 }
 
 var _ caresignal.Store = (*Store)(nil)
@@ -90,7 +94,15 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.predMu.Lock()
+	if s.predStmt != nil {
+		s.predStmt.Close()
+		s.predStmt = nil
+	}
+	s.predMu.Unlock()
+	return s.db.Close()
+}
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
