@@ -39,7 +39,7 @@ import (
 type Options struct {
 	// SpillDir holds the spill files; required.
 	SpillDir string
-	// QueueSize bounds the records waiting in memory (default 20,000).
+	// QueueSize bounds the records waiting in memory (default 4,096).
 	QueueSize int
 	// BatchSize is the most records stored in one transaction (default 1,000).
 	BatchSize int
@@ -90,7 +90,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		return nil, fmt.Errorf("prediction log spill directory: %w", err)
 	}
 	if opt.QueueSize <= 0 {
-		opt.QueueSize = 20_000
+		opt.QueueSize = 4096
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
