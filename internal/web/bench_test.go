@@ -34,7 +34,29 @@ func BenchmarkEngagement(b *testing.B) {
 // BenchmarkEngagementBatch100 is BenchmarkEngagement for a batch of 100
 // patients.
 func BenchmarkEngagementBatch100(b *testing.B) {
-	h := NewHandler(Config{Model: testModel(b), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	benchBatch(b, nil)
+}
+
+// BenchmarkEngagementBatch100Logged is the batch with the prediction log
+// writing to the embedded database.
+func BenchmarkEngagementBatch100Logged(b *testing.B) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	pl, err := predlog.New(store, predlog.Options{SpillDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchBatch(b, pl)
+	if err := pl.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchBatch(b *testing.B, pl *predlog.Logger) {
+	h := NewHandler(Config{Model: testModel(b), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), PredictionLog: pl})
 	var sb strings.Builder
 	sb.WriteString(`{"instances": [`)
 	for i := range 100 {
