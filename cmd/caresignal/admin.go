@@ -99,57 +99,40 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 	var d dataFlags
 	d.register(fs, e)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	keys, _, err := store.Keys(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeIndented(e, keys)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED")
-	for _, k := range keys {
-		revoked := "-"
-		if k.RevokedAt != nil {
-			revoked = k.RevokedAt.Format(time.RFC3339)
+	return withStore(ctx, fs, &d, args, 0, func(store caresignal.Store, pos []string) error {
+		keys, _, err := store.Keys(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, k.CreatedAt.Format(time.RFC3339), revoked)
-	}
-	return tw.Flush()
+		if *asJSON {
+			return writeIndented(e, keys)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED")
+		for _, k := range keys {
+			revoked := "-"
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, k.CreatedAt.Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	})
 }
 
 func runKeysRevoke(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "keys revoke", "ID", "Revoke a key. Servers refuse it within --key-refresh (at once on a server that revoked it), and\nits web sessions end.")
 	var d dataFlags
 	d.register(fs, e)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	err = store.RevokeKey(ctx, pos[0], time.Now().UTC())
-	cliAudit(ctx, store, "key.revoke", pos[0], err)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "revoked key %s\n", pos[0])
-	return nil
+	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
+		err := store.RevokeKey(ctx, pos[0], time.Now().UTC())
+		cliAudit(ctx, store, "key.revoke", pos[0], err)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "revoked key %s\n", pos[0])
+		return nil
+	})
 }
 
 func runAudit(ctx context.Context, e *env, args []string) error {
@@ -158,27 +141,21 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 	d.register(fs, e)
 	limit := fs.Int("limit", 50, "entries to print")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	entries, err := store.AuditLog(ctx, *limit)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeIndented(e, entries)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tACTOR\tACTION\tTARGET\tOUTCOME\tDETAIL")
-	for _, a := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.At.Format(time.RFC3339), a.Actor, a.Action, a.Target, a.Outcome, a.Detail)
-	}
-	return tw.Flush()
+	return withStore(ctx, fs, &d, args, 0, func(store caresignal.Store, pos []string) error {
+		entries, err := store.AuditLog(ctx, *limit)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeIndented(e, entries)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "AT\tACTOR\tACTION\tTARGET\tOUTCOME\tDETAIL")
+		for _, a := range entries {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.At.Format(time.RFC3339), a.Actor, a.Action, a.Target, a.Outcome, a.Detail)
+		}
+		return tw.Flush()
+	})
 }
 
 func writeIndented(e *env, v any) error {
@@ -258,71 +235,65 @@ func runModelsList(ctx context.Context, e *env, args []string) error {
 	d.register(fs, e)
 	name := fs.String("name", "", "only this model name")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
+	return withStore(ctx, fs, &d, args, 0, func(store caresignal.Store, pos []string) error {
+		versions, err := store.ModelVersions(ctx, *name)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeIndented(e, versions)
+		}
+		if len(versions) == 0 {
+			fmt.Fprintln(e.stdout, "the registry is empty: publish a model with caresignal models publish")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tVERSION\tSTAGE\tSINCE\tSIZE\tSHA256\tNOTE")
+		for _, v := range versions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", v.Name, v.Version, v.Stage, v.StageChangedAt.Format(time.RFC3339), v.Size, v.Checksum[:12], v.Note)
+		}
+		return tw.Flush()
+	})
+}
+
+// withStore parses a subcommand's command line, which takes nargs
+// positional arguments, opens the database and runs fn with it.
+func withStore(ctx context.Context, fs *flag.FlagSet, d *dataFlags, args []string, nargs int, fn func(store caresignal.Store, pos []string) error) error {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) != nargs {
+		fmt.Fprintf(fs.Output(), "expected %d argument(s), got %d: %q\n", nargs, len(pos), pos)
+		fs.Usage()
+		return errUsage
 	}
 	store, _, err := d.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	versions, err := store.ModelVersions(ctx, *name)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeIndented(e, versions)
-	}
-	if len(versions) == 0 {
-		fmt.Fprintln(e.stdout, "the registry is empty: publish a model with caresignal models publish")
-		return nil
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tSTAGE\tSINCE\tSIZE\tSHA256\tNOTE")
-	for _, v := range versions {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", v.Name, v.Version, v.Stage, v.StageChangedAt.Format(time.RFC3339), v.Size, v.Checksum[:12], v.Note)
-	}
-	return tw.Flush()
-}
-
-// nameVersion parses the NAME [VERSION] arguments of a models subcommand.
-func nameVersion(fs *flag.FlagSet, args []string, n int) ([]string, error) {
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if len(pos) != n {
-		fs.Usage()
-		return nil, errUsage
-	}
-	return pos, nil
+	return fn(store, pos)
 }
 
 func runModelsActivate(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "models activate", "NAME VERSION", "Make a version the production version. Its artifact is loaded and verified first; the version it\nreplaces is archived.")
 	var d dataFlags
 	d.register(fs, e)
-	pos, err := nameVersion(fs, args, 2)
-	if err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	target := pos[0] + "@" + pos[1]
-	prev, err := activateVerified(ctx, store, pos[0], pos[1])
-	cliAudit(ctx, store, "model.activate", target, err)
-	if err != nil {
-		return err
-	}
-	if prev.Version != "" {
-		fmt.Fprintf(e.stdout, "%s is production; %s archived\n", target, prev.Version)
-	} else {
-		fmt.Fprintf(e.stdout, "%s is production\n", target)
-	}
-	return nil
+	return withStore(ctx, fs, &d, args, 2, func(store caresignal.Store, pos []string) error {
+		target := pos[0] + "@" + pos[1]
+		prev, err := activateVerified(ctx, store, pos[0], pos[1])
+		cliAudit(ctx, store, "model.activate", target, err)
+		if err != nil {
+			return err
+		}
+		if prev.Version != "" {
+			fmt.Fprintf(e.stdout, "%s is production; %s archived\n", target, prev.Version)
+		} else {
+			fmt.Fprintf(e.stdout, "%s is production\n", target)
+		}
+		return nil
+	})
 }
 
 // activateVerified loads the version's artifact (checksum and consistency)
@@ -342,35 +313,28 @@ func runModelsRollback(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "models rollback", "NAME", "Archive NAME's production version and return to production the version that was production before it.")
 	var d dataFlags
 	d.register(fs, e)
-	pos, err := nameVersion(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	from, to, err := store.Rollback(ctx, pos[0], "cli")
-	if err == nil {
-		if _, b, lerr := store.ModelArtifact(ctx, to.Name, to.Version); lerr != nil {
-			err = lerr
-		} else if _, lerr := model.Load(bytes.NewReader(b)); lerr != nil {
-			err = fmt.Errorf("%s@%s: %w", to.Name, to.Version, lerr)
-		}
-		if err != nil {
-			if _, uerr := store.SetStage(ctx, from.Name, from.Version, caresignal.StageProduction, "cli"); uerr != nil {
-				err = fmt.Errorf("%w; and restoring %s failed: %v", err, from.Version, uerr)
+	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
+		from, to, err := store.Rollback(ctx, pos[0], "cli")
+		if err == nil {
+			if _, b, lerr := store.ModelArtifact(ctx, to.Name, to.Version); lerr != nil {
+				err = lerr
+			} else if _, lerr := model.Load(bytes.NewReader(b)); lerr != nil {
+				err = fmt.Errorf("%s@%s: %w", to.Name, to.Version, lerr)
 			}
-			err = fmt.Errorf("rollback refused: %w", err)
+			if err != nil {
+				if _, uerr := store.SetStage(ctx, from.Name, from.Version, caresignal.StageProduction, "cli"); uerr != nil {
+					err = fmt.Errorf("%w; and restoring %s failed: %v", err, from.Version, uerr)
+				}
+				err = fmt.Errorf("rollback refused: %w", err)
+			}
 		}
-	}
-	cliAudit(ctx, store, "model.rollback", pos[0], err)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: production is %s again (%s archived)\n", pos[0], to.Version, from.Version)
-	return nil
+		cliAudit(ctx, store, "model.rollback", pos[0], err)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: production is %s again (%s archived)\n", pos[0], to.Version, from.Version)
+		return nil
+	})
 }
 
 func runModelsServing(ctx context.Context, e *env, args []string) error {
@@ -380,42 +344,35 @@ func runModelsServing(ctx context.Context, e *env, args []string) error {
 	canary := fs.String("canary", "", "canary version")
 	percent := fs.Float64("canary-percent", 0, "share of requests the canary answers, 0-100")
 	shadow := fs.String("shadow", "", "shadow version")
-	pos, err := nameVersion(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	set := false
-	fs.Visit(func(*flag.Flag) { set = true })
-	if set {
-		cfg := caresignal.ServingConfig{Name: pos[0], CanaryVersion: *canary, CanaryPercent: *percent, ShadowVersion: *shadow,
-			UpdatedAt: time.Now().UTC(), UpdatedByActor: "cli"}
-		for _, v := range []string{*canary, *shadow} {
-			if v == "" {
-				continue
+	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
+		set := false
+		fs.Visit(func(*flag.Flag) { set = true })
+		if set {
+			cfg := caresignal.ServingConfig{Name: pos[0], CanaryVersion: *canary, CanaryPercent: *percent, ShadowVersion: *shadow,
+				UpdatedAt: time.Now().UTC(), UpdatedByActor: "cli"}
+			for _, v := range []string{*canary, *shadow} {
+				if v == "" {
+					continue
+				}
+				if _, b, err := store.ModelArtifact(ctx, pos[0], v); err != nil {
+					return err
+				} else if _, err := model.Load(bytes.NewReader(b)); err != nil {
+					return fmt.Errorf("%s@%s: %w", pos[0], v, err)
+				}
 			}
-			if _, b, err := store.ModelArtifact(ctx, pos[0], v); err != nil {
+			err := store.SetServingConfig(ctx, cfg)
+			cliAudit(ctx, store, "model.serving", pos[0], err)
+			if err != nil {
 				return err
-			} else if _, err := model.Load(bytes.NewReader(b)); err != nil {
-				return fmt.Errorf("%s@%s: %w", pos[0], v, err)
 			}
 		}
-		err := store.SetServingConfig(ctx, cfg)
-		cliAudit(ctx, store, "model.serving", pos[0], err)
+		cfg, err := store.ServingConfig(ctx, pos[0])
 		if err != nil {
 			return err
 		}
-	}
-	cfg, err := store.ServingConfig(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: canary %s at %g%%, shadow %s\n", pos[0], orNone(cfg.CanaryVersion), cfg.CanaryPercent, orNone(cfg.ShadowVersion))
-	return nil
+		fmt.Fprintf(e.stdout, "%s: canary %s at %g%%, shadow %s\n", pos[0], orNone(cfg.CanaryVersion), cfg.CanaryPercent, orNone(cfg.ShadowVersion))
+		return nil
+	})
 }
 
 func orNone(s string) string {
@@ -430,23 +387,16 @@ func runModelsHistory(ctx context.Context, e *env, args []string) error {
 	var d dataFlags
 	d.register(fs, e)
 	limit := fs.Int("limit", 50, "entries to print")
-	pos, err := nameVersion(fs, args, 1)
-	if err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	h, err := store.StageHistory(ctx, pos[0], *limit)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tVERSION\tFROM\tTO\tACTOR")
-	for _, c := range h {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.At.Format(time.RFC3339), c.Version, orNone(c.From), c.To, c.Actor)
-	}
-	return tw.Flush()
+	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
+		h, err := store.StageHistory(ctx, pos[0], *limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "AT\tVERSION\tFROM\tTO\tACTOR")
+		for _, c := range h {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.At.Format(time.RFC3339), c.Version, orNone(c.From), c.To, c.Actor)
+		}
+		return tw.Flush()
+	})
 }
