@@ -80,16 +80,21 @@ func (p *progress) write(line string) {
 // Tick shows elapsed time while a step with no countable units runs (one
 // long SQL statement), until Finish.
 func (p *progress) Tick(what string) {
-	p.stop = make(chan struct{})
+	stop := make(chan struct{})
+	p.stop = stop
 	go func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
-			case <-p.stop:
+			case <-stop:
 				return
 			case now := <-t.C:
 				p.mu.Lock()
+				if p.done {
+					p.mu.Unlock()
+					return
+				}
 				if p.tty || now.Sub(p.lastDraw) >= 5*time.Second && now.Sub(p.start) >= time.Second {
 					p.lastDraw = now
 					p.write(fmt.Sprintf("  %s %s… %.1fs", p.label, what, now.Sub(p.start).Seconds()))
