@@ -20,22 +20,7 @@ import (
 // what-if form (its categorical inputs as choices), the model page, and
 // /invocations on its own period column, answering as scikit-learn does.
 func TestImportedModelServed(t *testing.T) {
-	const dir = "../../testdata/sklearn"
-	c, err := sklearnfixture.Find(dir, "lung_logreg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := os.ReadFile(filepath.Join(dir, c.Files["joblib"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Import(model.ImportSource{Name: "lung", Format: model.FromJoblib, FileName: "lung_logreg.joblib", File: file, PeriodColumn: c.PeriodColumn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Marshal(); err != nil {
-		t.Fatal(err)
-	}
+	m, c := importedLungModel(t)
 	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Mode: "dev"}))
 	defer srv.Close()
 	get := func(path string) string {
@@ -56,7 +41,7 @@ func TestImportedModelServed(t *testing.T) {
 	if page := get("/model"); !strings.Contains(page, "Imported from scikit-learn") {
 		t.Errorf("model page:\n%s", page)
 	}
-	rows, err := c.Heldout(dir)
+	rows, err := c.Heldout(sklearnDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,4 +60,28 @@ func TestImportedModelServed(t *testing.T) {
 			t.Errorf("row %d: %.17g, scikit-learn %.17g", i, p, c.Proba[i])
 		}
 	}
+}
+
+const sklearnDir = "../../testdata/sklearn"
+
+// importedLungModel is the scikit-learn logistic pipeline fitted on the
+// lung data, imported from its joblib file, with its fixture case.
+func importedLungModel(t *testing.T) (*model.Model, sklearnfixture.Case) {
+	t.Helper()
+	c, err := sklearnfixture.Find(sklearnDir, "lung_logreg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(filepath.Join(sklearnDir, c.Files["joblib"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Import(model.ImportSource{Name: "lung", Format: model.FromJoblib, FileName: "lung_logreg.joblib", File: file, PeriodColumn: c.PeriodColumn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	return m, c
 }

@@ -9,8 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -720,22 +718,7 @@ func FuzzV2Infer(f *testing.F) {
 // platform sklearn, without contributions, and answers as
 // /api/engagement does.
 func TestV2ImportedModel(t *testing.T) {
-	const dir = "../../testdata/sklearn"
-	c, err := sklearnfixture.Find(dir, "lung_logreg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := os.ReadFile(filepath.Join(dir, c.Files["joblib"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.Import(model.ImportSource{Name: "lung", Format: model.FromJoblib, FileName: "lung_logreg.joblib", File: file, PeriodColumn: c.PeriodColumn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Marshal(); err != nil {
-		t.Fatal(err)
-	}
+	m, c := importedLungModel(t)
 	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
 	defer srv.Close()
 
@@ -745,7 +728,7 @@ func TestV2ImportedModel(t *testing.T) {
 		t.Errorf("metadata %+v", meta)
 	}
 
-	rows, err := c.Heldout(dir)
+	rows, err := c.Heldout(sklearnDir)
 	if err != nil {
 		t.Fatal(err)
 	}
