@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -188,6 +189,12 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
 	log := s.logger(lw)
+	if e.getenv("GOGC") == "" {
+		// The live heap is a few MiB (models, buffers, the prediction log's
+		// queue); collecting at twice the default growth saves a tenth of
+		// the CPU under load for a few MiB more.
+		defer debug.SetGCPercent(debug.SetGCPercent(200))
+	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	models := web.NewModels(m)
