@@ -282,7 +282,7 @@ func runModelsActivate(ctx context.Context, e *env, args []string) error {
 	d.register(fs, e)
 	return withStore(ctx, fs, &d, args, 2, func(store caresignal.Store, pos []string) error {
 		target := pos[0] + "@" + pos[1]
-		prev, err := activateVerified(ctx, store, pos[0], pos[1])
+		prev, _, err := model.Activate(ctx, store, pos[0], pos[1], "cli")
 		cliAudit(ctx, store, "model.activate", target, err)
 		if err != nil {
 			return err
@@ -296,38 +296,12 @@ func runModelsActivate(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-// activateVerified loads the version's artifact (checksum and consistency)
-// before changing any stage.
-func activateVerified(ctx context.Context, store caresignal.Store, name, version string) (caresignal.ModelVersion, error) {
-	_, b, err := store.ModelArtifact(ctx, name, version)
-	if err != nil {
-		return caresignal.ModelVersion{}, err
-	}
-	if _, err := model.Load(bytes.NewReader(b)); err != nil {
-		return caresignal.ModelVersion{}, fmt.Errorf("%s@%s: %w", name, version, err)
-	}
-	return store.SetStage(ctx, name, version, caresignal.StageProduction, "cli")
-}
-
 func runModelsRollback(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "models rollback", "NAME", "Archive NAME's production version and return to production the version that was production before it.")
 	var d dataFlags
 	d.register(fs, e)
 	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
-		from, to, err := store.Rollback(ctx, pos[0], "cli")
-		if err == nil {
-			if _, b, lerr := store.ModelArtifact(ctx, to.Name, to.Version); lerr != nil {
-				err = lerr
-			} else if _, lerr := model.Load(bytes.NewReader(b)); lerr != nil {
-				err = fmt.Errorf("%s@%s: %w", to.Name, to.Version, lerr)
-			}
-			if err != nil {
-				if _, uerr := store.SetStage(ctx, from.Name, from.Version, caresignal.StageProduction, "cli"); uerr != nil {
-					err = fmt.Errorf("%w; and restoring %s failed: %v", err, from.Version, uerr)
-				}
-				err = fmt.Errorf("rollback refused: %w", err)
-			}
-		}
+		from, to, _, err := model.Rollback(ctx, store, pos[0], "cli")
 		cliAudit(ctx, store, "model.rollback", pos[0], err)
 		if err != nil {
 			return err
@@ -354,10 +328,8 @@ func runModelsServing(ctx context.Context, e *env, args []string) error {
 				if v == "" {
 					continue
 				}
-				if _, b, err := store.ModelArtifact(ctx, pos[0], v); err != nil {
+				if _, err := model.FromRegistry(ctx, store, pos[0], v); err != nil {
 					return err
-				} else if _, err := model.Load(bytes.NewReader(b)); err != nil {
-					return fmt.Errorf("%s@%s: %w", pos[0], v, err)
 				}
 			}
 			err := store.SetServingConfig(ctx, cfg)

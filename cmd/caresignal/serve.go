@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -156,28 +155,16 @@ func startingModel(ctx context.Context, store caresignal.Store, path, defaultPat
 		}
 		for _, v := range versions {
 			if v.Stage == caresignal.StageProduction {
-				_, b, err := store.ModelArtifact(ctx, v.Name, v.Version)
-				if err != nil {
-					return nil, "", err
-				}
-				if m, err = model.Load(bytes.NewReader(b)); err != nil {
-					return nil, "", fmt.Errorf("registry %s@%s: %w", v.Name, v.Version, err)
-				}
-				return m, "the model registry", nil
+				m, err := model.FromRegistry(ctx, store, v.Name, v.Version)
+				return m, "the model registry", err
 			}
 		}
 		return nil, "", err
 	}
 	prod, err := store.ProductionModel(ctx, m.Name)
 	if err == nil && prod.Version != m.Version {
-		_, b, err := store.ModelArtifact(ctx, prod.Name, prod.Version)
-		if err != nil {
-			return nil, "", err
-		}
-		if m, err = model.Load(bytes.NewReader(b)); err != nil {
-			return nil, "", fmt.Errorf("registry %s@%s: %w", prod.Name, prod.Version, err)
-		}
-		return m, "the model registry", nil
+		m, err := model.FromRegistry(ctx, store, prod.Name, prod.Version)
+		return m, "the model registry", err
 	}
 	return m, path, nil
 }
@@ -206,15 +193,21 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop, Registry: reg}
+	// closeLog flushes the prediction log (Close is idempotent): after the
+	// HTTP server stops, and on any early return.
+	closeLog := func() error { return nil }
 	if s.predLog {
 		pl, err := predlog.New(store, predlog.Options{SpillDir: s.spillDir, PseudonymKey: []byte(s.pseudonymKey), Registry: reg, Logger: log})
 		if err != nil {
 			return err
 		}
-		defer func() {
+		closeLog = func() error {
 			closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := pl.Close(closing); err != nil {
+			return pl.Close(closing)
+		}
+		defer func() {
+			if err := closeLog(); err != nil {
 				log.Error("closing the prediction log", "err", err)
 			}
 		}()
@@ -282,12 +275,8 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 		return err
 	}
 	h.Wait()
-	if cfg.PredictionLog != nil {
-		closing, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := cfg.PredictionLog.Close(closing); err != nil {
-			return err
-		}
+	if err := closeLog(); err != nil {
+		return err
 	}
 	fmt.Fprintln(e.stdout, "stopped")
 	return nil

@@ -366,41 +366,60 @@ func TestEveryRouteHasALevel(t *testing.T) {
 // readiness says so.
 func TestDatabaseDownDuringLoad(t *testing.T) {
 	f := newProdFixture(t, nil)
-	var stop atomic.Bool
-	var ok, failed atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
+	load := startLoad(4, func() *http.Request {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/api/engagement", strings.NewReader(`{"patient_id": "P1", "features": `+goodFeatures+`}`))
+		req.Header.Set("Authorization", "Bearer "+f.keys["predict"])
+		return req
+	})
+	time.Sleep(150 * time.Millisecond)
+	f.store.Close()
+	before := load.ok.Load()
+	time.Sleep(250 * time.Millisecond)
+	load.Stop()
+	if load.failed.Load() != 0 || load.ok.Load() <= before {
+		t.Errorf("%d answered (%d after the database went away), %d failed", load.ok.Load(), load.ok.Load()-before, load.failed.Load())
+	}
+	if resp, body := f.do(t, "GET", "/readyz", "", ""); resp.StatusCode != 503 || !strings.Contains(body, "unreachable") {
+		t.Errorf("readiness without the database: %d %s", resp.StatusCode, body)
+	}
+}
+
+// loadGen keeps clients sending requests until stopped, counting 200s
+// and everything else (errors included) as failures.
+type loadGen struct {
+	stop       atomic.Bool
+	ok, failed atomic.Int64
+	wg         sync.WaitGroup
+}
+
+// startLoad starts n clients, each sending newReq() again and again.
+func startLoad(n int, newReq func() *http.Request) *loadGen {
+	g := &loadGen{}
+	for range n {
+		g.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				req, _ := http.NewRequest("POST", f.srv.URL+"/api/engagement", strings.NewReader(`{"patient_id": "P1", "features": `+goodFeatures+`}`))
-				req.Header.Set("Authorization", "Bearer "+f.keys["predict"])
-				resp, err := http.DefaultClient.Do(req)
+			defer g.wg.Done()
+			for !g.stop.Load() {
+				resp, err := http.DefaultClient.Do(newReq())
 				if err != nil {
-					failed.Add(1)
+					g.failed.Add(1)
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
-					ok.Add(1)
+					g.ok.Add(1)
 				} else {
-					failed.Add(1)
+					g.failed.Add(1)
 				}
 			}
 		}()
 	}
-	time.Sleep(150 * time.Millisecond)
-	f.store.Close()
-	before := ok.Load()
-	time.Sleep(250 * time.Millisecond)
-	stop.Store(true)
-	wg.Wait()
-	if failed.Load() != 0 || ok.Load() <= before {
-		t.Errorf("%d answered (%d after the database went away), %d failed", ok.Load(), ok.Load()-before, failed.Load())
-	}
-	if resp, body := f.do(t, "GET", "/readyz", "", ""); resp.StatusCode != 503 || !strings.Contains(body, "unreachable") {
-		t.Errorf("readiness without the database: %d %s", resp.StatusCode, body)
-	}
+	return g
+}
+
+// Stop stops the clients and waits for them.
+func (g *loadGen) Stop() {
+	g.stop.Store(true)
+	g.wg.Wait()
 }

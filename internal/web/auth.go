@@ -202,7 +202,7 @@ func safeMethod(m string) bool {
 // API routes (JSON answers).
 func isPagePattern(p string) bool {
 	switch p {
-	case "GET /{$}", "POST /{$}", "GET /worklist", "GET /model", "GET /login", "POST /login", "POST /logout", "GET /monitoring":
+	case "GET /{$}", "POST /{$}", "GET /worklist", "GET /model", "GET /login", "POST /login", "POST /logout":
 		return true
 	}
 	return false

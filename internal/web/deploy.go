@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -41,16 +39,9 @@ func (d *Deployer) load(ctx context.Context, version string) (*model.Model, erro
 	if m, ok := d.loaded[version]; ok {
 		return m, nil
 	}
-	_, b, err := d.Registry.ModelArtifact(ctx, d.Name, version)
+	m, err := model.FromRegistry(ctx, d.Registry, d.Name, version)
 	if err != nil {
 		return nil, err
-	}
-	m, err := model.Load(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("%s@%s: %w", d.Name, version, err)
-	}
-	if m.Name != d.Name || m.Version != version {
-		return nil, caresignal.Errorf(caresignal.ECORRUPT, "the registry's %s@%s holds the artifact of %s@%s", d.Name, version, m.Name, m.Version)
 	}
 	d.loaded[version] = m
 	return m, nil
@@ -136,36 +127,31 @@ func (d *Deployer) prune(sv *Serving) {
 	}
 }
 
-// Activate makes version the production version: it is loaded and
-// verified first; only then is the registry changed and the set swapped.
-func (d *Deployer) Activate(ctx context.Context, version, actor string) (previous caresignal.ModelVersion, err error) {
+// Activate makes version the production version (see model.Activate:
+// the artifact is verified before the registry changes) and swaps the set.
+func (d *Deployer) Activate(ctx context.Context, version, actor string) (caresignal.ModelVersion, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.load(ctx, version); err != nil {
+	previous, m, err := model.Activate(ctx, d.Registry, d.Name, version, actor)
+	if err != nil {
 		return previous, err
 	}
-	if previous, err = d.Registry.SetStage(ctx, d.Name, version, caresignal.StageProduction, actor); err != nil {
-		return previous, err
-	}
+	d.loaded[version] = m
 	_, err = d.sync(ctx)
 	return previous, err
 }
 
-// Rollback returns production to the version before it. The target is
-// verified before the registry changes; if the registry picks another
-// target in the meantime and that one does not load, the change is undone.
+// Rollback returns production to the version before it (see
+// model.Rollback: a target that does not load is refused and the change
+// undone) and swaps the set.
 func (d *Deployer) Rollback(ctx context.Context, actor string) (from, to caresignal.ModelVersion, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if from, to, err = d.Registry.Rollback(ctx, d.Name, actor); err != nil {
+	from, to, m, err := model.Rollback(ctx, d.Registry, d.Name, actor)
+	if err != nil {
 		return from, to, err
 	}
-	if _, lerr := d.load(ctx, to.Version); lerr != nil {
-		if _, uerr := d.Registry.SetStage(ctx, d.Name, from.Version, caresignal.StageProduction, actor); uerr != nil {
-			return from, to, fmt.Errorf("rolling back to %s, which does not load (%v), and restoring %s failed: %w", to.Version, lerr, from.Version, uerr)
-		}
-		return from, to, fmt.Errorf("rollback refused: %w", lerr)
-	}
+	d.loaded[to.Version] = m
 	_, err = d.sync(ctx)
 	return from, to, err
 }

@@ -94,13 +94,16 @@ func (s *server) handleMetrics() http.Handler {
 func (s *server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		checks := map[string]string{"model": "ok"}
-		code := http.StatusOK
+		ready := true
 		if s.draining.Load() {
-			checks["server"], code = "draining", http.StatusServiceUnavailable
+			checks["server"], ready = "draining", false
 		}
 		if sv := s.models.Load(); sv == nil || sv.Production == nil {
-			checks["model"], code = "no model loaded", http.StatusServiceUnavailable
+			checks["model"], ready = "no model loaded", false
 		}
+		// The database is needed unless the prediction log is keeping
+		// every record safely on disk while it is away.
+		dbOK := true
 		if s.cfg.Store == nil {
 			checks["database"] = "none configured"
 		} else {
@@ -110,20 +113,23 @@ func (s *server) handleReadyz() http.Handler {
 			checks["database"] = "ok"
 			if err != nil {
 				s.log.Warn("readiness: database unreachable", "err", err)
-				checks["database"], code = "unreachable", http.StatusServiceUnavailable
+				checks["database"], dbOK = "unreachable", false
 			}
 		}
 		if pl := s.cfg.PredictionLog; pl != nil {
-			// With the database away, the server stays ready as long as the
-			// prediction log keeps every record safely on disk.
 			st := pl.State()
 			checks["prediction_log"] = st
-			switch {
-			case st != "ok" && st != "spilling":
-				code = http.StatusServiceUnavailable
-			case checks["database"] == "unreachable" && st == "spilling" && checks["server"] == "" && checks["model"] == "ok":
-				code = http.StatusOK
+			switch st {
+			case "ok":
+			case "spilling":
+				dbOK = true
+			default:
+				ready = false
 			}
+		}
+		code := http.StatusOK
+		if !ready || !dbOK {
+			code = http.StatusServiceUnavailable
 		}
 		status := "ready"
 		if code != http.StatusOK {

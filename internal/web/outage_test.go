@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,29 +43,11 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	defer srv.Close()
 
 	body := `{"patient_id": "P-outage", "features": ` + goodFeatures + `, "horizon": 3}`
-	var stop atomic.Bool
-	var answered, failed atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				resp, err := http.Post(srv.URL+"/api/engagement", "application/json", strings.NewReader(body))
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					answered.Add(1)
-				} else {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
+	load := startLoad(4, func() *http.Request {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/engagement", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	})
 	time.Sleep(300 * time.Millisecond)
 	proxy.Stop()
 	deadline := time.Now().Add(10 * time.Second)
@@ -87,14 +67,13 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	proxy.Start()
 	time.Sleep(300 * time.Millisecond)
-	stop.Store(true)
-	wg.Wait()
+	load.Stop()
 	if err := pl.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	n, err := check.CountPredictions(ctx)
-	if failed.Load() != 0 || err != nil || int64(n) != answered.Load() {
-		t.Fatalf("%d answered, %d failed, %d records stored (%v)", answered.Load(), failed.Load(), n, err)
+	if load.failed.Load() != 0 || err != nil || int64(n) != load.ok.Load() {
+		t.Fatalf("%d answered, %d failed, %d records stored (%v)", load.ok.Load(), load.failed.Load(), n, err)
 	}
 	var inputs, route string
 	if err := check.DB().QueryRow("SELECT inputs, route FROM prediction_log LIMIT 1").Scan(&inputs, &route); err != nil {

@@ -1,0 +1,55 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/caresignal/caresignal"
+)
+
+// FromRegistry reads a version's artifact from the registry and verifies
+// it as Load does; it also checks that the artifact is the model the
+// registry files it under.
+func FromRegistry(ctx context.Context, reg caresignal.Registry, name, version string) (*Model, error) {
+	_, b, err := reg.ModelArtifact(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Load(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", name, version, err)
+	}
+	if m.Name != name || m.Version != version {
+		return nil, caresignal.Errorf(caresignal.ECORRUPT, "the registry's %s@%s holds the artifact of %s@%s", name, version, m.Name, m.Version)
+	}
+	return m, nil
+}
+
+// Activate makes a version the production version of its name, after
+// verifying its artifact: a damaged one is refused and nothing changes.
+// It returns the version it replaced (zero when none) and the model.
+func Activate(ctx context.Context, reg caresignal.Registry, name, version, actor string) (caresignal.ModelVersion, *Model, error) {
+	m, err := FromRegistry(ctx, reg, name, version)
+	if err != nil {
+		return caresignal.ModelVersion{}, nil, err
+	}
+	prev, err := reg.SetStage(ctx, name, version, caresignal.StageProduction, actor)
+	return prev, m, err
+}
+
+// Rollback returns name's production to the version before it. The target
+// is chosen by the registry, then verified; if it does not load, the
+// change is undone and the error says why.
+func Rollback(ctx context.Context, reg caresignal.Registry, name, actor string) (from, to caresignal.ModelVersion, m *Model, err error) {
+	if from, to, err = reg.Rollback(ctx, name, actor); err != nil {
+		return from, to, nil, err
+	}
+	if m, err = FromRegistry(ctx, reg, to.Name, to.Version); err != nil {
+		if _, uerr := reg.SetStage(ctx, from.Name, from.Version, caresignal.StageProduction, actor); uerr != nil {
+			return from, to, nil, fmt.Errorf("rolling back to %s, which does not load (%v), and restoring %s failed: %w", to.Version, err, from.Version, uerr)
+		}
+		return from, to, nil, fmt.Errorf("rollback refused: %w", err)
+	}
+	return from, to, m, nil
+}
