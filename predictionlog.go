@@ -29,4 +29,31 @@ type PredictionLog interface {
 	AppendPredictions(ctx context.Context, recs []PredictionRecord) error
 	// CountPredictions returns how many records are stored.
 	CountPredictions(ctx context.Context) (int, error)
+	// SummarisePredictions counts the records matching f per model,
+	// version and route, with the first and last time of each.
+	SummarisePredictions(ctx context.Context, f PredictionFilter) ([]PredictionGroup, error)
+	// ScanPredictions calls fn with each record matching f, in time order
+	// (ties by id), streaming rather than loading them all. fn must not
+	// use the store: the query holds a connection while it runs. An error
+	// from fn stops the scan and is returned.
+	ScanPredictions(ctx context.Context, f PredictionFilter, fn func(*PredictionRecord) error) error
+}
+
+// PredictionFilter selects prediction records; zero fields select all.
+type PredictionFilter struct {
+	Model   string
+	Version string
+	From    time.Time // records at or after From
+	To      time.Time // records before To
+}
+
+// PredictionGroup counts the prediction records of one model version and
+// route.
+type PredictionGroup struct {
+	Model   string    `json:"model"`
+	Version string    `json:"version"`
+	Route   string    `json:"route"`
+	Records int       `json:"records"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
 }

@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/caresignal/caresignal"
 )
@@ -83,4 +86,91 @@ func (s *Store) predictionStmt(ctx context.Context) (*sql.Stmt, error) {
 		s.predStmt = st
 	}
 	return s.predStmt, nil
+}
+
+// predictionWhere renders f as a WHERE clause (or "") and its arguments.
+func (s *Store) predictionWhere(f caresignal.PredictionFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, s.d.Bind(len(args))))
+	}
+	if f.Model != "" {
+		add("model_name = %s", f.Model)
+	}
+	if f.Version != "" {
+		add("model_version = %s", f.Version)
+	}
+	if !f.From.IsZero() {
+		add("at >= %s", stamp(f.From))
+	}
+	if !f.To.IsZero() {
+		add("at < %s", stamp(f.To))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// SummarisePredictions counts the records matching f per model version and
+// route, with the first and last time of each.
+func (s *Store) SummarisePredictions(ctx context.Context, f caresignal.PredictionFilter) ([]caresignal.PredictionGroup, error) {
+	where, args := s.predictionWhere(f)
+	rows, err := s.db.QueryContext(ctx, "SELECT model_name, model_version, route, COUNT(*), MIN(at), MAX(at) FROM prediction_log"+
+		where+" GROUP BY model_name, model_version, route ORDER BY model_name, model_version, route", args...)
+	if err != nil {
+		return nil, s.fail(err, "summarising the prediction log")
+	}
+	defer rows.Close()
+	out := []caresignal.PredictionGroup{}
+	for rows.Next() {
+		var g caresignal.PredictionGroup
+		var first, last any
+		if err := rows.Scan(&g.Model, &g.Version, &g.Route, &g.Records, &first, &last); err != nil {
+			return nil, s.fail(err, "summarising the prediction log")
+		}
+		if g.First, err = parseTime(first); err != nil {
+			return nil, s.fail(err, "summarising the prediction log")
+		}
+		if g.Last, err = parseTime(last); err != nil {
+			return nil, s.fail(err, "summarising the prediction log")
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(err, "summarising the prediction log")
+	}
+	return out, nil
+}
+
+// ScanPredictions calls fn with each record matching f in time order, ties
+// by id, streaming the rows.
+func (s *Store) ScanPredictions(ctx context.Context, f caresignal.PredictionFilter, fn func(*caresignal.PredictionRecord) error) error {
+	where, args := s.predictionWhere(f)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(predictionColumns, ", ")+" FROM prediction_log"+where+" ORDER BY at, id", args...)
+	if err != nil {
+		return s.fail(err, "reading the prediction log")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r caresignal.PredictionRecord
+		var at any
+		var inputs, outputs string
+		if err := rows.Scan(&r.ID, &at, &r.Model, &r.Version, &r.Route, &r.RequestID, &r.PatientID, &inputs, &r.FeaturesHash, &outputs); err != nil {
+			return s.fail(err, "reading the prediction log")
+		}
+		if r.At, err = parseTime(at); err != nil {
+			return s.fail(err, "reading the prediction log")
+		}
+		r.Inputs, r.Outputs = json.RawMessage(inputs), json.RawMessage(outputs)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail(err, "reading the prediction log")
+	}
+	return nil
 }

@@ -39,4 +39,49 @@ func testPredictionLog(t *testing.T, open Opener) {
 	if n, _ := s.CountPredictions(ctx); n != len(recs) {
 		t.Errorf("a refused batch stored records: count %d", n)
 	}
+
+	// Reading back: a second version and route, filters, order, and the
+	// inputs byte for byte.
+	more := []caresignal.PredictionRecord{
+		{ID: "z1", At: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC), Model: "engagement", Version: "v2", Route: "caresignal score",
+			RequestID: "q2", PatientID: "P1", Inputs: json.RawMessage(`{"a":1}`), Outputs: json.RawMessage(`{"hazard":[0.2]}`)},
+		{ID: "a1", At: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC), Model: "engagement", Version: "v2", Route: "caresignal score",
+			RequestID: "q2", PatientID: "P2", Inputs: json.RawMessage(`{"a":2}`), Outputs: json.RawMessage(`{"hazard":[0.3]}`)},
+	}
+	if err := s.AppendPredictions(ctx, more); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := s.SummarisePredictions(ctx, caresignal.PredictionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || groups[0].Version != "v1" || groups[0].Records != len(recs) || groups[1].Version != "v2" || groups[1].Records != 2 ||
+		!groups[0].First.Equal(recs[0].At) || !groups[0].Last.Equal(recs[len(recs)-1].At) || groups[1].Route != "caresignal score" {
+		t.Errorf("summary %+v", groups)
+	}
+	var got []caresignal.PredictionRecord
+	collect := func(r *caresignal.PredictionRecord) error { got = append(got, *r); return nil }
+	if err := s.ScanPredictions(ctx, caresignal.PredictionFilter{Version: "v2"}, collect); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "a1" || got[1].ID != "z1" || string(got[1].Inputs) != `{"a":1}` || !got[0].At.Equal(more[1].At) ||
+		got[1].PatientID != "P1" || string(got[0].Outputs) != `{"hazard":[0.3]}` {
+		t.Errorf("scan v2: %+v", got)
+	}
+	got = nil
+	window := caresignal.PredictionFilter{Model: "engagement", From: recs[10].At, To: recs[20].At}
+	if err := s.ScanPredictions(ctx, window, collect); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 || got[0].ID != "r0010" || got[9].ID != "r0019" || string(got[0].Inputs) != string(recs[10].Inputs) {
+		t.Errorf("scan of a time window: %d records", len(got))
+	}
+	stop := fmt.Errorf("stop")
+	n := 0
+	if err := s.ScanPredictions(ctx, caresignal.PredictionFilter{}, func(*caresignal.PredictionRecord) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("an error from fn: %v after %d records", err, n)
+	}
+	if groups, err := s.SummarisePredictions(ctx, caresignal.PredictionFilter{Model: "other"}); err != nil || len(groups) != 0 {
+		t.Errorf("summary of an unknown model: %v, %v", groups, err)
+	}
 }
