@@ -194,8 +194,17 @@ func TestPseudonyms(t *testing.T) {
 	}
 	recs := records(0, 2)
 	recs[1].PatientID = recs[0].PatientID
+	recs[0].Inputs = json.RawMessage(`{"features": {"age": 54, "note": "patient_id"},  "patient_id" : "P000000", "horizon": 3}`)
 	l.Log(recs...)
 	l.Close(context.Background())
+	var inputs string
+	if err := store.DB().QueryRow("SELECT inputs FROM prediction_log WHERE id = ?", recs[0].ID).Scan(&inputs); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"features": {"age": 54, "note": "patient_id"},  "patient_id" : "` + predlog.Pseudonym(opt.PseudonymKey, "P000000") + `", "horizon": 3}`
+	if inputs != want {
+		t.Errorf("stored inputs %s\nwant %s", inputs, want)
+	}
 	rows, err := store.DB().Query("SELECT patient_id FROM prediction_log")
 	if err != nil {
 		t.Fatal(err)
