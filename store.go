@@ -142,6 +142,7 @@ type Store interface {
 	Registry
 	KeyStore
 	PredictionLog
+	EvaluationStore
 	// ReplaceSource replaces the contents of the source tables with src.
 	ReplaceSource(ctx context.Context, src *Source, progress Progress) error
 	// RunELT rebuilds the person-period table as of the given date: data on

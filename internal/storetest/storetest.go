@@ -54,6 +54,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"KeyConflictKeepsFirst", testKeyConflictKeepsFirst},
 		{"Audit", testAudit},
 		{"PredictionLog", testPredictionLog},
+		{"Evaluations", testEvaluations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
