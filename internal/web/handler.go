@@ -62,6 +62,9 @@ func NewHandler(cfg Config) *Handler {
 	}
 	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates(), metrics: newMetrics(cfg.Registry), models: cfg.Models,
 		shadowSem: make(chan struct{}, maxShadowJobs)}
+	if cfg.Store != nil {
+		s.metrics.registry.MustRegister(&evaluationCache{store: cfg.Store})
+	}
 	s.routes(mux)
 	var h http.Handler = mux
 	h = s.metrics.instrument(h) // innermost: it reads the pattern the mux matched

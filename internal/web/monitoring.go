@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caresignal/caresignal"
+)
+
+// evaluationCache holds the latest stored evaluation for /metrics, read
+// from the database at most every evaluationTTL.
+type evaluationCache struct {
+	store caresignal.Store
+	mu    sync.Mutex
+	at    time.Time
+	ev    *caresignal.Evaluation
+}
+
+const evaluationTTL = 15 * time.Second
+
+func (c *evaluationCache) latest(ctx context.Context) *caresignal.Evaluation {
+	if c == nil || c.store == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < evaluationTTL {
+		return c.ev
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	ev, err := c.store.LatestEvaluation(ctx, "")
+	c.at = time.Now()
+	switch {
+	case err == nil:
+		c.ev = &ev
+	case caresignal.ErrorCode(err) == caresignal.ENOTFOUND:
+		c.ev = nil
+	}
+	// On another error the previous figures stay, for at most one TTL.
+	return c.ev
+}
+
+var (
+	evalFigureDesc = prometheus.NewDesc("caresignal_evaluation_figure",
+		"Headline figures of the latest stored evaluation report (caresignal evaluate report), by figure name, e.g. harrell_c, brier.6, parity.mismatched, drift.psi.age.",
+		[]string{"model", "version", "figure"}, nil)
+	evalFlagsDesc = prometheus.NewDesc("caresignal_evaluation_flags",
+		"Checks of the latest evaluation report that failed (0 when all passed).", []string{"model", "version"}, nil)
+	evalTimeDesc = prometheus.NewDesc("caresignal_evaluation_timestamp_seconds",
+		"When the latest evaluation report was written (Unix time).", []string{"model", "version"}, nil)
+)
+
+// Describe sends nothing: the figures vary with the report, so the
+// collector is unchecked.
+func (c *evaluationCache) Describe(chan<- *prometheus.Desc) {}
+
+// Collect exports the latest evaluation's figures.
+func (c *evaluationCache) Collect(ch chan<- prometheus.Metric) {
+	ev := c.latest(context.Background())
+	if ev == nil {
+		return
+	}
+	names := make([]string, 0, len(ev.Figures))
+	for n := range ev.Figures {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		ch <- prometheus.MustNewConstMetric(evalFigureDesc, prometheus.GaugeValue, ev.Figures[n], ev.Model, ev.Version, n)
+	}
+	ch <- prometheus.MustNewConstMetric(evalFlagsDesc, prometheus.GaugeValue, float64(len(ev.Flags)), ev.Model, ev.Version)
+	ch <- prometheus.MustNewConstMetric(evalTimeDesc, prometheus.GaugeValue, float64(ev.CreatedAt.Unix()), ev.Model, ev.Version)
+}
+
+type monitoringPage struct {
+	chrome
+	Note       string
+	Evaluation *caresignal.Evaluation
+	Figures    []figure
+}
+
+type figure struct {
+	Name  string
+	Value float64
+}
+
+// latestEvaluation reads the newest report for a page; note explains its
+// absence.
+func (s *server) latestEvaluation(r *http.Request) (ev *caresignal.Evaluation, note string) {
+	if s.cfg.Store == nil {
+		return nil, "This server has no database, so there is no evaluation to show."
+	}
+	got, err := s.cfg.Store.LatestEvaluation(r.Context(), "")
+	switch caresignal.ErrorCode(err) {
+	case "":
+		return &got, ""
+	case caresignal.ENOTFOUND:
+		return nil, "No evaluation report yet: run caresignal evaluate report (the demo writes one)."
+	default:
+		s.log.Error("monitoring", "request_id", requestID(r.Context()), "err", err)
+		return nil, "The evaluation could not be read; see the server log."
+	}
+}
+
+// handleMonitoring shows the latest evaluation's headline figures and
+// failed checks, with the full report below.
+func (s *server) handleMonitoring() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := &monitoringPage{chrome: s.chrome(r, "/monitoring")}
+		page.Evaluation, page.Note = s.latestEvaluation(r)
+		if ev := page.Evaluation; ev != nil {
+			for n, v := range ev.Figures {
+				page.Figures = append(page.Figures, figure{n, v})
+			}
+			slices.SortFunc(page.Figures, func(a, b figure) int {
+				if a.Name < b.Name {
+					return -1
+				}
+				if a.Name > b.Name {
+					return 1
+				}
+				return 0
+			})
+		}
+		s.render(w, http.StatusOK, "monitoring.html", page)
+	})
+}
+
+// handleMonitoringReport serves the latest report's own HTML page, which
+// runs no script and loads nothing.
+func (s *server) handleMonitoringReport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, note := s.latestEvaluation(r)
+		if ev == nil {
+			http.Error(w, note, http.StatusNotFound)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
+		w.Write([]byte(ev.HTML))
+	})
+}
+
+// handleMonitoringAPI answers the latest evaluation as JSON.
+func (s *server) handleMonitoringAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, note := s.latestEvaluation(r)
+		if ev == nil {
+			writeJSON(s.log, w, http.StatusNotFound, map[string]string{"error": note})
+			return
+		}
+		writeJSON(s.log, w, http.StatusOK, ev)
+	})
+}
