@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/evaluate"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/synth"
@@ -175,6 +176,10 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 			caresignal.ErrorField(err), strings.Join(x.Columns, ", "))
 	}
 	p := newProgress(e.stderr, "scoring", "patients")
+	started := time.Now().UTC()
+	runID := evaluate.ScoreRunID(asOf, started)
+	key := []byte(envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", ""))
+	recs := make([]caresignal.PredictionRecord, 0, len(x.Rows))
 	scores := make([]caresignal.Score, 0, len(x.Rows))
 	var preds []caresignal.Prediction
 	failures := map[string]int{}
@@ -191,6 +196,11 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 			failures[caresignal.ErrorField(err)]++
 			continue
 		}
+		rec, err := evaluate.ScoreRecord(runID, started, m.Name, m.Version, &inst, &pr, key)
+		if err != nil {
+			return err
+		}
+		recs = append(recs, rec)
 		scores = append(scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
 			HazardNext: pr.Hazard[0], SurvivalEnd: pr.Survival[horizon-1], ExpectedMonths: pr.ExpectedMonths, MedianMonths: pr.MedianMonths})
 		if csvPath != "" {
@@ -214,6 +224,14 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	if err := store.ReplaceScores(ctx, run, scores); err != nil {
 		p.Finish()
 		return err
+	}
+	// Every score also goes to the prediction log, so that it can be
+	// rescored (parity) and followed up to its outcome.
+	for start := 0; start < len(recs); start += 5000 {
+		if err := store.AppendPredictions(ctx, recs[start:min(start+5000, len(recs))]); err != nil {
+			p.Finish()
+			return fmt.Errorf("the scores are stored, but their prediction-log records are not (%d of %d stored): %w", start, len(recs), err)
+		}
 	}
 	el := p.Finish()
 	high := 0
