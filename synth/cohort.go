@@ -13,12 +13,29 @@
 // drop-off). Within a month, drop-off is drawn first and a transfer only for
 // those who did not drop off, so a transfer month counts as survived: the
 // usual discrete-time convention of censoring at the end of the interval.
+//
+// # Drift
+//
+// By default the world is the same throughout. Config.Drift (see Drift and
+// DefaultDrift) changes it from a calendar date From on, so that a model
+// trained at a date before From and scored at it can be evaluated over the
+// follow-up window from that date to AsOf, where the data already run
+// because every patient is simulated until AsOf. Patients enrolled on or
+// after From can be drawn from another population (a covariate shift: the
+// mix of DriftLevels, older ages, lower baseline scores, and optionally a
+// program level no earlier patient has), and every person-month starting on
+// or after From, whoever it belongs to, can have its true log-odds of
+// drop-off raised by Drift.HazardShift (a concept shift). TruthRow.Hazard is
+// always the hazard the month was drawn with, shift included. Without a
+// drift the generator draws exactly the random numbers it always has, so
+// the cohorts of earlier configurations are unchanged.
 package synth
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/caresignal/caresignal"
@@ -32,6 +49,7 @@ type Config struct {
 	EnrolmentMonths int       // enrolment dates spread over this many months before AsOf, 1..240
 	TransferRate    float64   // monthly probability of a transfer out (random censoring), in [0, 1)
 	MissingBaseline float64   // share of patients with no baseline score recorded, in [0, 1)
+	Drift           *Drift    // a change of the world from a date on; nil for none
 }
 
 // DefaultAsOf is the as-of date of the default cohort.
@@ -68,6 +86,8 @@ func (c Config) Validate() error {
 		return caresignal.Invalidf("missing-baseline", "missing-baseline share must be at least 0 and below 1, got %g", c.MissingBaseline)
 	case c.AsOf.IsZero():
 		return caresignal.Invalidf("as-of", "the as-of date is not set")
+	case c.Drift != nil:
+		return c.Drift.validate(c)
 	}
 	return nil
 }
@@ -99,6 +119,10 @@ func Generate(cfg Config, progress caresignal.Progress) (*Cohort, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Drift != nil {
+		d := *cfg.Drift // the cohort keeps its own copy
+		cfg.Drift = &d
+	}
 	g := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x63617265 /* "care" */))}
 	c := &Cohort{Config: cfg}
 	c.Source.Patients = make([]caresignal.Patient, 0, cfg.Patients)
@@ -120,8 +144,11 @@ type generator struct {
 }
 
 func (g *generator) category(name string) string {
-	u := g.rng.Float64()
-	levels := Levels[name]
+	return pick(Levels[name], g.rng.Float64())
+}
+
+// pick returns the level that u, uniform on [0, 1), falls in.
+func pick(levels []Level, u float64) string {
 	for _, l := range levels {
 		if u < l.P {
 			return l.Name
@@ -149,19 +176,41 @@ func (g *generator) patient(c *Cohort, idx int) {
 	// days from enrolment to the as-of date, 1..EnrolmentMonths·30
 	d := 1 + g.rng.IntN(cfg.EnrolmentMonths*30)
 	enrolled := cfg.AsOf.AddDate(0, 0, -d)
-	p := caresignal.Patient{
-		ID:           fmt.Sprintf("P%07d", idx+1),
-		EnrolledOn:   enrolled,
-		Age:          18 + g.rng.IntN(73),
-		Sex:          g.category("sex"),
-		Program:      g.category("program"),
-		Channel:      g.category("channel"),
-		PriorNoShows: min(g.poisson(1.2), 10),
-		EnrolledVia:  g.category("enrolled_via"),
+	// Patients enrolled on or after a drift's start may come from its
+	// population. Without a drift the draws are those the generator has
+	// always made, in the same order, so existing cohorts do not change.
+	shifted, unseen := cfg.Drift.population(enrolled)
+	programs, channels := Levels["program"], Levels["channel"]
+	if shifted {
+		programs, channels = DriftLevels["program"], DriftLevels["channel"]
 	}
-	// Beta(2,2) is the law of the median of three uniforms.
+	p := caresignal.Patient{ID: fmt.Sprintf("P%07d", idx+1), EnrolledOn: enrolled}
+	p.Age = 18 + g.rng.IntN(73)
+	if shifted {
+		p.Age = max(p.Age, 18+g.rng.IntN(73)) // the older of two
+	}
+	p.Sex = g.category("sex")
+	switch u := g.rng.Float64(); {
+	case unseen && u < UnseenProgramShare:
+		p.Program = UnseenProgramLevel
+	case unseen:
+		p.Program = pick(programs, (u-UnseenProgramShare)/(1-UnseenProgramShare))
+	default:
+		p.Program = pick(programs, u)
+	}
+	p.Channel = pick(channels, g.rng.Float64())
+	p.PriorNoShows = min(g.poisson(1.2), 10)
+	p.EnrolledVia = g.category("enrolled_via")
+	// Beta(2,2) is the law of the median of three uniforms; the drifted
+	// population's Beta(2,3) is that of the second smallest of four.
 	u1, u2, u3 := g.rng.Float64(), g.rng.Float64(), g.rng.Float64()
-	score := math.Round(max(min(u1, u2), min(max(u1, u2), u3))*1000) / 1000
+	median := max(min(u1, u2), min(max(u1, u2), u3))
+	if shifted {
+		u := []float64{u1, u2, u3, g.rng.Float64()}
+		slices.Sort(u)
+		median = u[1]
+	}
+	score := math.Round(median*1000) / 1000
 	p.BaselineScore = caresignal.NullFloat{Float: score, Valid: g.rng.Float64() >= cfg.MissingBaseline}
 	c.Source.Patients = append(c.Source.Patients, p)
 
@@ -186,6 +235,9 @@ func (g *generator) patient(c *Cohort, idx int) {
 	static += TrueCoef["prior_no_shows"] * float64(p.PriorNoShows)
 	static += TrueCoef["sex="+p.Sex] + TrueCoef["program="+p.Program] +
 		TrueCoef["channel="+p.Channel] + TrueCoef["enrolled_via="+p.EnrolledVia]
+	if p.Program == UnseenProgramLevel {
+		static += UnseenProgramCoef
+	}
 
 	// emit records the events of one 30-day window starting at day `from`
 	// that happen before `until`, returning the session and message counts
@@ -213,6 +265,10 @@ func (g *generator) patient(c *Cohort, idx int) {
 	// Onboarding window: an intake session plus the usual activity.
 	sessions, messages, last := emit(-30, 0, 1+g.poisson(sessRate(0)), g.poisson(msgRate), math.MinInt)
 
+	// The concept shift raises the log-odds of the months starting on or
+	// after day shiftFrom of enrolment.
+	shiftFrom, shift := cfg.Drift.concept(enrolled)
+
 	for t := 1; ; t++ {
 		start := 30 * (t - 1)
 		if start > d {
@@ -227,6 +283,9 @@ func (g *generator) patient(c *Cohort, idx int) {
 			TrueCoef["sessions_last_month"]*float64(row.SessionsLastMonth) +
 			TrueCoef["days_since_last_session"]*float64(row.DaysSinceLastSession) +
 			TrueCoef["messages_last_month"]*float64(row.MessagesLastMonth)
+		if start >= shiftFrom {
+			eta += shift
+		}
 		row.Hazard = 1 / (1 + math.Exp(-eta))
 
 		exitDay, reason := math.MaxInt, ""
