@@ -58,13 +58,17 @@ type payload struct {
 	Training           TrainInfo `json:"training"`
 	// Imported holds an imported scikit-learn model (kind sklearn-classifier).
 	Imported *Imported `json:"imported,omitempty"`
+	// Reference is the training reference for drift (see Reference);
+	// absent from imported models and from artifacts written before it
+	// was kept, whose checksums it therefore leaves unchanged.
+	Reference *Reference `json:"reference,omitempty"`
 }
 
 // Marshal encodes m as an artifact and sets m.Version.
 func (m *Model) Marshal() ([]byte, error) {
 	body, err := json.Marshal(payload{Kind: m.Kind, Link: m.Link, Features: m.Features,
 		Coefficients: m.Coefficients(), Covariance: m.Cov, CovarianceObserved: m.CovObserved,
-		Training: m.Training, Imported: m.Imported})
+		Training: m.Training, Imported: m.Imported, Reference: m.reference})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the model: %w", err)
 	}
@@ -171,7 +175,7 @@ func Load(r io.Reader) (*Model, error) {
 		Features: p.Features, Cov: p.Covariance, CovObserved: p.CovarianceObserved, Training: p.Training,
 		Imported: p.Imported}
 	if m.Kind == KindSklearn {
-		if m.Imported == nil || m.Features != nil || len(p.Coefficients) > 0 {
+		if m.Imported == nil || m.Features != nil || len(p.Coefficients) > 0 || p.Reference != nil {
 			return nil, corrupt("an imported model must hold the imported file and nothing else")
 		}
 		// The file is decoded again, by the same restricted loader, and
@@ -190,6 +194,12 @@ func Load(r io.Reader) (*Model, error) {
 	}
 	if err := m.check(p.Coefficients); err != nil {
 		return nil, corrupt("%v", err)
+	}
+	if p.Reference != nil {
+		if err := p.Reference.check(m.Features); err != nil {
+			return nil, corrupt("%v", err)
+		}
+		m.reference = p.Reference
 	}
 	m.Features.Prepare()
 	return m, nil

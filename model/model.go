@@ -39,6 +39,8 @@ type Model struct {
 	// KindSklearn), which has no features, coefficients or covariance of
 	// its own.
 	Imported *Imported
+
+	reference *Reference // see Reference; nil for imported and older models
 }
 
 // Info names the model for responses.

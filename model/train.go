@@ -202,6 +202,10 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 		p[i] = opt.Link.Inverse(d.X.Dot(i, fit.Coef))
 	}
 	info.Train = eval.EvaluateBinary(p, d.Y)
+	// The reference for drift: the fitted rows' inputs and hazards.
+	if m.reference, err = newReference(fitted, fitX, p); err != nil {
+		return nil, err
+	}
 	if len(testX.Rows) > 0 {
 		t, skipped, err := m.evaluate(testX)
 		if err != nil {
