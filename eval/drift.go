@@ -399,15 +399,21 @@ type DriftThresholds struct {
 	// PValue: a test p-value below it warns (only for a test of at least
 	// MinCount live values).
 	PValue float64 `json:"p_value"`
+	// TestMinPSI: a small p-value warns only when the PSI is at least
+	// this, so that differences a large sample makes significant but that
+	// move no bin's share materially raise no alarm (negative: no
+	// minimum).
+	TestMinPSI float64 `json:"test_min_psi"`
 	// MinCount: an input with fewer live rows is too_few, not judged.
 	MinCount int `json:"min_count"`
 }
 
 // DefaultDriftThresholds returns the usual PSI rule of thumb — below 0.1
 // stable, 0.1 to 0.25 a moderate shift, 0.25 and above a major one — a
-// p-value of 0.01, and at least 50 live rows.
+// p-value of 0.01 that counts when the PSI is at least 0.05, and at least
+// 50 live rows.
 func DefaultDriftThresholds() DriftThresholds {
-	return DriftThresholds{PSIWarn: 0.1, PSIBreach: 0.25, PValue: 0.01, MinCount: 50}
+	return DriftThresholds{PSIWarn: 0.1, PSIBreach: 0.25, PValue: 0.01, TestMinPSI: 0.05, MinCount: 50}
 }
 
 func (t DriftThresholds) withDefaults() DriftThresholds {
@@ -420,6 +426,9 @@ func (t DriftThresholds) withDefaults() DriftThresholds {
 	}
 	if t.PValue == 0 {
 		t.PValue = d.PValue
+	}
+	if t.TestMinPSI == 0 {
+		t.TestMinPSI = d.TestMinPSI
 	}
 	if t.MinCount == 0 {
 		t.MinCount = d.MinCount
@@ -704,11 +713,12 @@ func judgeDrift(d *FeatureDrift, th DriftThresholds) (string, []string) {
 			reasons = append(reasons, fmt.Sprintf("PSI %.3f is at or above the warning threshold %g", psi, th.PSIWarn))
 		}
 	}
-	if ks := d.KS; ks != nil && ks.N >= th.MinCount && ks.PValue < th.PValue {
+	material := d.PSI != nil && *d.PSI >= th.TestMinPSI
+	if ks := d.KS; ks != nil && ks.N >= th.MinCount && ks.PValue < th.PValue && material {
 		status = worseStatus(status, DriftWarn)
 		reasons = append(reasons, fmt.Sprintf("Kolmogorov–Smirnov D = %.3f on %d values, p = %.2g below %g", ks.D, ks.N, ks.PValue, th.PValue))
 	}
-	if c := d.ChiSquare; c != nil && c.N >= th.MinCount && c.PValue < th.PValue {
+	if c := d.ChiSquare; c != nil && c.N >= th.MinCount && c.PValue < th.PValue && material {
 		status = worseStatus(status, DriftWarn)
 		reasons = append(reasons, fmt.Sprintf("chi-square %.1f on %d df over %d rows, p = %.2g below %g", c.Statistic, c.DF, c.N, c.PValue, th.PValue))
 	}

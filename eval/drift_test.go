@@ -352,9 +352,17 @@ func TestDriftIdenticalAndShifted(t *testing.T) {
 	if shifted.Status != DriftBreach || *shifted.PSI < 0.25 || shifted.KS.PValue > 1e-10 || len(shifted.Reasons) != 2 {
 		t.Errorf("shifted: status %s, PSI %g, KS %+v, %q", shifted.Status, *shifted.PSI, shifted.KS, shifted.Reasons)
 	}
-	wider := CompareNumeric("x", &ref, numValues(driftNormal(rng, 3000, 0, 1.15)), DriftThresholds{})
+	// A wider spread that KS finds significant but that moves no bin
+	// much: no alarm by default (PSI below TestMinPSI); a warning when
+	// every significant test counts.
+	widerValues := numValues(driftNormal(rng, 3000, 0, 1.15))
+	wider := CompareNumeric("x", &ref, widerValues, DriftThresholds{})
+	if wider.Status != DriftOK || *wider.PSI >= 0.05 || wider.KS.PValue >= 0.01 || len(wider.Reasons) != 0 {
+		t.Errorf("wider, default thresholds: status %s, PSI %g, KS %+v, %q", wider.Status, *wider.PSI, wider.KS, wider.Reasons)
+	}
+	wider = CompareNumeric("x", &ref, widerValues, DriftThresholds{TestMinPSI: -1})
 	if wider.Status != DriftWarn || *wider.PSI >= 0.1 || !strings.Contains(wider.Reasons[0], "Kolmogorov") {
-		t.Errorf("wider: status %s, PSI %g, KS %+v, %q", wider.Status, *wider.PSI, wider.KS, wider.Reasons)
+		t.Errorf("wider, any significant test: status %s, PSI %g, KS %+v, %q", wider.Status, *wider.PSI, wider.KS, wider.Reasons)
 	}
 	// Prediction drift uses the same machinery.
 	h := make([]float64, 500)
