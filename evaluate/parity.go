@@ -28,7 +28,7 @@ const DefaultTolerance = 1e-12
 
 // Mismatch causes, from the most basic to the most specific.
 const (
-	CauseUnreadable     = "log_unreadable"   // the record's inputs or outputs do not parse
+	CauseUnreadable     = "log_unreadable"    // the record's inputs or outputs do not parse
 	CauseModelMissing   = "model_unavailable" // the logged version cannot be loaded or verified
 	CauseInputsRefused  = "inputs_refused"    // the model now refuses the logged inputs
 	CauseHorizon        = "horizon_differs"   // a different number of months came out
