@@ -1,0 +1,212 @@
+package evaluate
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/synth"
+)
+
+// scoreNow scores the patients enrolled as of the store's last ELT and logs
+// them as one scoring run, as caresignal score does.
+func scoreNow(t *testing.T, s caresignal.Store, m *model.Model) int {
+	t.Helper()
+	ctx := context.Background()
+	x, err := s.PredictionExtract(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, err := s.LastELT(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := m.Features.Bind(x.Columns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	runID := ScoreRunID(asOf, now)
+	var recs []caresignal.PredictionRecord
+	for _, r := range x.Rows {
+		inst := caresignal.Instance{PatientID: r.PatientID, MonthsEnrolled: r.Month - 1, Horizon: 12, Features: map[string]caresignal.Value{}}
+		for j, f := range m.Features.Features {
+			inst.Features[f.Name] = r.Values[cols[j]]
+		}
+		p, err := m.Predict(&inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ScoreRecord(runID, now, m.Name, m.Version, &inst, &p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := s.AppendPredictions(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	return len(recs)
+}
+
+// TestReportCatchesDrift runs the evaluation layer on a synthetic program
+// whose drop-off hazard rises after the model is trained: parity holds,
+// the outcome metrics are there, realised drop-offs run above the
+// expected ones and are flagged, and the report renders as well-formed
+// HTML. (TestExpectedCoverage shows calibrated hazards are rarely flagged.)
+func TestReportCatchesDrift(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model on a synthetic program")
+	}
+	stores(t, func(t *testing.T, s caresignal.Store) {
+		ctx := context.Background()
+		end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		trainAt := end.AddDate(0, -4, 0)
+		cfg := synth.Sized(6000, 3)
+		cfg.AsOf = end
+		cfg.Drift = &synth.Drift{From: trainAt, HazardShift: 0.7}
+		c, err := synth.Generate(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReplaceSource(ctx, &c.Source, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RunELT(ctx, trainAt); err != nil {
+			t.Fatal(err)
+		}
+		x, err := s.TrainingExtract(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+		m, err := model.Train(ctx, spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, b, "test"); err != nil {
+			t.Fatal(err)
+		}
+		scored := scoreNow(t, s, m)
+		for k := 1; k <= 4; k++ {
+			if _, err := s.RunELT(ctx, trainAt.AddDate(0, k, 0)); err != nil {
+				t.Fatal(err)
+			}
+			scored += scoreNow(t, s, m)
+		}
+		var stages []string
+		rep, err := BuildReport(ctx, s, ReportOptions{Bootstrap: 20, Seed: 3, Progress: func(st string) { stages = append(stages, st) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Model != m.Name || rep.Version != m.Version || len(rep.Runs) != 5 || !rep.Parity.OK() || rep.Parity.Checked != scored || len(stages) < 4 {
+			t.Fatalf("report of %s@%s, %d runs, parity %s, stages %q", rep.Model, rep.Version, len(rep.Runs), rep.Parity.Summary(), stages)
+		}
+		o := rep.Outcomes
+		if o == nil || o.AsOf != trainAt || o.Metrics.HarrellC == nil || *o.Metrics.HarrellC < 0.55 || o.Metrics.N < 500 || o.Metrics.Events < 50 {
+			t.Fatalf("outcomes %+v", o)
+		}
+		// The hazard rose by 0.7 on the log-odds scale: the calibration
+		// intercept sees it, and the resolved months run above their
+		// intervals.
+		if ci := o.Metrics.CalibrationIntercept; ci == nil || *ci < 0.3 {
+			t.Errorf("calibration intercept %v under a +0.7 shift", ci)
+		}
+		flagged, resolved := 0, 0
+		for _, e := range rep.Expected {
+			if e.Group != "all" || e.Realised == nil || e.Pending > e.Resolved {
+				continue
+			}
+			resolved++
+			if e.Flag && *e.Realised > *e.Upper {
+				flagged++
+			}
+		}
+		if resolved < 3 || flagged < resolved-1 {
+			t.Errorf("%d of %d resolved months flagged above their interval", flagged, resolved)
+		}
+		if len(rep.Flags) == 0 || rep.Figures["flags"] != float64(len(rep.Flags)) || rep.Figures["parity.mismatched"] != 0 {
+			t.Errorf("flags %q, figures %v", rep.Flags, rep.Figures)
+		}
+		if _, err := json.Marshal(rep); err != nil {
+			t.Fatalf("the report does not encode: %v", err)
+		}
+		html := RenderHTML(rep)
+		checkHTML(t, html)
+		for _, want := range []string{"Accuracy against outcomes", "Expected against realised", "Drift of inputs", "Online against offline", "check(s) failed"} {
+			if !strings.Contains(html, want) {
+				t.Errorf("the report lacks %q", want)
+			}
+		}
+	})
+}
+
+// checkHTML fails on a page that is not well-formed enough for an XML
+// tokenizer in its non-strict mode, or that prints NaN.
+func checkHTML(t *testing.T, page string) {
+	t.Helper()
+	if strings.Contains(page, "NaN") || strings.Contains(page, "could not be rendered") {
+		t.Errorf("bad page: %.300s", page)
+	}
+	d := xml.NewDecoder(strings.NewReader(page))
+	d.Strict, d.AutoClose, d.Entity = false, xml.HTMLAutoClose, xml.HTMLEntity
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Errorf("the page does not parse: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// TestReportWithoutFollowUp: a single run scored today has nothing to
+// measure yet; the report says so and still shows the expected count.
+func TestReportWithoutFollowUp(t *testing.T) {
+	m, artifact := testModel(t)
+	stores(t, func(t *testing.T, s caresignal.Store) {
+		ctx := context.Background()
+		if _, err := BuildReport(ctx, s, ReportOptions{}); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+			t.Errorf("an empty log: %v", err)
+		}
+		c, err := synth.Generate(synth.Sized(800, 4), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReplaceSource(ctx, &c.Source, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RunELT(ctx, c.Config.AsOf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, artifact, "test"); err != nil {
+			t.Fatal(err)
+		}
+		n := scoreNow(t, s, m)
+		rep, err := BuildReport(ctx, s, ReportOptions{Bootstrap: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Outcomes != nil || len(rep.Expected) == 0 || rep.Expected[0].Realised != nil || rep.Expected[0].Pending == 0 || rep.Drift == nil || rep.Parity.Checked != n {
+			t.Errorf("report without follow-up: outcomes %v, expected %+v", rep.Outcomes, rep.Expected)
+		}
+		if !strings.Contains(strings.Join(rep.Notes, " "), "no outcome metrics") {
+			t.Errorf("notes %q", rep.Notes)
+		}
+		checkHTML(t, RenderHTML(rep))
+		if _, err := BuildReport(ctx, s, ReportOptions{Run: "no-such-run"}); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+			t.Errorf("an unknown run: %v", err)
+		}
+	})
+}
