@@ -372,3 +372,25 @@ func runModelsHistory(ctx context.Context, e *env, args []string) error {
 		return tw.Flush()
 	})
 }
+
+// ensurePublished stores the artifact at path in the registry as a staging
+// version unless the registry already has its version, so that every
+// version that makes logged predictions can be rescored from the registry
+// (caresignal evaluate parity). It says so when it publishes.
+func ensurePublished(ctx context.Context, e *env, store caresignal.Store, path string, m *model.Model, by string) error {
+	_, _, err := store.ModelArtifact(ctx, m.Name, m.Version)
+	if caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return &caresignal.Error{Code: caresignal.ENOTFOUND, Message: "cannot read model file " + path, Err: err}
+	}
+	v, err := store.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version, Note: "published by " + by + ", whose predictions are logged"}, b, "cli")
+	cliAudit(ctx, store, "model.publish", m.Name+"@"+m.Version, err)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "published %s@%s to the model registry (%s), so its logged predictions can be rescored\n", v.Name, v.Version, v.Stage)
+	return nil
+}

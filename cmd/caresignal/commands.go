@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
@@ -32,6 +33,33 @@ func synthFlags(fs *flag.FlagSet, cfg *synth.Config, asOf *dateFlag) {
 	fs.Float64Var(&cfg.MissingBaseline, "missing-baseline", cfg.MissingBaseline, "share of patients with no baseline score recorded")
 }
 
+// driftFlags inject an optional drift into a synthetic cohort.
+type driftFlags struct {
+	from     dateFlag
+	shift    float64
+	unseen   bool
+	covShift bool
+}
+
+func (d *driftFlags) register(fs *flag.FlagSet, fromHelp string) {
+	fs.Var(&d.from, "drift-from", fromHelp)
+	fs.Float64Var(&d.shift, "drift-hazard-shift", synth.DefaultDriftHazardShift, "log-odds added to the true drop-off hazard of every month starting on or after --drift-from")
+	fs.BoolVar(&d.covShift, "drift-covariates", true, "patients enrolled on or after --drift-from come from an older, sicker population")
+	fs.BoolVar(&d.unseen, "drift-unseen-program", false, "and some of them join a program the earlier data never had")
+}
+
+// apply sets cfg's drift when a start date was given (or from is not
+// zero).
+func (d *driftFlags) apply(cfg *synth.Config, from time.Time) {
+	if !d.from.t.IsZero() {
+		from = d.from.t
+	}
+	if from.IsZero() {
+		return
+	}
+	cfg.Drift = &synth.Drift{From: from, HazardShift: d.shift, Covariates: d.covShift, UnseenProgram: d.unseen}
+}
+
 func runGenerate(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "generate", "", "Fill the source tables (patients, engagement_events, disenrolments) with a deterministic synthetic\ncohort whose drop-off follows a known discrete-time hazard. Replaces what the tables held.")
 	var d dataFlags
@@ -39,10 +67,13 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	var cfg synth.Config
 	var asOf dateFlag
 	synthFlags(fs, &cfg, &asOf)
+	var drift driftFlags
+	drift.register(fs, "inject a drift from this date on, YYYY-MM-DD (default: none)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg.AsOf = asOf.t
+	drift.apply(&cfg, time.Time{})
 	store, where, err := d.open(ctx)
 	if err != nil {
 		return err
@@ -330,6 +361,9 @@ func runScore(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if err := ensurePublished(ctx, e, store, *modelPath, m, "caresignal score"); err != nil {
+		return err
+	}
 	return stepScore(ctx, e, "", store, m, *horizon, *csvPath)
 }
 

@@ -60,6 +60,7 @@ func commands() []command {
 		{"extract", "write the training extract (person-period rows) to a CSV file", runExtract},
 		{"score", "score every currently enrolled patient into the scores table (and CSV)", runScore},
 		{"serve", "serve the JSON API and the web app (--mode prod: API keys, roles, login)", runServe},
+		{"evaluate", "rescore the prediction log (parity), measure against outcomes, write the monitoring report", runEvaluate},
 		{"models", "the model registry: publish, list, activate, rollback, canary and shadow", runModels},
 		{"keys", "create, list and revoke API keys for production mode", runKeys},
 		{"audit", "print the audit log of administrative actions", runAudit},

@@ -90,7 +90,8 @@ func TestDemo(t *testing.T) {
 	if base == "" {
 		t.Fatalf("demo printed no URL:\n%s", out.String())
 	}
-	for _, step := range []string{"[1/5] generated 1,500 patients", "[2/5] ELT as of 2026-11-01", "[3/5] trained \"engagement\"", "[3/5] saved the model", "[4/5] scored", "[5/5] serving"} {
+	for _, step := range []string{"[1/7] generated 1,500 patients", "[2/7] ELT as of 2026-05-01", "[3/7] trained \"engagement\"", "[3/7] saved the model",
+		"[4/7] scored", "[5/7] ELT as of 2026-11-01", "[6/7] evaluated engagement@", "outcomes of the 2026-05-01 run", "[7/7] serving"} {
 		if !strings.Contains(out.String(), step) {
 			t.Errorf("demo output lacks %q:\n%s", step, out.String())
 		}
@@ -113,6 +114,22 @@ func TestDemo(t *testing.T) {
 	resp.Body.Close()
 	if strings.Count(string(body), "<tr>") < 10 {
 		t.Errorf("worklist shows no scored patients:\n%s", body)
+	}
+	// The evaluation report is on the monitoring page and in the metrics.
+	for path, want := range map[string]string{"monitoring": "Is the model still right?", "monitoring/report": "Expected against realised drop-offs",
+		"metrics": `caresignal_evaluation_figure{figure="harrell_c"`} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("/%s: %d, lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Errorf("no report file: %v", err)
 	}
 	cancel()
 	select {

@@ -22,6 +22,7 @@ type progress struct {
 	lastDraw time.Time
 	done     bool
 	stop     chan struct{}
+	what     string // what Tick shows
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -80,6 +81,9 @@ func (p *progress) write(line string) {
 // Tick shows elapsed time while a step with no countable units runs (one
 // long SQL statement), until Finish.
 func (p *progress) Tick(what string) {
+	p.mu.Lock()
+	p.what = what
+	p.mu.Unlock()
 	stop := make(chan struct{})
 	p.stop = stop
 	go func() {
@@ -97,12 +101,24 @@ func (p *progress) Tick(what string) {
 				}
 				if p.tty || now.Sub(p.lastDraw) >= 5*time.Second && now.Sub(p.start) >= time.Second {
 					p.lastDraw = now
-					p.write(fmt.Sprintf("  %s %s… %.1fs", p.label, what, now.Sub(p.start).Seconds()))
+					p.write(fmt.Sprintf("  %s %s… %.1fs", p.label, p.what, now.Sub(p.start).Seconds()))
 				}
 				p.mu.Unlock()
 			}
 		}
 	}()
+}
+
+// Note shows what a step with stages is doing now, as Tick does; the
+// first call starts the ticking.
+func (p *progress) Note(what string) {
+	if p.stop == nil {
+		p.Tick(what)
+		return
+	}
+	p.mu.Lock()
+	p.what = what
+	p.mu.Unlock()
 }
 
 // Finish clears the bar; the caller prints the step's result line.

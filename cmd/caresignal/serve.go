@@ -132,6 +132,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if from != "the model registry" && s.predLog {
+		if err := ensurePublished(ctx, e, store, from, m, "caresignal serve"); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(e.stdout, "serving model %s version %s from %s, data in %s\n", m.Name, m.Version, from, where)
 	if s.spillDir == "" {
 		s.spillDir = filepath.Join(d.dataDir, "spill")

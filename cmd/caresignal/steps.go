@@ -31,6 +31,16 @@ func stepGenerate(ctx context.Context, e *env, prefix string, store caresignal.S
 	fmt.Fprintf(e.stdout, "%sgenerated %s patients, %s engagement events, %s disenrolments (seed %d, data up to %s) in %s\n",
 		prefix, count(len(src.Patients)), count(len(src.Events)), count(len(src.Disenrolments)),
 		c.Config.Seed, c.Config.AsOf.AddDate(0, 0, -1).Format(time.DateOnly), seconds(el))
+	if d := c.Config.Drift; d != nil {
+		what := fmt.Sprintf("drop-off log-odds %+g", d.HazardShift)
+		if d.Covariates {
+			what += ", an older and sicker enrolee mix"
+		}
+		if d.UnseenProgram {
+			what += fmt.Sprintf(", a new program %q", synth.UnseenProgramLevel)
+		}
+		fmt.Fprintf(e.stdout, "%sdrift injected from %s: %s\n", indent(prefix), d.From.Format(time.DateOnly), what)
+	}
 	p = newProgress(e.stderr, "loading", "rows")
 	err = store.ReplaceSource(ctx, src, p.Set)
 	el = p.Finish()
