@@ -146,7 +146,7 @@ func Scatter(c ScatterChart) template.HTML {
 		a := c.X
 		a.Zero = false
 		side := ch.bott - ch.t
-		xtk, xlo, xhi, xlab = axisTicks(a, lo, hi, side, 45, false)
+		xtk, xlo, xhi, _ = axisTicks(a, lo, hi, side, 45, false)
 		ylo, yhi = xlo, xhi
 		ytk = xtk
 		ya := c.Y

@@ -70,6 +70,9 @@ func TestMonitoring(t *testing.T) {
 		t.Errorf("monitoring API: %d %s", code, body)
 	}
 	code, _, body = getBody(t, srv, "/metrics")
+	if code != 200 {
+		t.Errorf("metrics: %d", code)
+	}
 	for _, want := range []string{`caresignal_evaluation_figure{figure="harrell_c",model="engagement",version="v7"} 0.7123`,
 		`caresignal_evaluation_flags{model="engagement",version="v7"} 1`, "caresignal_evaluation_timestamp_seconds"} {
 		if !strings.Contains(body, want) {
