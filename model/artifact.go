@@ -10,11 +10,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/internal/atomicfile"
 	"github.com/caresignal/caresignal/model/sklearn"
 	"github.com/caresignal/caresignal/survival"
 )
@@ -92,27 +92,7 @@ func (m *Model) SaveFile(path string) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".model-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteBytes(path, b)
 }
 
 // LoadFile reads and verifies an artifact file.

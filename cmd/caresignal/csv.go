@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/csv"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/atomicfile"
 )
 
 // pendingFile is a file written in full under a temporary name, waiting to
@@ -77,70 +79,27 @@ func writeCSV(tmp *os.File, scores []caresignal.Score, preds []caresignal.Predic
 // row per patient-month with patient_id, month, status, event (0/1) and the
 // feature columns; a missing value is an empty field.
 func writeExtractCSV(path string, x *caresignal.Extract) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".extract-*.csv")
-	if err != nil {
-		return err
-	}
-	f := &pendingFile{tmp: tmp.Name(), path: path}
-	defer f.discard()
-	bw := bufio.NewWriter(tmp)
-	w := csv.NewWriter(bw)
-	w.Write(append([]string{"patient_id", "month", "status", "event"}, x.Columns...))
-	rec := make([]string, 4+len(x.Columns))
-	for _, r := range x.Rows {
-		rec[0], rec[1], rec[2], rec[3] = r.PatientID, strconv.Itoa(r.Month), string(r.Status), "0"
-		if r.Event {
-			rec[3] = "1"
-		}
-		for j, v := range r.Values {
-			rec[4+j] = ""
-			if !v.Missing() {
-				rec[4+j] = v.String()
+	return atomicfile.Write(path, func(out io.Writer) error {
+		w := csv.NewWriter(out)
+		w.Write(append([]string{"patient_id", "month", "status", "event"}, x.Columns...))
+		rec := make([]string, 4+len(x.Columns))
+		for _, r := range x.Rows {
+			rec[0], rec[1], rec[2], rec[3] = r.PatientID, strconv.Itoa(r.Month), string(r.Status), "0"
+			if r.Event {
+				rec[3] = "1"
 			}
+			for j, v := range r.Values {
+				rec[4+j] = ""
+				if !v.Missing() {
+					rec[4+j] = v.String()
+				}
+			}
+			w.Write(rec)
 		}
-		w.Write(rec)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return f.commit()
+		w.Flush()
+		return w.Error()
+	})
 }
 
-// writeFileAtomic writes b to a temporary file beside path, syncs it and
-// renames it into place, so a failure never leaves half a file.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after the rename this fails harmlessly
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+// writeFileAtomic writes b to path atomically.
+func writeFileAtomic(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }
