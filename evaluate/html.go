@@ -224,9 +224,7 @@ func monthLine(title, name string, vals map[string]float64, m *eval.SurvivalMetr
 		}
 		s.Lower, s.Upper = append(s.Lower, iv[0]), append(s.Upper, iv[1])
 	}
-	if hasCI {
-		s.Name += " (band: bootstrap interval)"
-	} else {
+	if !hasCI {
 		s.Lower, s.Upper = nil, nil
 	}
 	return plot.Line(plot.LineChart{Title: title, X: plot.Axis{Label: "month", Integer: true}, Y: y, Series: []plot.Series{s}, Refs: refs})
@@ -295,14 +293,25 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 {{with .R.Notes}}<ul class="muted">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </section>
 
+{{with .R.NextMonth}}<section>
+<h2>The worklist's month</h2>
+<p class="muted">Each scoring run ranks patients by their hazard for the month in progress. Over {{.N}} patient-runs whose month is now over ({{.Events}} drop-offs):</p>
+<table><tbody>
+<tr><td>AUC (drop-off in the month against not)</td><td class="n">{{with index .TDAUC "1"}}{{f4 .}}{{else}}—{{end}}</td><td class="muted">how well the worklist's order separates who left</td></tr>
+<tr><td>Calibration slope</td><td class="n">{{fp .CalibrationSlope}}</td><td class="muted">1 when the hazards spread as much as the outcomes do</td></tr>
+<tr><td>Calibration intercept</td><td class="n">{{fp .CalibrationIntercept}}</td><td class="muted">negative by design: the month was partly over when scored, so fewer drop-offs were left in it than its hazard counts</td></tr>
+</tbody></table>
+</section>{{end}}
+
 {{with .R.Outcomes}}<section>
 <h2>Accuracy against outcomes</h2>
-<p class="muted">{{if ne .Run "subjects"}}Patients scored as of {{date .AsOf}} (run <code>{{.Run}}</code>), followed up to their drop-off, transfer or the end of follow-up; {{.Followed}} of {{.Patients}} have at least one complete month.{{else}}{{.Patients}} subjects scored at time zero.{{end}}
+<p class="muted">{{if ne .Run "subjects"}}Patients scored as of {{date .AsOf}} (run <code>{{.Run}}</code>), counted from the end of the month then in progress and followed up to their drop-off, transfer or the end of follow-up; {{.Followed}} of {{.Patients}} have at least one complete month. Hazards beyond the first month hold time-varying inputs at their values at scoring, which blunts them (a calibration slope below 1).{{else}}{{.Patients}} subjects scored at time zero.{{end}}
 {{.Metrics.N}} patients, {{.Metrics.Events}} drop-offs. Censoring is handled by inverse probability of censoring weights (reverse Kaplan–Meier).</p>
 <table><thead><tr><th>metric</th><th class="n">value</th><th class="n">{{with $.R.Outcomes.Metrics.Bootstrap}}bootstrap interval{{else}}interval{{end}}</th><th>meaning</th></tr></thead><tbody>
 {{range $.Headlines}}<tr><td>{{.Name}}</td><td class="n">{{.Value}}</td><td class="n">{{.Interval}}</td><td class="muted">{{.Help}}</td></tr>{{end}}
 </tbody></table>
 {{with .Metrics.Notes}}<ul class="muted">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<p class="muted">Bands and whiskers are bootstrap or Wilson intervals.</p>
 <div class="grid"><div>{{$.Calibration}}</div><div>{{$.SurvivalPlot}}</div><div>{{$.AUCPlot}}</div><div>{{$.BrierPlot}}</div></div>
 <details><summary>Calibration by month</summary>
 <table><thead><tr><th class="n">month</th><th class="n">at risk</th><th class="n">drop-offs</th><th class="n">mean predicted</th><th class="n">observed</th><th class="n">interval</th></tr></thead><tbody>
@@ -312,7 +321,7 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 
 {{if .Expected}}<section>
 <h2>Expected against realised drop-offs</h2>
-<p class="muted">For each month, the patients enrolled when it began: the model expects the sum of their hazards; the realised count, once the month is over, should fall in the Poisson-binomial interval. This is the earliest warning: it needs no outcome beyond the month itself.</p>
+<p class="muted">For the first full month after each scoring run, the patients enrolled when it began: the model expects the sum of their hazards; the realised count, once the month is over, should fall in the Poisson-binomial interval (whiskers). This is the earliest warning: it needs no outcome beyond the month itself.</p>
 {{.ExpectedPlot}}
 <table><thead><tr><th>month</th><th class="n">at risk</th><th class="n">expected</th><th class="n">realised</th><th class="n">interval</th><th class="n">p</th></tr></thead><tbody>
 {{range .Expected}}<tr{{if .Flag}} class="flag"{{end}}><td>{{.Label}}</td><td class="n">{{.AtRisk}}</td><td class="n">{{.Expected}}</td><td class="n">{{.Realised}}{{if .Pending}} <span class="muted">({{.Pending}} pending)</span>{{end}}</td><td class="n">{{.Interval}}</td><td class="n">{{.PValue}}</td></tr>{{end}}

@@ -60,7 +60,15 @@ type Report struct {
 	// Outcomes are the metrics of the followed-up run; nil when no run
 	// has a complete month of follow-up.
 	Outcomes *OutcomeSection `json:"outcomes"`
-	Expected []ExpectedMonth `json:"expected"`
+	// NextMonth measures the hazard the worklist ranks by, that of the
+	// month in progress at scoring, pooled over the runs whose month is
+	// over (one row per patient and run; nil before any). Its ranking
+	// (AUC) and calibration slope are meaningful; its level is not: the
+	// month was partly over when scored, so fewer drop-offs remain in it
+	// than its hazard counts (the intercept is negative for that reason,
+	// and FullMonths explains why the other sections start after it).
+	NextMonth *eval.SurvivalMetrics `json:"next_month"`
+	Expected  []ExpectedMonth       `json:"expected"`
 	// Drift compares the newest run's patients with the model's training
 	// reference; nil when the model has none.
 	Drift      *eval.DriftReport  `json:"drift"`
@@ -200,6 +208,10 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 		}
 	}
 
+	var next struct {
+		obs  []eval.Outcome
+		surv [][]float64
+	}
 	for _, r := range runs {
 		if r.AsOf.After(followAsOf) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("run %s is dated after the person-period table (%s) and is not followed up", r.ID, followAsOf.Format(time.DateOnly)))
@@ -212,6 +224,22 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 		// Counted from the end of the month in progress at scoring: see
 		// FullMonths.
 		full, fullOutcomes := FullMonths(r, outcomes)
+		for i := range r.Patients {
+			// The month in progress at scoring, which the worklist ranks
+			// by: a drop-off in it at 1, or engaged past it (censored
+			// later, at 2).
+			var o eval.Outcome
+			switch outcomes[i].Month(1) {
+			case Dropped:
+				o = eval.Outcome{Time: 1, Event: true}
+			case Stayed:
+				o = eval.Outcome{Time: 2}
+			default:
+				continue
+			}
+			next.obs = append(next.obs, o)
+			next.surv = append(next.surv, []float64{1 - r.Patients[i].Hazard[0]})
+		}
 		rows, err := ExpectedVsRealised(full, fullOutcomes, 1, groupBy, opt.Level)
 		if err != nil {
 			return nil, err
@@ -225,6 +253,24 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 			}
 			rep.Outcomes = sec
 		}
+	}
+	if len(next.obs) > 0 {
+		progress("measuring next-month hazards")
+		met, err := eval.EvaluateSurvival(next.obs, next.surv, eval.SurvivalOptions{At: []int{1}, Level: opt.Level})
+		if err != nil {
+			return nil, err
+		}
+		rep.NextMonth = &met
+		put := func(name string, v *float64) {
+			if v != nil {
+				rep.Figures[name] = *v
+			}
+		}
+		if a, ok := met.TDAUC["1"]; ok {
+			rep.Figures["next_month.auc"] = a
+		}
+		put("next_month.calibration.slope", met.CalibrationSlope)
+		put("next_month.calibration.intercept", met.CalibrationIntercept)
 	}
 	for _, e := range rep.Expected {
 		if e.Flag {

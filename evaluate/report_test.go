@@ -116,6 +116,9 @@ func TestReportCatchesDrift(t *testing.T) {
 		if o == nil || o.AsOf != trainAt || o.Metrics.HarrellC == nil || *o.Metrics.HarrellC < 0.55 || o.Metrics.N < 500 || o.Metrics.Events < 50 {
 			t.Fatalf("outcomes %+v", o)
 		}
+		if nm := rep.NextMonth; nm == nil || nm.N < scored/2 || nm.TDAUC["1"] < 0.6 || nm.CalibrationSlope == nil {
+			t.Errorf("the worklist's month: %+v", nm)
+		}
 		// The hazard rose by 0.7 on the log-odds scale: the calibration
 		// intercept sees it, and the resolved months run above their
 		// intervals.

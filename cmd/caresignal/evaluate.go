@@ -391,6 +391,13 @@ func printReport(e *env, prefix string, rep *evaluate.Report) {
 		}
 		fmt.Fprintln(e.stdout, line)
 	}
+	if nm := rep.NextMonth; nm != nil {
+		auc := "—"
+		if a, ok := nm.TDAUC["1"]; ok {
+			auc = strconv.FormatFloat(a, 'f', 4, 64)
+		}
+		fmt.Fprintf(e.stdout, "%sthe worklist's month (%d patient-runs, %d drop-offs): AUC %s, calibration slope %s\n", pad, nm.N, nm.Events, auc, fmtOpt(nm.CalibrationSlope))
+	}
 	flagged, months := 0, 0
 	for _, x := range rep.Expected {
 		if x.Group == "all" && x.Realised != nil {
