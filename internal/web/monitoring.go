@@ -82,13 +82,30 @@ type monitoringPage struct {
 	chrome
 	Note       string
 	Evaluation *caresignal.Evaluation
-	Figures    []figure
+	Key        []figure // the headline figures, when the report has them
+	Figures    []figure // every figure
+	Flags      []string // the first failed checks
+	MoreFlags  int
 }
 
 type figure struct {
 	Name  string
 	Value float64
+	Help  string
 }
+
+// keyFigures are shown first, with what they mean.
+var keyFigures = []figure{
+	{Name: "next_month.auc", Help: "AUC of the worklist's month: how well its order separates who left"},
+	{Name: "harrell_c", Help: "Harrell's concordance over the follow-up"},
+	{Name: "uno_c", Help: "Uno's concordance (censoring-weighted)"},
+	{Name: "ibs", Help: "integrated Brier score (lower is better)"},
+	{Name: "next_month.calibration.slope", Help: "calibration slope of the worklist's month (1 is ideal)"},
+	{Name: "parity.checked", Help: "logged predictions rescored offline"},
+	{Name: "parity.mismatched", Help: "of which differ (0 is required)"},
+}
+
+const shownFlags = 12
 
 // latestEvaluation reads the newest report for a page; note explains its
 // absence.
@@ -115,8 +132,16 @@ func (s *server) handleMonitoring() http.Handler {
 		page := &monitoringPage{chrome: s.chrome(r, "/monitoring")}
 		page.Evaluation, page.Note = s.latestEvaluation(r)
 		if ev := page.Evaluation; ev != nil {
+			for _, k := range keyFigures {
+				if v, ok := ev.Figures[k.Name]; ok {
+					k.Value = v
+					page.Key = append(page.Key, k)
+				}
+			}
+			page.Flags = ev.Flags[:min(len(ev.Flags), shownFlags)]
+			page.MoreFlags = len(ev.Flags) - len(page.Flags)
 			for n, v := range ev.Figures {
-				page.Figures = append(page.Figures, figure{n, v})
+				page.Figures = append(page.Figures, figure{Name: n, Value: v})
 			}
 			slices.SortFunc(page.Figures, func(a, b figure) int {
 				if a.Name < b.Name {
