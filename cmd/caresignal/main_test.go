@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -291,6 +292,29 @@ func TestSQLiteAndPostgresAgree(t *testing.T) {
 	for i := range scoresL {
 		if math.Abs(scoresL[i].HazardNext-scoresP[i].HazardNext) > 1e-9 || scoresL[i].PatientID != scoresP[i].PatientID {
 			t.Fatalf("score %d differs: %+v vs %+v", i, scoresL[i], scoresP[i])
+		}
+	}
+
+	// The evaluation layer reads both alike: parity holds, and the two
+	// reports carry the same figures (drift and parity; no follow-up yet).
+	figures := map[string]map[string]float64{}
+	for name, args := range map[string][]string{"sqlite": {"--data-dir", dirLite}, "postgres": {"--data-dir", dirPG, "--db", dsn}} {
+		if out := mustRun(t, append([]string{"evaluate", "parity"}, args...)...); !strings.Contains(out, "all equal") {
+			t.Errorf("%s parity: %s", name, out)
+		}
+		mustRun(t, append([]string{"evaluate", "report", "--bootstrap", "0"}, args...)...)
+		var rep struct{ Figures map[string]float64 }
+		if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(args[1], "report.json"))), &rep); err != nil {
+			t.Fatal(err)
+		}
+		figures[name] = rep.Figures
+	}
+	if len(figures["sqlite"]) < 5 || len(figures["sqlite"]) != len(figures["postgres"]) {
+		t.Errorf("figures differ: %v vs %v", figures["sqlite"], figures["postgres"])
+	}
+	for k, v := range figures["sqlite"] {
+		if w, ok := figures["postgres"][k]; !ok || math.Abs(v-w) > 1e-9 {
+			t.Errorf("figure %s: %v on sqlite, %v on postgres", k, v, w)
 		}
 	}
 }
