@@ -38,8 +38,11 @@ type ReportOptions struct {
 	Drift eval.DriftThresholds
 	// PseudonymKey matches source ids to a pseudonymised prediction log.
 	PseudonymKey []byte
-	// Tolerance of the parity check (default DefaultTolerance).
-	Tolerance float64
+	// Tolerance of the parity check (default DefaultTolerance), and the
+	// first time it covers (default: the whole log; a large log wants a
+	// window, such as the time since the last report).
+	Tolerance   float64
+	ParitySince time.Time
 	// Now stamps the report (default time.Now).
 	Now func() time.Time
 	// Progress, if not nil, is told each stage as it starts.
@@ -158,7 +161,7 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 	}
 
 	progress("rescoring the prediction log (parity)")
-	rep.Parity, err = Parity(ctx, store, RegistryLoader(store), ParityOptions{Filter: caresignal.PredictionFilter{Model: opt.Model}, Tolerance: opt.Tolerance})
+	rep.Parity, err = Parity(ctx, store, RegistryLoader(store), ParityOptions{Filter: caresignal.PredictionFilter{Model: opt.Model, From: opt.ParitySince}, Tolerance: opt.Tolerance})
 	if err != nil {
 		return nil, err
 	}
