@@ -245,3 +245,24 @@ func FullMonths(r *ScoreRun, outcomes []Outcome) (*ScoreRun, []Outcome) {
 	}
 	return out, oc
 }
+
+// APIRequests reads the patients of the API requests that the prediction
+// log holds for f: /api/engagement and Open Inference Protocol records
+// (one patient each), not batch scores nor /invocations rows. Records that
+// do not decode are left out.
+func APIRequests(ctx context.Context, log caresignal.PredictionLog, f caresignal.PredictionFilter) ([]Scored, error) {
+	var out []Scored
+	err := log.ScanPredictions(ctx, f, func(rec *caresignal.PredictionRecord) error {
+		if rec.Route == ScoreRoute || isInvocation(rec.Route) {
+			return nil
+		}
+		insts, batch, err := web.DecodeRequest(rec.Inputs)
+		var o loggedOutputs
+		if err != nil || batch || len(insts) != 1 || json.Unmarshal(rec.Outputs, &o) != nil || len(o.Hazard) == 0 {
+			return nil
+		}
+		out = append(out, Scored{PatientID: rec.PatientID, MonthsEnrolled: insts[0].MonthsEnrolled, Hazard: o.Hazard, Features: insts[0].Features})
+		return nil
+	})
+	return out, err
+}

@@ -334,7 +334,7 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 
 {{with .R.Drift}}<section>
 <h2>Drift of inputs and predictions</h2>
-<p class="muted">{{.Rows}} live patients (run <code>{{$.R.DriftRun}}</code>) against {{.ReferenceRows}} training rows. Population stability index over the training deciles or levels (warn at {{f4 .Thresholds.PSIWarn}}, breach at {{f4 .Thresholds.PSIBreach}}); Kolmogorov–Smirnov for numbers and chi-square for categories (warn below p {{.Thresholds.PValue}}).</p>
+<p class="muted">{{.Rows}} live patients ({{$.R.DriftWindow}}) against {{.ReferenceRows}} training rows. Population stability index over the training deciles or levels (warn at {{f4 .Thresholds.PSIWarn}}, breach at {{f4 .Thresholds.PSIBreach}}); Kolmogorov–Smirnov for numbers and chi-square for categories (warn below p {{.Thresholds.PValue}}).</p>
 {{$.DriftPlot}}
 <table><thead><tr><th>input</th><th>status</th><th class="n">PSI</th><th>test</th><th>why</th></tr></thead><tbody>
 {{range $.Drift}}<tr{{if .Bad}} class="flag"{{end}}><td>{{.Name}}</td><td class="{{if .Bad}}bad{{else}}ok{{end}}">{{.Status}}</td><td class="n">{{.PSI}}</td><td>{{.Test}}</td><td class="muted">{{.Reasons}}</td></tr>{{end}}

@@ -36,6 +36,10 @@ type ReportOptions struct {
 	GroupBy string
 	// Drift thresholds (defaults: eval.DefaultDriftThresholds).
 	Drift eval.DriftThresholds
+	// DriftSince, when set, makes the drift section compare the API
+	// requests (not batch scores) logged since then instead of the newest
+	// scoring run's patients.
+	DriftSince time.Time
 	// PseudonymKey matches source ids to a pseudonymised prediction log.
 	PseudonymKey []byte
 	// Tolerance of the parity check (default DefaultTolerance), and the
@@ -74,12 +78,14 @@ type Report struct {
 	Expected  []ExpectedMonth       `json:"expected"`
 	// Drift compares the newest run's patients with the model's training
 	// reference; nil when the model has none.
-	Drift      *eval.DriftReport  `json:"drift"`
-	DriftRun   string             `json:"drift_run,omitempty"`
-	Flags      []string           `json:"flags"`
-	Figures    map[string]float64 `json:"figures"`
-	Notes      []string           `json:"notes"`
-	ElapsedSec float64            `json:"elapsed_seconds"`
+	Drift *eval.DriftReport `json:"drift"`
+	// DriftWindow says which live rows the drift section compares: a
+	// scoring run, or the API requests of a time window.
+	DriftWindow string             `json:"drift_window,omitempty"`
+	Flags       []string           `json:"flags"`
+	Figures     map[string]float64 `json:"figures"`
+	Notes       []string           `json:"notes"`
+	ElapsedSec  float64            `json:"elapsed_seconds"`
 }
 
 // RunInfo describes one scoring run in the prediction log.
@@ -305,14 +311,22 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 		if ref := m.Reference(); ref == nil {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("model version %s keeps no training reference (imported, or saved by an older build), so there is no drift section", m.Version))
 		} else {
-			live := make([]map[string]caresignal.Value, len(newest.Patients))
-			hazards := make([]float64, len(newest.Patients))
-			for i := range newest.Patients {
-				live[i] = newest.Patients[i].Features
-				hazards[i] = newest.Patients[i].Hazard[0]
+			window, patients := "scoring run "+newest.ID, newest.Patients
+			if !opt.DriftSince.IsZero() {
+				patients, err = APIRequests(ctx, store, caresignal.PredictionFilter{Model: newest.Model, Version: newest.Version, From: opt.DriftSince})
+				if err != nil {
+					return nil, err
+				}
+				window = fmt.Sprintf("API requests since %s", opt.DriftSince.UTC().Format(time.RFC3339))
+			}
+			live := make([]map[string]caresignal.Value, len(patients))
+			hazards := make([]float64, len(patients))
+			for i := range patients {
+				live[i] = patients[i].Features
+				hazards[i] = patients[i].Hazard[0]
 			}
 			d := ref.Compare(live, hazards, opt.Drift)
-			rep.Drift, rep.DriftRun = &d, newest.ID
+			rep.Drift, rep.DriftWindow = &d, window
 			for _, f := range append(slices.Clone(d.Features), derefDrift(d.Prediction)...) {
 				if f.PSI != nil {
 					rep.Figures["drift.psi."+f.Name] = *f.PSI

@@ -183,6 +183,8 @@ func TestReportWithoutFollowUp(t *testing.T) {
 		if _, err := BuildReport(ctx, s, ReportOptions{}); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
 			t.Errorf("an empty log: %v", err)
 		}
+		since := time.Now().Add(-time.Second)
+		api := serveAndLog(t, s, m) - 1 // one is an /invocations row
 		c, err := synth.Generate(synth.Sized(800, 4), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -201,13 +203,21 @@ func TestReportWithoutFollowUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Outcomes != nil || len(rep.Expected) == 0 || rep.Expected[0].Realised != nil || rep.Expected[0].Pending == 0 || rep.Drift == nil || rep.Parity.Checked != n {
+		if rep.Outcomes != nil || len(rep.Expected) == 0 || rep.Expected[0].Realised != nil || rep.Expected[0].Pending == 0 || rep.Drift == nil || rep.Parity.Checked != n+api+1 {
 			t.Errorf("report without follow-up: outcomes %v, expected %+v", rep.Outcomes, rep.Expected)
 		}
 		if !strings.Contains(strings.Join(rep.Notes, " "), "no outcome metrics") {
 			t.Errorf("notes %q", rep.Notes)
 		}
 		checkHTML(t, RenderHTML(rep))
+		// The API's inputs instead of the run's.
+		rep, err = BuildReport(ctx, s, ReportOptions{Bootstrap: -1, DriftSince: since})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Drift == nil || rep.Drift.Rows != api || !strings.Contains(rep.DriftWindow, "API requests since") || rep.Parity.Checked != n+api+1 {
+			t.Errorf("drift of the API window: %v rows, window %q, parity %d", rep.Drift, rep.DriftWindow, rep.Parity.Checked)
+		}
 		if _, err := BuildReport(ctx, s, ReportOptions{Run: "no-such-run"}); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
 			t.Errorf("an unknown run: %v", err)
 		}

@@ -245,6 +245,7 @@ func runEvaluateOutcomes(ctx context.Context, e *env, args []string) error {
 type reportFlags struct {
 	opt         evaluate.ReportOptions
 	paritySince timeFlag
+	driftSince  timeFlag
 	at          intList
 	htmlPath    string
 	jsonPath    string
@@ -267,6 +268,7 @@ func (r *reportFlags) register(fs *flag.FlagSet, e *env, withModel bool) {
 	fs.Float64Var(&r.opt.Drift.PValue, "drift-p", 0.01, "KS / chi-square p-value below which an input's drift warns")
 	fs.Float64Var(&r.opt.Drift.TestMinPSI, "drift-test-min-psi", 0.05, "PSI below which a significant KS or chi-square test raises no alarm (-1: any significant test warns)")
 	fs.IntVar(&r.opt.Drift.MinCount, "drift-min-rows", 50, "fewest live rows for a drift verdict")
+	fs.Var(&r.driftSince, "drift-since", "compare the API requests logged at or after this date or time with the training reference, instead of the newest scoring run")
 	fs.Var(&r.paritySince, "parity-since", "rescore only the predictions logged at or after this date or time (default: all)")
 	fs.BoolVar(&r.noStore, "no-store", false, "do not keep the report in the database (the server's monitoring page and metrics read it there)")
 	fs.BoolVar(&r.failOn, "fail-on-flags", false, "exit with status 1 when any check fails (for scheduled runs)")
@@ -297,6 +299,7 @@ func stepReport(ctx context.Context, e *env, prefix string, store caresignal.Sto
 	opt := r.opt
 	opt.At = r.at.v
 	opt.ParitySince = r.paritySince.t
+	opt.DriftSince = r.driftSince.t
 	if opt.Bootstrap == 0 {
 		opt.Bootstrap = -1
 	}
