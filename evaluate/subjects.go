@@ -1,8 +1,6 @@
 package evaluate
 
 import (
-	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/eval"
+	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 )
 
@@ -47,28 +46,11 @@ func ReadSubjects(r io.Reader, cols SubjectColumns, m *model.Model) ([]Subject, 
 	if !(cols.PeriodLength > 0) || math.IsInf(cols.PeriodLength, 0) {
 		return nil, caresignal.Invalidf("period-length", "the period length must be a positive number")
 	}
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
-	header, err := cr.Read()
+	cr, header, err := feature.OpenCSV(r, "one row per subject")
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, caresignal.Errorf(caresignal.EINVALID, "the file is empty: want a header row and one row per subject")
-		}
-		return nil, caresignal.Errorf(caresignal.EINVALID, "reading the header: %v", err)
+		return nil, err
 	}
-	header = slices.Clone(header)
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-	}
-	col := func(role, name string) (int, error) {
-		if name == "" {
-			return -1, caresignal.Invalidf(role, "name the %s column (--%s)", role, role)
-		}
-		i := slices.Index(header, name)
-		if i < 0 {
-			return -1, caresignal.Invalidf(role, "%s column %q is not in the header (columns: %s)", role, name, strings.Join(header, ", "))
-		}
-		return i, nil
-	}
+	col := func(role, name string) (int, error) { return feature.HeaderColumn(header, role, name) }
 	idCol, err := col("id", cols.ID)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,38 @@ func NameFromPath(path string) string {
 	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }
 
+// OpenCSV reads the header row of a CSV file (a leading byte-order mark
+// dropped) and returns the reader positioned at the first data row. rows
+// names what should follow the header, for the message on an empty file.
+func OpenCSV(r io.Reader, rows string) (*csv.Reader, []string, error) {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, caresignal.Errorf(caresignal.EINVALID, "the file is empty: want a header row and %s", rows)
+		}
+		return nil, nil, caresignal.Errorf(caresignal.EINVALID, "reading the header: %v", err)
+	}
+	header = slices.Clone(header)
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	return cr, header, nil
+}
+
+// HeaderColumn returns the index of the column name in header, or an
+// error naming role (the flag that names it) and the columns there are.
+func HeaderColumn(header []string, role, name string) (int, error) {
+	if name == "" {
+		return -1, caresignal.Invalidf(role, "name the %s column (--%s)", role, role)
+	}
+	i := slices.Index(header, name)
+	if i < 0 {
+		return -1, caresignal.Invalidf(role, "%s column %q is not in the header (columns: %s)", role, name, strings.Join(header, ", "))
+	}
+	return i, nil
+}
+
 // ReadTable reads a person-period CSV table into an extract with one
 // column per spec feature, in spec order; every problem names the line and
 // column. Empty cells and NA are missing values. Rows are grouped by
@@ -59,26 +91,12 @@ func NameFromPath(path string) string {
 // features without a reference get their first level in sorted (byte)
 // order, as R's factor() and scikit-learn's OneHotEncoder order levels.
 func ReadTable(r io.Reader, t Table, spec *Spec) (*caresignal.Extract, error) {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	cr, header, err := OpenCSV(r, "data rows")
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, caresignal.Errorf(caresignal.EINVALID, "the file is empty: want a header row and data rows")
-		}
-		return nil, caresignal.Errorf(caresignal.EINVALID, "reading the header: %v", err)
+		return nil, err
 	}
-	header = slices.Clone(header)
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-	}
-	col := func(role, name string) (int, error) {
-		i := slices.Index(header, name)
-		if i < 0 {
-			return -1, caresignal.Invalidf(role, "%s column %q is not in the header (columns: %s)", role, name, strings.Join(header, ", "))
-		}
-		return i, nil
-	}
+	cr.ReuseRecord = true
+	col := func(role, name string) (int, error) { return HeaderColumn(header, role, name) }
 	idCol := -1
 	if t.ID != "" {
 		if idCol, err = col("id", t.ID); err != nil {
