@@ -34,11 +34,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("sqlite: creating the folder of %s: %w", path, err)
 	}
 	q := url.Values{}
-	// A 256 KiB page cache per connection rather than 2 MiB: the server's
-	// connections (the prediction log's writer among them) append and
-	// look up single rows, and the ELT's large statements ran no slower.
-	// It takes about 8 MiB off a serving process.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "cache_size(-256)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
 	// Write transactions take the lock when they begin, so two writers
