@@ -303,7 +303,11 @@ func stepReport(ctx context.Context, e *env, prefix string, store caresignal.Sto
 	if opt.Bootstrap == 0 {
 		opt.Bootstrap = -1
 	}
-	opt.PseudonymKey = []byte(envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", ""))
+	key, err := pseudonymKey(e)
+	if err != nil {
+		return nil, err
+	}
+	opt.PseudonymKey = key
 	p := newProgress(e.stderr, "evaluating", "stages")
 	opt.Progress = func(stage string) { p.Note(stage) }
 	rep, err := evaluate.BuildReport(ctx, store, opt)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/eval"
+	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/model"
 )
 
@@ -149,5 +151,66 @@ func writeSubjects(t *testing.T, m *model.Model, path string, n int) {
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPseudonymisedEvaluation: with CARESIGNAL_PSEUDONYM_KEY set, the
+// prediction log holds no source patient id — neither in its id column
+// nor inside the stored inputs — and the report still follows the scored
+// patients up, through the same key; a short key is refused.
+func TestPseudonymisedEvaluation(t *testing.T) {
+	dir := t.TempDir()
+	withKey := func(key string, args ...string) (string, error) {
+		var out, errOut syncBuffer
+		getenv := func(k string) string {
+			if k == "CARESIGNAL_PSEUDONYM_KEY" {
+				return key
+			}
+			return ""
+		}
+		err := run(context.Background(), args, getenv, strings.NewReader(""), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	const key = "a-secret-of-at-least-16-characters"
+	common := []string{"--data-dir", dir}
+	for _, args := range [][]string{
+		{"generate", "--patients", "1500", "--seed", "5"},
+		{"etl", "--as-of", "2026-08-01"},
+		{"train"},
+		{"score"},
+		{"etl", "--as-of", "2026-11-01"},
+		{"score"},
+	} {
+		if out, err := withKey(key, append(args, common...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if _, err := withKey("short", append([]string{"score"}, common...)...); err == nil || !strings.Contains(err.Error(), "at least 16") {
+		t.Errorf("a short key: %v", err)
+	}
+	out, err := withKey(key, "evaluate", "report", "--bootstrap", "0", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "outcomes of the 2026-08-01 run") {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	// Without the key the same log cannot be matched to the source.
+	out, err = withKey("", "evaluate", "report", "--bootstrap", "0", "--no-store", "--data-dir", dir)
+	if err != nil || strings.Contains(out, "outcomes of the") {
+		t.Errorf("report without the key: %v\n%s", err, out)
+	}
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	n := 0
+	err = store.ScanPredictions(context.Background(), caresignal.PredictionFilter{}, func(r *caresignal.PredictionRecord) error {
+		n++
+		if !strings.HasPrefix(r.PatientID, "h:") || strings.Contains(string(r.Inputs), `"P0`) {
+			return fmt.Errorf("record %s keeps a patient id: %s %s", r.ID, r.PatientID, r.Inputs)
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Errorf("%d records: %v", n, err)
 	}
 }

@@ -172,3 +172,17 @@ func envFloat(e *env, key string, def float64) float64 {
 	}
 	return f
 }
+
+// pseudonymKey is CARESIGNAL_PSEUDONYM_KEY, which every command that
+// writes or matches the prediction log's patient ids uses alike.
+func pseudonymKey(e *env) ([]byte, error) {
+	k := envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
+	return []byte(k), checkPseudonymKey(k)
+}
+
+func checkPseudonymKey(k string) error {
+	if k != "" && len(k) < 16 {
+		return caresignal.Invalidf("pseudonym-key", "CARESIGNAL_PSEUDONYM_KEY must be at least 16 characters (a random secret)")
+	}
+	return nil
+}

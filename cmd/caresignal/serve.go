@@ -94,8 +94,8 @@ func (s *serveFlags) validate() error {
 	if s.registryPoll < 100*time.Millisecond || s.keyRefresh < 100*time.Millisecond {
 		return caresignal.Invalidf("registry-poll", "--registry-poll and --key-refresh must be at least 100ms")
 	}
-	if s.pseudonymKey != "" && len(s.pseudonymKey) < 16 {
-		return caresignal.Invalidf("pseudonym-key", "CARESIGNAL_PSEUDONYM_KEY must be at least 16 characters (a random secret)")
+	if err := checkPseudonymKey(s.pseudonymKey); err != nil {
+		return err
 	}
 	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 {
 		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key) or a TLS-terminating proxy declared with --trusted-proxy: API keys must not cross the network in clear text")

@@ -188,7 +188,10 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	p := newProgress(e.stderr, "scoring", "patients")
 	started := time.Now().UTC()
 	runID := evaluate.ScoreRunID(asOf, started)
-	key := []byte(envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", ""))
+	key, err := pseudonymKey(e)
+	if err != nil {
+		return err
+	}
 	recs := make([]caresignal.PredictionRecord, 0, len(x.Rows))
 	scores := make([]caresignal.Score, 0, len(x.Rows))
 	var preds []caresignal.Prediction
