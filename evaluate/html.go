@@ -355,6 +355,12 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 </tbody></table></details>{{end}}
 </section>{{end}}
 
+{{if .R.Shadows}}<section><h2>Shadow versions</h2>
+<p class="muted">A shadow scores the same requests as production; its answers are logged, never returned. Differences are shadow minus production next-month hazard.</p>
+<table><thead><tr><th>shadow</th><th>against</th><th class="n">pairs</th><th class="n">mean hazard (prod → shadow)</th><th class="n">mean diff</th><th class="n">mean |diff|</th><th class="n">p95 |diff|</th><th class="n">max |diff|</th><th class="n">correlation</th><th class="n">top tenth kept</th></tr></thead><tbody>
+{{range .R.Shadows}}<tr><td>{{.Shadow}}</td><td>{{.Production}}</td><td class="n">{{.Pairs}}</td><td class="n">{{f4 .MeanProduction}} → {{f4 .MeanShadow}}</td><td class="n">{{f4 .MeanDiff}}</td><td class="n">{{f4 .MeanAbsDiff}}</td><td class="n">{{f4 .P95AbsDiff}}</td><td class="n">{{f4 .MaxAbsDiff}}</td><td class="n">{{fp .Correlation}}</td><td class="n">{{fp .TopDecileAgreement}}</td></tr>{{end}}
+</tbody></table></section>{{end}}
+
 {{if .R.Runs}}<section><h2>Scoring runs in the prediction log</h2>
 <table><thead><tr><th>run</th><th>as of</th><th>version</th><th class="n">patients</th></tr></thead><tbody>
 {{range .R.Runs}}<tr><td><code>{{.ID}}</code></td><td>{{date .AsOf}}</td><td>{{.Version}}</td><td class="n">{{.Patients}}</td></tr>{{end}}

@@ -76,6 +76,9 @@ type Report struct {
 	// and FullMonths explains why the other sections start after it).
 	NextMonth *eval.SurvivalMetrics `json:"next_month"`
 	Expected  []ExpectedMonth       `json:"expected"`
+	// Shadows compare each shadow version's answers with production's on
+	// the same requests (empty without a shadow in the log).
+	Shadows []ShadowComparison `json:"shadows"`
 	// Drift compares the newest run's patients with the model's training
 	// reference; nil when the model has none.
 	Drift *eval.DriftReport `json:"drift"`
@@ -133,7 +136,7 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 			opt.Progress(s)
 		}
 	}
-	rep := &Report{GeneratedAt: opt.Now().UTC(), Flags: []string{}, Figures: map[string]float64{}, Notes: []string{}, Expected: []ExpectedMonth{}, Runs: []RunInfo{}}
+	rep := &Report{GeneratedAt: opt.Now().UTC(), Flags: []string{}, Figures: map[string]float64{}, Notes: []string{}, Expected: []ExpectedMonth{}, Runs: []RunInfo{}, Shadows: []ShadowComparison{}}
 
 	progress("reading the scoring runs")
 	runs, skipped, err := ScoreRuns(ctx, store, caresignal.PredictionFilter{Model: opt.Model})
@@ -175,6 +178,17 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 	rep.Figures["parity.mismatched"] = float64(rep.Parity.Mismatched)
 	if !rep.Parity.OK() {
 		rep.Flags = append(rep.Flags, "parity")
+	}
+
+	rep.Shadows, err = CompareShadows(ctx, store, caresignal.PredictionFilter{Model: opt.Model, From: opt.ParitySince})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range rep.Shadows {
+		rep.Figures["shadow."+c.Shadow+".mean_abs_diff"] = c.MeanAbsDiff
+		if c.TopDecileAgreement != nil {
+			rep.Figures["shadow."+c.Shadow+".top_decile_agreement"] = *c.TopDecileAgreement
+		}
 	}
 
 	progress("following the scored patients up")
