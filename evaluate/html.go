@@ -203,7 +203,11 @@ func survivalPlot(o *OutcomeSection) template.HTML {
 			km = append(km, plot.Point{X: float64(s.Month), Y: *s.KaplanMeier})
 		}
 	}
-	return plot.Line(plot.LineChart{Title: "Predicted survival against Kaplan–Meier", X: plot.Axis{Label: "months after scoring", Integer: true, Zero: true},
+	xlabel := "months after the month of scoring"
+	if o.Run == "subjects" {
+		xlabel = "months from time zero"
+	}
+	return plot.Line(plot.LineChart{Title: "Predicted survival against Kaplan–Meier", X: plot.Axis{Label: xlabel, Integer: true, Zero: true},
 		Y: plot.Axis{Label: "still engaged", Percent: true}, Series: []plot.Series{
 			{Name: "Kaplan–Meier (observed)", Points: km, Step: true},
 			{Name: "mean predicted", Points: pred, Dashed: true, Markers: true},
