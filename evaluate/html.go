@@ -45,6 +45,7 @@ type driftView struct {
 
 type reportView struct {
 	R            *Report
+	SubjectsRun  string
 	Generated    string
 	FollowUp     string
 	Headlines    []headline
@@ -95,7 +96,7 @@ func sortedMonths(m map[string]float64) []int {
 }
 
 func buildView(rep *Report) *reportView {
-	v := &reportView{R: rep, Generated: rep.GeneratedAt.Format("2006-01-02 15:04 MST")}
+	v := &reportView{R: rep, SubjectsRun: SubjectsRun, Generated: rep.GeneratedAt.Format("2006-01-02 15:04 MST")}
 	if !rep.FollowUpAsOf.IsZero() {
 		v.FollowUp = rep.FollowUpAsOf.Format(time.DateOnly)
 	}
@@ -204,7 +205,7 @@ func survivalPlot(o *OutcomeSection) template.HTML {
 		}
 	}
 	xlabel := "months after the month of scoring"
-	if o.Run == "subjects" {
+	if o.Run == SubjectsRun {
 		xlabel = "months from time zero"
 	}
 	return plot.Line(plot.LineChart{Title: "Predicted survival against Kaplan–Meier", X: plot.Axis{Label: xlabel, Integer: true, Zero: true},
@@ -309,7 +310,7 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 
 {{with .R.Outcomes}}<section>
 <h2>Accuracy against outcomes</h2>
-<p class="muted">{{if ne .Run "subjects"}}Patients scored as of {{date .AsOf}} (run <code>{{.Run}}</code>), counted from the end of the month then in progress and followed up to their drop-off, transfer or the end of follow-up; {{.Followed}} of {{.Patients}} have at least one complete month. Hazards beyond the first month hold time-varying inputs at their values at scoring, which blunts them (a calibration slope below 1).{{else}}{{.Patients}} subjects scored at time zero.{{end}}
+<p class="muted">{{if ne .Run $.SubjectsRun}}Patients scored as of {{date .AsOf}} (run <code>{{.Run}}</code>), counted from the end of the month then in progress and followed up to their drop-off, transfer or the end of follow-up; {{.Followed}} of {{.Patients}} have at least one complete month. Hazards beyond the first month hold time-varying inputs at their values at scoring, which blunts them (a calibration slope below 1).{{else}}{{.Patients}} subjects scored at time zero.{{end}}
 {{.Metrics.N}} patients, {{.Metrics.Events}} drop-offs. Censoring is handled by inverse probability of censoring weights (reverse Kaplan–Meier).</p>
 <table><thead><tr><th>metric</th><th class="n">value</th><th class="n">{{with $.R.Outcomes.Metrics.Bootstrap}}bootstrap interval{{else}}interval{{end}}</th><th>meaning</th></tr></thead><tbody>
 {{range $.Headlines}}<tr><td>{{.Name}}</td><td class="n">{{.Value}}</td><td class="n">{{.Interval}}</td><td class="muted">{{.Help}}</td></tr>{{end}}

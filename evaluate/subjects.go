@@ -149,6 +149,10 @@ func ScoreSubjects(m *model.Model, subjects []Subject, horizon int) ([][]float64
 	return surv, nil
 }
 
+// SubjectsRun is the Run of an OutcomeSection measured on subjects from a
+// file rather than on a scoring run.
+const SubjectsRun = "subjects"
+
 // SubjectOutcomes scores subjects at time zero over horizon months and
 // measures the predictions against their observed durations.
 func SubjectOutcomes(m *model.Model, subjects []Subject, horizon int, opt eval.SurvivalOptions) (*OutcomeSection, error) {
@@ -164,7 +168,7 @@ func SubjectOutcomes(m *model.Model, subjects []Subject, horizon int, opt eval.S
 	if err != nil {
 		return nil, err
 	}
-	sec := &OutcomeSection{Run: "subjects", Patients: len(subjects), Followed: len(subjects), Metrics: met, PredictedSurvival: meanCurve(surv)}
+	sec := &OutcomeSection{Run: SubjectsRun, Patients: len(subjects), Followed: len(subjects), Metrics: met, PredictedSurvival: meanCurve(surv)}
 	return sec, nil
 }
 
