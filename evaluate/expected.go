@@ -47,8 +47,8 @@ type ExpectedMonth struct {
 	Upper  *int     `json:"upper,omitempty"`
 	PValue *float64 `json:"p_value,omitempty"`
 	Level  float64  `json:"level"`
-	// Flag: the realised count is outside the interval; for a group, its
-	// p-value is below (1 − Level) divided by the number of groups.
+	// Flag: the realised count is outside the interval; for a group, see
+	// FlagGroups.
 	Flag bool `json:"flag"`
 }
 
@@ -144,18 +144,30 @@ func ExpectedVsRealised(run *ScoreRun, outcomes []Outcome, months int, groupBy s
 				pv := d.PValue(realised)
 				row.Realised, row.Lower, row.Upper, row.PValue = &realised, &lo, &hi, &pv
 				row.Flag = realised < lo || realised > hi
-				if g != "all" {
-					// One month has a row per group: a group is flagged
-					// only below the Bonferroni-corrected level, so that
-					// ten groups do not raise an alarm every other month
-					// by chance.
-					row.Flag = pv < (1-level)/float64(len(groups)-1)
-				}
 			}
 			out = append(out, row)
 		}
 	}
+	FlagGroups(out, level)
 	return out, nil
+}
+
+// FlagGroups sets the flag of every group row (not "all") with a realised
+// count: a group is flagged only when its p-value is below 1 − level
+// divided by the number of such rows (Bonferroni), so that many groups and
+// months do not raise an alarm by chance.
+func FlagGroups(rows []ExpectedMonth, level float64) {
+	tests := 0
+	for i := range rows {
+		if rows[i].Group != "all" && rows[i].PValue != nil {
+			tests++
+		}
+	}
+	for i := range rows {
+		if e := &rows[i]; e.Group != "all" && e.PValue != nil {
+			e.Flag = *e.PValue < (1-level)/float64(tests)
+		}
+	}
 }
 
 // valueLabel is a feature value as a group label.

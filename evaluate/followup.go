@@ -54,9 +54,8 @@ func ScoreRuns(ctx context.Context, log caresignal.PredictionLog, f caresignal.P
 			skipped++
 			return nil
 		}
-		insts, batch, err := web.DecodeRequest(rec.Inputs)
-		var out loggedOutputs
-		if err != nil || batch || len(insts) != 1 || json.Unmarshal(rec.Outputs, &out) != nil || len(out.Hazard) == 0 {
+		p, ok := decodeScored(rec)
+		if !ok {
 			skipped++
 			return nil
 		}
@@ -65,8 +64,7 @@ func ScoreRuns(ctx context.Context, log caresignal.PredictionLog, f caresignal.P
 			r = &ScoreRun{ID: rec.RequestID, AsOf: asOf, Model: rec.Model, Version: rec.Version}
 			byID[rec.RequestID] = r
 		}
-		in := &insts[0]
-		r.Patients = append(r.Patients, Scored{PatientID: rec.PatientID, MonthsEnrolled: in.MonthsEnrolled, Hazard: out.Hazard, Features: in.Features})
+		r.Patients = append(r.Patients, p)
 		return nil
 	})
 	if err != nil {
@@ -256,13 +254,22 @@ func APIRequests(ctx context.Context, log caresignal.PredictionLog, f caresignal
 		if rec.Route == ScoreRoute || isInvocation(rec.Route) {
 			return nil
 		}
-		insts, batch, err := web.DecodeRequest(rec.Inputs)
-		var o loggedOutputs
-		if err != nil || batch || len(insts) != 1 || json.Unmarshal(rec.Outputs, &o) != nil || len(o.Hazard) == 0 {
-			return nil
+		if p, ok := decodeScored(rec); ok {
+			out = append(out, p)
 		}
-		out = append(out, Scored{PatientID: rec.PatientID, MonthsEnrolled: insts[0].MonthsEnrolled, Hazard: o.Hazard, Features: insts[0].Features})
 		return nil
 	})
 	return out, err
+}
+
+// decodeScored reads one patient's record: its request object as the
+// server decodes it, and its logged hazards. ok is false for a record that
+// does not decode.
+func decodeScored(rec *caresignal.PredictionRecord) (Scored, bool) {
+	insts, batch, err := web.DecodeRequest(rec.Inputs)
+	var out loggedOutputs
+	if err != nil || batch || len(insts) != 1 || json.Unmarshal(rec.Outputs, &out) != nil || len(out.Hazard) == 0 {
+		return Scored{}, false
+	}
+	return Scored{PatientID: rec.PatientID, MonthsEnrolled: insts[0].MonthsEnrolled, Hazard: out.Hazard, Features: insts[0].Features}, true
 }

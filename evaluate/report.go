@@ -295,20 +295,8 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 		put("next_month.calibration.slope", met.CalibrationSlope)
 		put("next_month.calibration.intercept", met.CalibrationIntercept)
 	}
-	// A report holds a group row per program and run: a group is flagged
-	// only below the level divided by their number (Bonferroni), so that
-	// dozens of rows do not raise an alarm by chance.
-	tests := 0
-	for _, e := range rep.Expected {
-		if e.Group != "all" && e.PValue != nil {
-			tests++
-		}
-	}
-	for i := range rep.Expected {
-		if e := &rep.Expected[i]; e.Group != "all" && e.PValue != nil {
-			e.Flag = *e.PValue < (1-opt.Level)/float64(tests)
-		}
-	}
+	// Over every run's group rows, not one run's.
+	FlagGroups(rep.Expected, opt.Level)
 	for _, e := range rep.Expected {
 		if e.Flag {
 			rep.Flags = append(rep.Flags, fmt.Sprintf("expected.%s.%s", e.AsOf.Format(time.DateOnly), e.Group))

@@ -84,6 +84,21 @@ func prepLine(s Series) linePrep {
 }
 
 // extent widens lo..hi to cover the drawable values of v.
+// stretchRanges extends the data's ranges to the reference lines and, where the
+// axis asks for it, to zero.
+func stretchRanges(xlo, xhi, ylo, yhi float64, x, y Axis, refs []Ref) (float64, float64, float64, float64) {
+	for _, r := range refs {
+		ylo, yhi = extent(ylo, yhi, r.Y)
+	}
+	if x.Zero {
+		xlo, xhi = math.Min(xlo, 0), math.Max(xhi, 0)
+	}
+	if y.Zero {
+		ylo, yhi = math.Min(ylo, 0), math.Max(yhi, 0)
+	}
+	return xlo, xhi, ylo, yhi
+}
+
 func extent(lo, hi float64, v ...float64) (float64, float64) {
 	for _, x := range v {
 		if ok(x) {
@@ -118,15 +133,7 @@ func Line(c LineChart) template.HTML {
 		}
 		return ch.noData()
 	}
-	for _, r := range c.Refs {
-		ylo, yhi = extent(ylo, yhi, r.Y)
-	}
-	if c.X.Zero {
-		xlo, xhi = math.Min(xlo, 0), math.Max(xhi, 0)
-	}
-	if c.Y.Zero {
-		ylo, yhi = math.Min(ylo, 0), math.Max(yhi, 0)
-	}
+	xlo, xhi, ylo, yhi = stretchRanges(xlo, xhi, ylo, yhi, c.X, c.Y, c.Refs)
 
 	var items []legendItem
 	for i, p := range series {

@@ -112,15 +112,7 @@ func Scatter(c ScatterChart) template.HTML {
 	if ch.desc == "" {
 		ch.desc = describeScatter(c, xlo, xhi, ylo, yhi)
 	}
-	for _, r := range c.Refs {
-		ylo, yhi = extent(ylo, yhi, r.Y)
-	}
-	if c.X.Zero {
-		xlo, xhi = math.Min(xlo, 0), math.Max(xhi, 0)
-	}
-	if c.Y.Zero {
-		ylo, yhi = math.Min(ylo, 0), math.Max(yhi, 0)
-	}
+	xlo, xhi, ylo, yhi = stretchRanges(xlo, xhi, ylo, yhi, c.X, c.Y, c.Refs)
 
 	var items []legendItem
 	for i, s := range c.Series {

@@ -56,11 +56,12 @@ def percentiles(values):
     return np.percentile(np.asarray(values, dtype=float), PCTS, method="linear")
 
 
-def cdf_right(q, x):
-    """Share of the reference at or below x: linear between distinct percentiles."""
+def cdf(q, x, side):
+    """Share of the reference at or below x (side="right") or strictly below
+    it (side="left"): linear between distinct percentiles."""
     q = np.asarray(q)
     x = np.atleast_1d(np.asarray(x, dtype=float))
-    j = np.searchsorted(q, x, side="right")  # percentiles <= x
+    j = np.searchsorted(q, x, side=side)
     out = np.empty_like(x)
     for i, (xi, ji) in enumerate(zip(x, j)):
         if ji == 0:
@@ -71,23 +72,14 @@ def cdf_right(q, x):
             k = ji - 1
             out[i] = (k + (xi - q[k]) / (q[ji] - q[k])) / 100
     return out
+
+
+def cdf_right(q, x):
+    return cdf(q, x, "right")
 
 
 def cdf_left(q, x):
-    """Share of the reference strictly below x."""
-    q = np.asarray(q)
-    x = np.atleast_1d(np.asarray(x, dtype=float))
-    j = np.searchsorted(q, x, side="left")  # first percentile >= x
-    out = np.empty_like(x)
-    for i, (xi, ji) in enumerate(zip(x, j)):
-        if ji == 0:
-            out[i] = 0.0
-        elif ji == len(q):
-            out[i] = 1.0
-        else:
-            k = ji - 1
-            out[i] = (k + (xi - q[k]) / (q[ji] - q[k])) / 100
-    return out
+    return cdf(q, x, "left")
 
 
 def psi_terms(ref, live):
