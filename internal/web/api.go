@@ -51,12 +51,12 @@ func (s *server) handleEngagement() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		insts, raws, batch, err := decodeRequest(body)
+		sv := s.models.Load()
+		insts, raws, batch, err := decodeRequest(body, sv.known)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		sv := s.models.Load()
 		m := sv.Pick(insts[0].PatientID)
 		resp, err := Score(m, insts, batch)
 		if err != nil {

@@ -28,13 +28,24 @@ const MaxPatientIDBytes = 200
 // appear once; anything else is an error. Errors are *caresignal.Error
 // naming the field as a path ("instances[2].features.age").
 func DecodeRequest(body []byte) (insts []caresignal.Instance, batch bool, err error) {
-	insts, _, batch, err = decodeRequest(body)
+	insts, _, batch, err = decodeRequest(body, nil)
 	return insts, batch, err
 }
 
 // decodeRequest is DecodeRequest that also returns each instance's JSON
-// as received (slices of body).
-func decodeRequest(body []byte) (insts []caresignal.Instance, raws [][]byte, batch bool, err error) {
+// as received (slices of body). k says what to expect (may be nil).
+// A well-formed request takes fastDecode's single pass; anything else is
+// decoded again below, which names what is wrong.
+func decodeRequest(body []byte, k *known) (insts []caresignal.Instance, raws [][]byte, batch bool, err error) {
+	if insts, raws, batch, ok := fastDecode(body, k); ok {
+		return insts, raws, batch, nil
+	}
+	return slowDecode(body)
+}
+
+// slowDecode is decodeRequest for any body: it checks the JSON first,
+// then each field, and names the first problem.
+func slowDecode(body []byte) (insts []caresignal.Instance, raws [][]byte, batch bool, err error) {
 	if err := validJSON(body); err != nil {
 		return nil, nil, false, err
 	}

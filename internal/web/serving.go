@@ -20,6 +20,45 @@ type Serving struct {
 	Canary        *model.Model // nil: no canary
 	CanaryPercent float64      // share of requests the canary answers, 0–100
 	Shadow        *model.Model // nil: no shadow
+
+	// known tells the decoder the strings and sizes to expect in
+	// requests to these models; set by NewModels and Set.
+	known *known
+}
+
+// known is what the request decoder knows in advance: names maps the
+// request keys, feature names and category labels of the served models to
+// themselves (so that decoding them allocates nothing), and features is
+// the largest number of inputs a model takes (to size each patient's map).
+type known struct {
+	names    map[string]string
+	features int
+}
+
+// wireKeys are the keys of a request body.
+var wireKeys = []string{"instances", "patient_id", "features", "months_enrolled", "horizon"}
+
+// knownFor returns what the decoder can expect of requests to sv.
+func knownFor(sv *Serving) *known {
+	k := &known{names: make(map[string]string)}
+	names := k.names
+	for _, k := range wireKeys {
+		names[k] = k
+	}
+	for _, m := range []*model.Model{sv.Production, sv.Canary, sv.Shadow} {
+		if m == nil {
+			continue
+		}
+		inputs := m.Inputs()
+		k.features = max(k.features, len(inputs))
+		for _, in := range inputs {
+			names[in.Name] = in.Name
+			for _, l := range in.Levels {
+				names[l] = l
+			}
+		}
+	}
+	return k
 }
 
 // Models holds the Serving a server uses. Set replaces it atomically: a
@@ -33,7 +72,7 @@ type Models struct {
 // NewModels returns a holder serving m alone.
 func NewModels(m *model.Model) *Models {
 	ms := &Models{}
-	ms.p.Store(&Serving{Production: m})
+	ms.Set(&Serving{Production: m})
 	return ms
 }
 
@@ -45,6 +84,7 @@ func (ms *Models) Set(sv *Serving) {
 	if sv == nil || sv.Production == nil {
 		panic("web: Models.Set without a production model")
 	}
+	sv.known = knownFor(sv)
 	ms.p.Store(sv)
 }
 

@@ -1,0 +1,117 @@
+package web
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/caresignal/caresignal"
+)
+
+// checkFastAgrees fails when fastDecode accepts a body that the slow
+// decoder refuses or reads differently.
+func checkFastAgrees(t *testing.T, body []byte, names *known) (accepted bool) {
+	t.Helper()
+	insts, raws, batch, ok := fastDecode(body, names)
+	if !ok {
+		return false
+	}
+	want, wantRaws, wantBatch, err := slowDecode(body)
+	if err != nil {
+		t.Fatalf("fast path accepted %q, slow path refuses: %v", body, err)
+	}
+	if batch != wantBatch || !reflect.DeepEqual(insts, want) || !reflect.DeepEqual(raws, wantRaws) {
+		t.Fatalf("%q: fast path read\n%+v (batch %v)\nslow path\n%+v (batch %v)", body, insts, batch, want, wantBatch)
+	}
+	return true
+}
+
+func testNames() *known {
+	k := &known{names: map[string]string{}, features: 3}
+	for _, s := range append(wireKeys, "age", "sex", "F", "program", "diabetes") {
+		k.names[s] = s
+	}
+	return k
+}
+
+func TestFastDecodeAcceptsWellFormed(t *testing.T) {
+	for _, body := range []string{
+		benchSingle,
+		benchBatch100(),
+		`{"features": ` + goodFeatures + `}`,
+		" \n{\"patient_id\": null, \"features\": {}, \"months_enrolled\": null, \"horizon\": null}\t",
+		`{"horizon": 3, "features": {"age": -0, "x": 1.5e2, "y": -12345678901234567890, "s": "Zürich", "n": null}, "months_enrolled": 1e1}`,
+		`{"instances": [{"features": {"a": 1}}, {"patient_id": "p", "features": {"a": "b"}, "horizon": 1}]}`,
+	} {
+		if !checkFastAgrees(t, []byte(body), testNames()) {
+			t.Errorf("fast path refused a well-formed request: %s", body)
+		}
+	}
+	insts, _, _, _ := fastDecode([]byte(`{"features": {"age": -0}}`), nil)
+	if x := insts[0].Features["age"].Num; x != 0 || !signbit(x) {
+		t.Errorf("-0 read as %v", x)
+	}
+}
+
+func signbit(x float64) bool { return 1/x < 0 }
+
+// Every hostile or malformed body on file either is refused by the fast
+// path or read exactly as the slow path reads it.
+func TestFastDecodeOnHostileInputs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/hostile/*")
+	if len(files) == 0 {
+		t.Fatal("no hostile inputs found")
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFastAgrees(t, body, testNames())
+	}
+	for _, body := range []string{
+		`{}`, `[]`, `{"features": {"a": 1}} x`, `{"features": {"a": 01}}`, `{"features": {"a": 1.}}`,
+		`{"features": {"a": 1e}}`, `{"features": {"a": 1e400}}`, `{"features": {"a": true}}`,
+		`{"features": {"a": [1]}}`, `{"features": {"a": 1, "a": 2}}`, `{"features": {"": 1}}`,
+		`{"features": {"a\u0062": 1}}`, `{"features": {"a": "\u00e9"}}`, "{\"features\": {\"a\": \"\xff\"}}",
+		`{"features": {"a": 1}, "features": {"a": 1}}`, `{"features": {"a": 1}, "horizon": 1.5}`,
+		`{"features": {"a": 1}, "horizon": 0}`, `{"features": {"a": 1}, "months_enrolled": -1}`,
+		`{"features": {"a": 1}, "patient_id": 7}`, `{"features": {"a": 1}, "other": 1}`,
+		`{"features": {"a": 1}, "instances": [{"features": {}}]}`, `{"instances": [{"features": {}}], "horizon": 2}`,
+		`{"instances": []}`, `{"instances": null}`, `{"instances": [{"features": {}},]}`, `{"instances": [{}]}`,
+		`{"instances": [{"features": {}}], "instances": [{"features": {}}]}`, `{"features": {"a": 1},}`,
+		`{"features": {"a": 1}`, `{"features": null}`, `{"features": {"a": -}}`, `{"features": {"a": nul}}`,
+	} {
+		if checkFastAgrees(t, []byte(body), testNames()) {
+			t.Errorf("fast path accepted %s", body)
+		}
+	}
+}
+
+// The fast path refuses the batch past MaxInstances (the slow path names it).
+func TestFastDecodeBatchLimit(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString(`{"instances": [`)
+	for i := range caresignal.MaxInstances + 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"features": {"a": 1}}`)
+	}
+	b.WriteString(`]}`)
+	if _, _, _, ok := fastDecode(b.Bytes(), nil); ok {
+		t.Fatal("fast path accepted too many instances")
+	}
+}
+
+// FuzzFastDecode holds the fast path to the slow one on arbitrary bodies.
+func FuzzFastDecode(f *testing.F) {
+	f.Add([]byte(benchSingle))
+	f.Add([]byte(`{"instances": [{"patient_id": "a", "features": {"age": null, "sex": "F"}, "horizon": 3}]}`))
+	f.Add([]byte(`{"features": {"age": 1e400, "b": -0.5E-3}, "months_enrolled": -0}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastAgrees(t, body, testNames())
+	})
+}
