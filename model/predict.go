@@ -1,10 +1,8 @@
 package model
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -125,29 +123,77 @@ func (m *Model) outOfRange(row []float64) error {
 func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Contribution {
 	ft := m.Features
 	ref := ft.Reference()
-	out := make([]caresignal.Contribution, len(ft.Features))
-	var buf [128]byte
+	n := len(ft.Features)
+	var cs [32]float64
+	var order [32]int
+	contrib, idx := cs[:0], order[:0]
+	if n > len(cs) {
+		contrib, idx = make([]float64, 0, n), make([]int, 0, n)
+	}
 	for i, f := range ft.Features {
 		c := 0.0
 		for j := f.Column; j < f.Column+f.Width; j++ {
 			c += m.Coef[j] * (row[j] - ref[j])
 		}
-		v := vals[i].String()
-		shown := v
-		if vals[i].Missing() {
-			shown = "missing (imputed)"
-		}
-		t := append(buf[:0], f.Name...)
-		t = append(t, " = "...)
-		t = append(t, shown...)
-		t = append(t, " → "...)
-		t = appendSigned(t, c)
-		out[i] = caresignal.Contribution{Feature: f.Name, Value: v, Contribution: c, Text: string(t)}
+		contrib = append(contrib, c)
+		idx = append(idx, i)
 	}
-	slices.SortStableFunc(out, func(a, b caresignal.Contribution) int {
-		return cmp.Compare(math.Abs(b.Contribution), math.Abs(a.Contribution))
-	})
+	// Largest magnitude first, ties in feature order (a stable sort of a
+	// handful of indices).
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && math.Abs(contrib[idx[j]]) > math.Abs(contrib[idx[j-1]]); j-- {
+			idx[j], idx[j-1] = idx[j-1], idx[j]
+		}
+	}
+	// Every value and text shares one string: two allocations per
+	// prediction, not two per feature.
+	var buf [1024]byte
+	text := buf[:0]
+	type span struct{ value, text [2]int }
+	var spans [32]span
+	sp := spans[:0]
+	if n > len(spans) {
+		sp = make([]span, 0, n)
+	}
+	for _, i := range idx {
+		f, v := &ft.Features[i], &vals[i]
+		var s span
+		s.value[0] = len(text)
+		text = appendValue(text, v)
+		s.value[1] = len(text)
+		s.text[0] = len(text)
+		text = append(text, f.Name...)
+		text = append(text, " = "...)
+		if v.Missing() {
+			text = append(text, "missing (imputed)"...)
+		} else {
+			text = append(text, text[s.value[0]:s.value[1]]...)
+		}
+		text = append(text, " → "...)
+		text = appendSigned(text, contrib[i])
+		s.text[1] = len(text)
+		sp = append(sp, s)
+	}
+	all := string(text)
+	out := make([]caresignal.Contribution, n)
+	for k, i := range idx {
+		s := sp[k]
+		out[k] = caresignal.Contribution{Feature: ft.Features[i].Name, Value: all[s.value[0]:s.value[1]],
+			Contribution: contrib[i], Text: all[s.text[0]:s.text[1]]}
+	}
 	return out
+}
+
+// appendValue appends v as Value.String formats it.
+func appendValue(b []byte, v *caresignal.Value) []byte {
+	switch v.Kind {
+	case caresignal.Number:
+		return strconv.AppendFloat(b, v.Num, 'g', -1, 64)
+	case caresignal.String:
+		return append(b, v.Str...)
+	default:
+		return append(b, "null"...)
+	}
 }
 
 // appendSigned formats a contribution with two decimals and its sign:
