@@ -66,6 +66,7 @@ type Logger struct {
 	log  *slog.Logger
 
 	queue   chan caresignal.PredictionRecord
+	kick    chan struct{} // wakes the writer (buffer of one)
 	done    chan struct{}
 	closed  atomic.Bool
 	closeMu sync.RWMutex // held for reading while a record is enqueued
@@ -109,7 +110,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	l := &Logger{sink: sink, opt: opt, log: opt.Logger,
-		queue: make(chan caresignal.PredictionRecord, opt.QueueSize), done: make(chan struct{})}
+		queue: make(chan caresignal.PredictionRecord, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records stored in the database."})
 	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records written to the local spill file because the database could not take them or the queue was full."})
 	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records stored in the database after it came back."})
@@ -224,6 +225,9 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 		}
 		select {
 		case l.queue <- recs[i]:
+			if len(l.queue) == cap(l.queue)/4 {
+				l.wake()
+			}
 		default:
 			// The writer is behind: this call's remaining records go to
 			// the spill file in one append. It is not synced here (the
@@ -238,37 +242,54 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 
 // run is the writer: it batches queued records, stores them, spills
 // what the database refuses, and replays the spill file when it can.
+//
+// It does not wait on the queue record by record (every record would then
+// wake it, a cost paid on the request's path): it takes whatever is
+// queued, then sleeps for pollEvery, or until Log finds the queue a
+// quarter full, or Close.
 func (l *Logger) run() {
 	defer close(l.done)
 	batch := make([]caresignal.PredictionRecord, 0, l.opt.BatchSize)
-	flush := time.NewTicker(l.opt.FlushEvery)
-	defer flush.Stop()
+	var oldest time.Time // when the batch's first record was taken
+	poll := time.NewTicker(pollEvery)
+	defer poll.Stop()
 	retry := time.NewTicker(l.opt.RetryEvery)
 	defer retry.Stop()
 	for {
-		select {
-		case rec, ok := <-l.queue:
-			if !ok {
-				// Closing: store the rest and make one attempt at the spill
-				// file; what the database will not take stays on disk for
-				// the next start to replay.
-				l.store(batch)
-				if l.spilling.Load() {
-					l.replay()
+	drain:
+		for {
+			select {
+			case rec, ok := <-l.queue:
+				if !ok {
+					// Closing: store the rest and make one attempt at the
+					// spill file; what the database will not take stays on
+					// disk for the next start to replay.
+					l.store(batch)
+					if l.spilling.Load() {
+						l.replay()
+					}
+					l.syncSpill()
+					return
 				}
-				l.syncSpill()
-				return
+				if len(batch) == 0 {
+					oldest = time.Now()
+				}
+				batch = append(batch, rec)
+				if len(batch) >= l.opt.BatchSize {
+					l.store(batch)
+					batch = batch[:0]
+				}
+			default:
+				break drain
 			}
-			batch = append(batch, rec)
-			if len(batch) >= l.opt.BatchSize {
-				l.store(batch)
-				batch = batch[:0]
-			}
-		case <-flush.C:
-			if len(batch) > 0 {
-				l.store(batch)
-				batch = batch[:0]
-			}
+		}
+		if len(batch) > 0 && time.Since(oldest) >= l.opt.FlushEvery {
+			l.store(batch)
+			batch = batch[:0]
+		}
+		select {
+		case <-l.kick:
+		case <-poll.C:
 		case <-retry.C:
 			if l.spilling.Load() {
 				l.replay()
@@ -276,6 +297,9 @@ func (l *Logger) run() {
 		}
 	}
 }
+
+// pollEvery is how long the writer sleeps when the queue is empty.
+const pollEvery = 10 * time.Millisecond
 
 // store writes a batch, or spills it. While a spill file waits to be
 // replayed, new batches are spilled behind it, so records reach the
@@ -478,6 +502,14 @@ func (l *Logger) State() string {
 	return "ok"
 }
 
+// wake tells the writer there is work, without waiting.
+func (l *Logger) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
 // QueueDepth is the number of records waiting in memory.
 func (l *Logger) QueueDepth() int { return len(l.queue) }
 
@@ -494,6 +526,7 @@ func (l *Logger) Close(ctx context.Context) error {
 	}
 	close(l.queue)
 	l.closeMu.Unlock()
+	l.wake()
 	select {
 	case <-l.done:
 		if e := l.spillErr.Load(); e != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/sqlite"
 )
@@ -42,13 +44,14 @@ func BenchmarkEngagementBatch100Logged(b *testing.B) { benchRequests(b, benchBat
 
 func benchRequests(b *testing.B, body string, logged bool) {
 	var pl *predlog.Logger
+	reg := prometheus.NewRegistry()
 	if logged {
 		store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer store.Close()
-		if pl, err = predlog.New(store, predlog.Options{SpillDir: b.TempDir()}); err != nil {
+		if pl, err = predlog.New(store, predlog.Options{SpillDir: b.TempDir(), Registry: reg}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -65,6 +68,17 @@ func benchRequests(b *testing.B, body string, logged bool) {
 	if pl != nil {
 		if err := pl.Close(context.Background()); err != nil {
 			b.Fatal(err)
+		}
+		// Records the writer could not keep up with went through the
+		// spill file, the slow way.
+		mfs, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "caresignal_prediction_log_spilled_total" {
+				b.ReportMetric(mf.GetMetric()[0].GetCounter().GetValue()/float64(b.N), "spilled/op")
+			}
 		}
 	}
 }
