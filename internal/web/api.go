@@ -64,11 +64,21 @@ func (s *server) handleEngagement() http.Handler {
 			return
 		}
 		s.countPredictions(m, len(resp.Predictions))
-		s.logPredictions(r, m, raws, resp.Predictions)
+		var spans []outputSpan
+		if s.cfg.PredictionLog != nil {
+			spans = make([]outputSpan, 0, len(resp.Predictions))
+		}
+		answer, ok := encodeResponse(resp, spans)
+		if !ok {
+			s.logPredictions(r, m, raws, resp.Predictions, nil)
+			writeJSON(s.log, w, http.StatusOK, resp) // reports the error the same way
+			return
+		}
+		s.logPredictions(r, m, raws, resp.Predictions, &answer)
 		if sv.Shadow != nil {
 			s.shadowScore(r, sv.Shadow, insts, raws, batch, resp)
 		}
-		s.writeResponse(w, resp)
+		answer.write(w)
 	})
 }
 

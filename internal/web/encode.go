@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,32 +21,75 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 
 // writeResponse answers 200 with resp.
 func (s *server) writeResponse(w http.ResponseWriter, resp *Response) {
-	bp := bufPool.Get().(*[]byte)
-	b, err := appendResponse((*bp)[:0], resp)
-	if err != nil {
-		bufPool.Put(bp)
+	body, ok := encodeResponse(resp, nil)
+	if !ok {
 		writeJSON(s.log, w, http.StatusOK, resp) // reports the error the same way
 		return
 	}
-	b = append(b, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
-	if cap(b) <= 1<<20 { // do not keep a huge batch's buffer around
-		*bp = b
+	body.write(w)
+}
+
+// encodedBody is a response body in a pooled buffer, and where each
+// prediction's hazards and expected months lie in it (when asked for).
+type encodedBody struct {
+	bp    *[]byte
+	b     []byte
+	spans []outputSpan
+}
+
+// outputSpan locates one prediction's hazard array and expected months
+// in an encoded body: [start, end) byte offsets.
+type outputSpan struct{ hazard, expected [2]int }
+
+// encodeResponse encodes resp into a pooled buffer, recording each
+// prediction's outputs when spans is true. ok is false when resp cannot be
+// written as JSON (a non-finite number).
+func encodeResponse(resp *Response, spans []outputSpan) (encodedBody, bool) {
+	bp := bufPool.Get().(*[]byte)
+	b, spans, err := appendResponse((*bp)[:0], resp, spans)
+	if err != nil {
 		bufPool.Put(bp)
+		return encodedBody{}, false
+	}
+	return encodedBody{bp: bp, b: append(b, '\n'), spans: spans}, true
+}
+
+// write answers 200 with the body and gives its buffer back to the pool.
+func (e encodedBody) write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(e.b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(e.b)
+	if cap(e.b) <= 1<<20 { // do not keep a huge batch's buffer around
+		*e.bp = e.b
+		bufPool.Put(e.bp)
 	}
 }
 
-func appendResponse(b []byte, resp *Response) ([]byte, error) {
+// outputs returns what the prediction log keeps of prediction i, copied
+// from the encoded body (so its floats are not formatted twice):
+// {"hazard":[...],"expected_months":x}.
+func (e encodedBody) outputs(i int) json.RawMessage {
+	sp := e.spans[i]
+	h, x := e.b[sp.hazard[0]:sp.hazard[1]], e.b[sp.expected[0]:sp.expected[1]]
+	out := make([]byte, 0, len(h)+len(x)+32)
+	out = append(out, `{"hazard":`...)
+	out = append(out, h...)
+	out = append(out, `,"expected_months":`...)
+	out = append(out, x...)
+	return append(out, '}')
+}
+
+// appendResponse appends resp as JSON; when spans is not nil, it also
+// appends each prediction's outputSpan to it.
+func appendResponse(b []byte, resp *Response, spans []outputSpan) ([]byte, []outputSpan, error) {
 	b = append(b, `{"model":{"name":`...)
 	b = appendString(b, resp.Model.Name)
 	b = append(b, `,"version":`...)
 	b = appendString(b, resp.Model.Version)
 	b = append(b, `},"predictions":`...)
 	if resp.Predictions == nil {
-		return append(b, "null}"...), nil
+		return append(b, "null}"...), spans, nil
 	}
 	b = append(b, '[')
 	var err error
@@ -53,28 +97,43 @@ func appendResponse(b []byte, resp *Response) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = appendPrediction(b, &resp.Predictions[i]); err != nil {
-			return nil, err
+		var sp *outputSpan
+		if spans != nil {
+			spans = append(spans, outputSpan{})
+			sp = &spans[len(spans)-1]
+		}
+		if b, err = appendPrediction(b, &resp.Predictions[i], sp); err != nil {
+			return nil, nil, err
 		}
 	}
-	return append(b, "]}"...), nil
+	return append(b, "]}"...), spans, nil
 }
 
-func appendPrediction(b []byte, p *caresignal.Prediction) ([]byte, error) {
+// appendPrediction appends p; sp, when not nil, receives where its
+// hazards and expected months are.
+func appendPrediction(b []byte, p *caresignal.Prediction, sp *outputSpan) ([]byte, error) {
 	var err error
+	var mark outputSpan
 	b = append(b, `{"patient_id":`...)
 	b = appendString(b, p.PatientID)
 	b = append(b, `,"hazard":`...)
+	mark.hazard[0] = len(b)
 	if b, err = appendFloats(b, p.Hazard); err != nil {
 		return nil, err
 	}
+	mark.hazard[1] = len(b)
 	b = append(b, `,"survival":`...)
 	if b, err = appendFloats(b, p.Survival); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"expected_months":`...)
+	mark.expected[0] = len(b)
 	if b, err = appendFloat(b, p.ExpectedMonths); err != nil {
 		return nil, err
+	}
+	mark.expected[1] = len(b)
+	if sp != nil {
+		*sp = mark
 	}
 	b = append(b, `,"median_months":`...)
 	if p.MedianMonths == nil {

@@ -60,15 +60,47 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendResponse(nil, resp)
+		got, _, err := appendResponse(nil, resp, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("trial %d:\n got %s\nwant %s", trial, got, want)
 		}
+		checkLoggedOutputs(t, resp)
 	}
-	if _, err := appendResponse(nil, &Response{Predictions: []caresignal.Prediction{{Hazard: []float64{math.NaN()}}}}); err == nil {
+	if _, _, err := appendResponse(nil, &Response{Predictions: []caresignal.Prediction{{Hazard: []float64{math.NaN()}}}}, nil); err == nil {
 		t.Error("NaN encoded")
+	}
+}
+
+// checkLoggedOutputs: the outputs the prediction log copies out of an
+// encoded body read back as exactly the hazards and expected months.
+func checkLoggedOutputs(t *testing.T, resp *Response) {
+	t.Helper()
+	body, ok := encodeResponse(resp, make([]outputSpan, 0, len(resp.Predictions)))
+	if !ok {
+		t.Fatal("encodeResponse refused a finite response")
+	}
+	if len(body.spans) != len(resp.Predictions) {
+		t.Fatalf("%d spans for %d predictions", len(body.spans), len(resp.Predictions))
+	}
+	for i, p := range resp.Predictions {
+		var got struct {
+			Hazard   []float64 `json:"hazard"`
+			Expected float64   `json:"expected_months"`
+		}
+		out := body.outputs(i)
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("logged outputs %s: %v", out, err)
+		}
+		if len(got.Hazard) != len(p.Hazard) || got.Expected != p.ExpectedMonths {
+			t.Fatalf("logged outputs %s for %+v", out, p)
+		}
+		for k := range p.Hazard {
+			if got.Hazard[k] != p.Hazard[k] {
+				t.Fatalf("logged hazard %d: %v, answered %v", k, got.Hazard[k], p.Hazard[k])
+			}
+		}
 	}
 }

@@ -13,21 +13,29 @@ import (
 
 // logPredictions hands the request's predictions to the prediction log,
 // with each instance's JSON as received. It never waits for the database.
-func (s *server) logPredictions(r *http.Request, m *model.Model, raws [][]byte, preds []caresignal.Prediction) {
+// body, when not nil, is the encoded answer, whose outputs are copied
+// rather than formatted again.
+func (s *server) logPredictions(r *http.Request, m *model.Model, raws [][]byte, preds []caresignal.Prediction, body *encodedBody) {
 	if s.cfg.PredictionLog == nil {
 		return
 	}
-	s.logPredictionsAs(r, r.Pattern, requestID(r.Context()), m, raws, preds)
+	s.logPredictionsAs(r, r.Pattern, requestID(r.Context()), m, raws, preds, body)
 }
 
-func (s *server) logPredictionsAs(r *http.Request, route, reqID string, m *model.Model, raws [][]byte, preds []caresignal.Prediction) {
+func (s *server) logPredictionsAs(r *http.Request, route, reqID string, m *model.Model, raws [][]byte, preds []caresignal.Prediction, body *encodedBody) {
 	now := time.Now().UTC()
 	recs := make([]caresignal.PredictionRecord, len(preds))
 	for i := range preds {
 		p := &preds[i]
+		var out json.RawMessage
+		if body != nil && len(body.spans) == len(preds) {
+			out = body.outputs(i)
+		} else {
+			out = outputsJSON(p.Hazard, p.ExpectedMonths)
+		}
 		recs[i] = caresignal.PredictionRecord{ID: predlog.NewID(), At: now, Model: m.Name, Version: m.Version,
 			Route: route, RequestID: reqID, PatientID: p.PatientID,
-			Inputs: raws[i], FeaturesHash: p.FeaturesHash, Outputs: outputsJSON(p.Hazard, p.ExpectedMonths)}
+			Inputs: raws[i], FeaturesHash: p.FeaturesHash, Outputs: out}
 	}
 	s.keepRecords(r, recs)
 }

@@ -141,7 +141,7 @@ func (s *server) shadowScore(r *http.Request, shadow *model.Model, insts []cares
 			if raws == nil {
 				raws = instancesJSON(insts)
 			}
-			s.logPredictionsAs(r, r.Pattern+" (shadow)", id, shadow, raws, resp.Predictions)
+			s.logPredictionsAs(r, r.Pattern+" (shadow)", id, shadow, raws, resp.Predictions, nil)
 		}
 		info := shadow.Info()
 		obs := s.metrics.shadowDiff.WithLabelValues(info.Name, info.Version)

@@ -267,7 +267,7 @@ func (s *server) handleV2Infer() http.Handler {
 			return
 		}
 		s.countPredictions(m, len(resp.Predictions))
-		s.logPredictions(r, m, instancesJSON(insts), resp.Predictions)
+		s.logPredictions(r, m, instancesJSON(insts), resp.Predictions, nil)
 		if sv.Shadow != nil {
 			s.shadowScore(r, sv.Shadow, insts, nil, true, resp)
 		}
