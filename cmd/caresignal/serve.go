@@ -198,6 +198,9 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop, Registry: reg}
+	if s.logFormat != "text" {
+		cfg.AccessLog = lw // the same JSON lines, written without slog's reflection
+	}
 	// closeLog flushes the prediction log (Close is idempotent): after the
 	// HTTP server stops, and on any early return.
 	closeLog := func() error { return nil }

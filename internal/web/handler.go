@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -28,7 +29,12 @@ type Config struct {
 	Model  *model.Model     // the model to serve when Models is nil
 	Store  caresignal.Store // optional: the worklist reads batch scores from it
 	Logger *slog.Logger     // required
-	Mode   string           // "dev" shows a banner on every page
+	// AccessLog, if set, receives the access log (one line per request)
+	// directly, as JSON lines of the shape Logger would write with
+	// slog's JSON handler, without going through Logger. Leave it nil
+	// when Logger writes text.
+	AccessLog io.Writer
+	Mode      string // "dev" shows a banner on every page
 	// Registry receives the server's Prometheus metrics and is what
 	// /metrics exposes; nil: a registry of the handler's own.
 	Registry *prometheus.Registry
@@ -69,7 +75,7 @@ func NewHandler(cfg Config) *Handler {
 	var h http.Handler = mux
 	h = s.metrics.instrument(h) // innermost: it reads the pattern the mux matched
 	h = recoverPanics(cfg.Logger, h)
-	h = logRequests(cfg.Logger, h)
+	h = logRequests(cfg.Logger, cfg.AccessLog, h)
 	return &Handler{Handler: h, s: s}
 }
 

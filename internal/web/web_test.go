@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -394,4 +396,46 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAccessLineMatchesSlog: the hand-written access log line says what
+// log/slog's JSON handler says for the same request, key for key in the
+// same order, with awkward paths.
+func TestAccessLineMatchesSlog(t *testing.T) {
+	for _, path := range []string{"/api/engagement", "/a<b>&c", "/tab\tquote\"back\\slash", "/é/\u2028/\xff", ""} {
+		var direct, viaSlog bytes.Buffer
+		writeAccessLine(&direct, "abc-0001", "POST", path, 201, 1845, 0.159)
+		slog.New(slog.NewJSONHandler(&viaSlog, nil)).LogAttrs(context.Background(), slog.LevelInfo, "request",
+			slog.String("request_id", "abc-0001"), slog.String("method", "POST"), slog.String("path", path),
+			slog.Int("status", 201), slog.Int("bytes", 1845), slog.Float64("ms", 0.159))
+		a, b := direct.String(), viaSlog.String()
+		if strings.Count(a, "\n") != 1 || !strings.HasSuffix(a, "\n") {
+			t.Fatalf("not one line: %q", a)
+		}
+		keys := func(line string) (ks []string, vals map[string]any) {
+			dec := json.NewDecoder(strings.NewReader(line))
+			dec.Token()
+			vals = map[string]any{}
+			for dec.More() {
+				k, _ := dec.Token()
+				var v any
+				if err := dec.Decode(&v); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				ks = append(ks, k.(string))
+				vals[k.(string)] = v
+			}
+			return ks, vals
+		}
+		ka, va := keys(a)
+		kb, vb := keys(b)
+		delete(va, "time")
+		delete(vb, "time")
+		if !slices.Equal(ka, kb) || !reflect.DeepEqual(va, vb) {
+			t.Errorf("path %q:\n direct %s slog   %s", path, a, b)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, a[len(`{"time":"`):strings.Index(a, `","level"`)]); err != nil {
+			t.Errorf("time: %v", err)
+		}
+	}
 }
