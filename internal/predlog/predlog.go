@@ -49,6 +49,11 @@ type Options struct {
 	// RetryEvery is how often a spilled log is offered to the database
 	// again (default 2s).
 	RetryEvery time.Duration
+	// QueueWait is how long the writer may go without taking records
+	// from a full queue, while the database is taking batches, before Log
+	// stops waiting for room and spills (default 500ms; negative: never
+	// wait).
+	QueueWait time.Duration
 	// WriteTimeout bounds one batch's write (default 5s).
 	WriteTimeout time.Duration
 	// PseudonymKey, when set, replaces every patient id with its keyed
@@ -65,11 +70,14 @@ type Logger struct {
 	opt  Options
 	log  *slog.Logger
 
-	queue   chan caresignal.PredictionRecord
-	kick    chan struct{} // wakes the writer (buffer of one)
-	done    chan struct{}
-	closed  atomic.Bool
-	closeMu sync.RWMutex // held for reading while a record is enqueued
+	queue chan caresignal.PredictionRecord
+	kick  chan struct{} // wakes the writer (buffer of one)
+	// progress is when the writer last took records from the queue
+	// (Unix nanoseconds).
+	progress atomic.Int64
+	done     chan struct{}
+	closed   atomic.Bool
+	closeMu  sync.RWMutex // held for reading while a record is enqueued
 
 	spillMu  sync.Mutex // guards the spill file
 	spilling atomic.Bool
@@ -102,6 +110,9 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	}
 	if opt.RetryEvery <= 0 {
 		opt.RetryEvery = 2 * time.Second
+	}
+	if opt.QueueWait == 0 {
+		opt.QueueWait = 500 * time.Millisecond
 	}
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 5 * time.Second
@@ -209,7 +220,13 @@ func pseudonymiseInputs(inputs []byte, pseudo string) []byte {
 
 // Log records predictions. It never waits for the database: a record
 // goes into the queue, or, when the queue is full, into the spill file.
-// After Close it returns an error and records nothing.
+// When the queue is full while the database is taking batches, the writer
+// is only behind, and Log waits for room while the writer keeps taking
+// records (up to QueueWait after its last progress): under a sustained
+// flood the requests slow to the pace the database keeps, rather than
+// every record taking the dearer way through the spill file (written,
+// read back and stored). After Close it returns an error and records
+// nothing.
 func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
@@ -228,16 +245,41 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 			if len(l.queue) == cap(l.queue)/4 {
 				l.wake()
 			}
+			continue
 		default:
-			// The writer is behind: this call's remaining records go to
-			// the spill file in one append. It is not synced here (the
-			// request would wait for the disk); the writer's next spill,
-			// or Close, syncs the file, and a process exit keeps what the
-			// kernel holds.
-			return l.spill(recs[i:], false)
 		}
+		if !l.spilling.Load() && l.waitForRoom(recs[i]) {
+			continue
+		}
+		// The database is not taking batches, or the writer stayed
+		// behind: this call's remaining records go to the spill file in
+		// one append. It is not synced here (the request would wait for
+		// the disk); the writer's next spill, or Close, syncs the file,
+		// and a process exit keeps what the kernel holds.
+		return l.spill(recs[i:], false)
 	}
 	return nil
+}
+
+// waitForRoom queues rec when room appears before the writer has made no
+// progress for QueueWait (it is then stuck on the database).
+func (l *Logger) waitForRoom(rec caresignal.PredictionRecord) bool {
+	if l.opt.QueueWait < 0 {
+		return false
+	}
+	l.wake()
+	t := time.NewTicker(l.opt.QueueWait / 4)
+	defer t.Stop()
+	for {
+		select {
+		case l.queue <- rec:
+			return true
+		case now := <-t.C:
+			if now.UnixNano()-l.progress.Load() > int64(l.opt.QueueWait) {
+				return false
+			}
+		}
+	}
 }
 
 // run is the writer: it batches queued records, stores them, spills
@@ -273,6 +315,7 @@ func (l *Logger) run() {
 				}
 				if len(batch) == 0 {
 					oldest = time.Now()
+					l.progress.Store(oldest.UnixNano())
 				}
 				batch = append(batch, rec)
 				if len(batch) >= l.opt.BatchSize {
