@@ -10,6 +10,7 @@
 #   CONNS=64                 connections for the single-patient runs
 #   BATCH_CONNS=8            connections for the 100-patient runs
 #   REPEATS=1                measured single-patient runs per server (the median by req/s is reported)
+#   CS_ENV=...               extra environment for "caresignal serve" only, e.g. GOMAXPROCS=3
 #   CS_FLAGS=...             extra flags for "caresignal serve", e.g. --prediction-log=false, or
 #                            "--mode prod --trusted-proxy 127.0.0.1" (the script then makes the keys)
 #   API_KEY=...              when set, requests to caresignal (and to the floor, so that both see the
@@ -141,7 +142,7 @@ ANCHOR_PORT=$(free_port $((FLOOR_PORT + 1)))
   echo "libs: $("$PY" -c 'import sklearn, flask, pandas, numpy; print("sklearn", sklearn.__version__, "flask", flask.__version__, "pandas", pandas.__version__, "numpy", numpy.__version__)')"
   echo "gunicorn: $("$PY" -m gunicorn --version 2>&1)"
   echo "wrk: $(wrk -v 2>&1 | head -1)"
-  echo "settings: DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS BATCH_CONNS=$BATCH_CONNS REPEATS=$REPEATS ATTEMPTS=$ATTEMPTS NOISY_PCT=$NOISY_PCT QUIET_PCT=$QUIET_PCT API_KEY=$([[ -n ${API_KEY:-} ]] && echo set || echo unset)"
+  echo "settings: DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS BATCH_CONNS=$BATCH_CONNS REPEATS=$REPEATS ATTEMPTS=$ATTEMPTS NOISY_PCT=$NOISY_PCT QUIET_PCT=$QUIET_PCT CS_ENV=${CS_ENV:-} CS_FLAGS=${CS_FLAGS:-} API_KEY=$([[ -n ${API_KEY:-} ]] && echo set || echo unset)"
   echo "ports: caresignal=$CS_PORT floor=$FLOOR_PORT anchor=$ANCHOR_PORT"
   echo "loadavg_at_start: $(cat /proc/loadavg)"
 } | tee "$OUT/machine.txt"
@@ -331,7 +332,7 @@ FLOOR_URL=http://$HOST:$FLOOR_PORT/api/engagement
 ANCHOR_URL=http://$HOST:$ANCHOR_PORT/api/engagement
 
 start_server caresignal "http://$HOST:$CS_PORT/healthz" \
-  "$tmp/caresignal" serve --data-dir "$tmp/data" --addr "$HOST:$CS_PORT" ${CS_FLAGS:-}
+  env ${CS_ENV:-} "$tmp/caresignal" serve --data-dir "$tmp/data" --addr "$HOST:$CS_PORT" ${CS_FLAGS:-}
 code=$(post "$CS_URL" "$SINGLE" "$OUT/response_caresignal_single.json") || true
 [[ $code == 200 ]] || die "caresignal answered $code to the single-patient body: $(cat "$OUT/response_caresignal_single.json")"
 CS_BATCH_OK=1
