@@ -19,16 +19,6 @@ import (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// writeResponse answers 200 with resp.
-func (s *server) writeResponse(w http.ResponseWriter, resp *Response) {
-	body, ok := encodeResponse(resp, nil)
-	if !ok {
-		writeJSON(s.log, w, http.StatusOK, resp) // reports the error the same way
-		return
-	}
-	body.write(w)
-}
-
 // encodedBody is a response body in a pooled buffer, and where each
 // prediction's hazards and expected months lie in it (when asked for).
 type encodedBody struct {
