@@ -139,6 +139,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	if l.SpillBytes() > 0 {
 		l.spilling.Store(true)
 	}
+	l.progress.Store(time.Now().UnixNano())
 	go l.run()
 	return l, nil
 }
