@@ -25,48 +25,21 @@ func fastDecode(body []byte, k *known) (insts []caresignal.Instance, raws [][]by
 	if k != nil {
 		p.names, p.width = k.names, max(1, k.features)
 	}
-	p.space()
-	if !p.consume('{') {
-		return nil, nil, false, false
-	}
 	var one fastInstance
 	p.space()
-	if p.consume('}') {
-		return nil, nil, false, false // no features: the slow path says so
-	}
-	for {
-		p.space()
-		key, ok := p.str()
-		if !ok {
-			return nil, nil, false, false
+	ok = p.object(func(key []byte) bool {
+		if string(key) != "instances" {
+			return !batch && p.field(&one, key)
 		}
-		p.space()
-		if !p.consume(':') {
-			return nil, nil, false, false
+		if batch || one.seen != 0 {
+			return false
 		}
-		p.space()
-		if string(key) == "instances" {
-			if batch || one.seen != 0 {
-				return nil, nil, false, false
-			}
-			batch = true
-			if insts, raws, ok = p.instances(); !ok {
-				return nil, nil, false, false
-			}
-		} else if batch || !p.field(&one, key) {
-			return nil, nil, false, false
-		}
-		p.space()
-		if p.consume(',') {
-			continue
-		}
-		if !p.consume('}') {
-			return nil, nil, false, false
-		}
-		break
-	}
+		batch = true
+		insts, raws, ok = p.instances()
+		return ok
+	})
 	p.space()
-	if p.i != len(p.b) {
+	if !ok || p.i != len(p.b) {
 		return nil, nil, false, false
 	}
 	if batch {
@@ -136,6 +109,37 @@ func (p *fastParser) literal(word string) bool {
 		return true
 	}
 	return false
+}
+
+// object reads an object, calling value with each key once the parser
+// stands at the key's value; value reads the value, or reports false.
+func (p *fastParser) object(value func(key []byte) bool) bool {
+	if !p.consume('{') {
+		return false
+	}
+	p.space()
+	if p.consume('}') {
+		return true
+	}
+	for {
+		p.space()
+		key, ok := p.str()
+		if !ok {
+			return false
+		}
+		p.space()
+		if !p.consume(':') {
+			return false
+		}
+		p.space()
+		if !value(key) {
+			return false
+		}
+		p.space()
+		if !p.consume(',') {
+			return p.consume('}')
+		}
+	}
 }
 
 // str reads a string without escapes or control characters, in valid
@@ -298,28 +302,14 @@ func (p *fastParser) field(f *fastInstance, key []byte) bool {
 
 // features reads the features object: names to numbers, strings or null.
 func (p *fastParser) features(inst *caresignal.Instance) bool {
-	if !p.consume('{') {
-		return false
-	}
 	inst.Features = make(map[string]caresignal.Value, p.width)
-	p.space()
-	if p.consume('}') {
-		return true
-	}
-	for {
-		p.space()
-		key, ok := p.str()
-		if !ok || len(key) == 0 {
+	return p.object(func(key []byte) bool {
+		if len(key) == 0 {
 			return false
 		}
 		if _, dup := inst.Features[string(key)]; dup {
 			return false
 		}
-		p.space()
-		if !p.consume(':') {
-			return false
-		}
-		p.space()
 		var v caresignal.Value
 		switch {
 		case p.i >= len(p.b):
@@ -340,12 +330,8 @@ func (p *fastParser) features(inst *caresignal.Instance) bool {
 			v = caresignal.Num(x)
 		}
 		inst.Features[p.intern(key)] = v
-		p.space()
-		if p.consume(',') {
-			continue
-		}
-		return p.consume('}')
-	}
+		return true
+	})
 }
 
 // instances reads the batch array: 1 to MaxInstances patient objects.
@@ -358,38 +344,8 @@ func (p *fastParser) instances() ([]caresignal.Instance, [][]byte, bool) {
 	for {
 		p.space()
 		start := p.i
-		if !p.consume('{') {
-			return nil, nil, false
-		}
 		var f fastInstance
-		p.space()
-		if p.consume('}') {
-			return nil, nil, false
-		}
-		for {
-			p.space()
-			key, ok := p.str()
-			if !ok {
-				return nil, nil, false
-			}
-			p.space()
-			if !p.consume(':') {
-				return nil, nil, false
-			}
-			p.space()
-			if !p.field(&f, key) {
-				return nil, nil, false
-			}
-			p.space()
-			if p.consume(',') {
-				continue
-			}
-			if !p.consume('}') {
-				return nil, nil, false
-			}
-			break
-		}
-		if !f.done() || len(insts) == caresignal.MaxInstances {
+		if !p.object(func(key []byte) bool { return p.field(&f, key) }) || !f.done() || len(insts) == caresignal.MaxInstances {
 			return nil, nil, false
 		}
 		if insts == nil {
@@ -401,12 +357,8 @@ func (p *fastParser) instances() ([]caresignal.Instance, [][]byte, bool) {
 		insts = append(insts, f.inst)
 		raws = append(raws, p.b[start:p.i])
 		p.space()
-		if p.consume(',') {
-			continue
+		if !p.consume(',') {
+			return insts, raws, p.consume(']')
 		}
-		if !p.consume(']') {
-			return nil, nil, false
-		}
-		return insts, raws, true
 	}
 }
