@@ -88,9 +88,6 @@ func Bars(c BarChart) template.HTML {
 	}
 	ch := newChart("bars", c.Width, c.Height, c.Title, c.Desc)
 	if ylo > yhi {
-		if ch.desc == "" {
-			ch.desc = "No data."
-		}
 		return ch.noData()
 	}
 	if ch.desc == "" {

@@ -128,9 +128,6 @@ func Line(c LineChart) template.HTML {
 	}
 	ch := newChart("line", c.Width, c.Height, c.Title, c.Desc)
 	if xlo > xhi {
-		if ch.desc == "" {
-			ch.desc = "No data."
-		}
 		return ch.noData()
 	}
 	xlo, xhi, ylo, yhi = stretchRanges(xlo, xhi, ylo, yhi, c.X, c.Y, c.Refs)

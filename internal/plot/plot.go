@@ -272,8 +272,12 @@ func (c *chart) finish() template.HTML {
 	return template.HTML(out.String())
 }
 
-// noData draws the frame of an empty chart.
+// noData draws the frame of an empty chart, described as "No data."
+// unless the caller gave a description.
 func (c *chart) noData() template.HTML {
+	if c.desc == "" {
+		c.desc = "No data."
+	}
 	c.printf(`<rect x="0.5" y="0.5" width="%s" height="%s" fill="none" stroke="%s" stroke-dasharray="3 3" class="plot-axis"/>`, px(c.w-1), px(c.h-1), gridColor)
 	c.printf(`<text x="%s" y="%s" text-anchor="middle" font-size="14" fill="%s" class="plot-nodata">no data</text>`, px(c.w/2), px(c.h/2+5), tickColor)
 	return c.finish()

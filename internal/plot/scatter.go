@@ -104,9 +104,6 @@ func Scatter(c ScatterChart) template.HTML {
 	}
 	ch := newChart("scatter", c.Width, c.Height, c.Title, c.Desc)
 	if xlo > xhi {
-		if ch.desc == "" {
-			ch.desc = "No data."
-		}
 		return ch.noData()
 	}
 	if ch.desc == "" {
