@@ -67,13 +67,21 @@ func (v Value) MarshalJSON() ([]byte, error) {
 // String formats v for messages and hashes: numbers in the shortest form that
 // round-trips, strings as they are, missing values as "null".
 func (v Value) String() string {
+	if v.Kind == String {
+		return v.Str
+	}
+	return string(v.Append(nil))
+}
+
+// Append appends v to b as String formats it.
+func (v Value) Append(b []byte) []byte {
 	switch v.Kind {
 	case Number:
-		return strconv.FormatFloat(v.Num, 'g', -1, 64)
+		return strconv.AppendFloat(b, v.Num, 'g', -1, 64)
 	case String:
-		return v.Str
+		return append(b, v.Str...)
 	default:
-		return "null"
+		return append(b, "null"...)
 	}
 }
 

@@ -159,7 +159,7 @@ func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Con
 		f, v := &ft.Features[i], &vals[i]
 		var s span
 		s.value[0] = len(text)
-		text = appendValue(text, v)
+		text = v.Append(text)
 		s.value[1] = len(text)
 		s.text[0] = len(text)
 		text = append(text, f.Name...)
@@ -182,18 +182,6 @@ func (m *Model) explain(vals []caresignal.Value, row []float64) []caresignal.Con
 			Contribution: contrib[i], Text: all[s.text[0]:s.text[1]]}
 	}
 	return out
-}
-
-// appendValue appends v as Value.String formats it.
-func appendValue(b []byte, v *caresignal.Value) []byte {
-	switch v.Kind {
-	case caresignal.Number:
-		return strconv.AppendFloat(b, v.Num, 'g', -1, 64)
-	case caresignal.String:
-		return append(b, v.Str...)
-	default:
-		return append(b, "null"...)
-	}
 }
 
 // appendSigned formats a contribution with two decimals and its sign:
