@@ -99,11 +99,8 @@ func ReadSubjects(r io.Reader, cols SubjectColumns, m *model.Model) ([]Subject, 
 			return nil, caresignal.Invalidf("duration", "%s: the duration is not a number ≥ 0", where(cols.Duration))
 		}
 		s.Time = d / cols.PeriodLength
-		switch strings.TrimSpace(rec[evCol]) {
-		case "1", "true", "TRUE", "True":
-			s.Event = true
-		case "0", "false", "FALSE", "False":
-		default:
+		var ok bool
+		if s.Event, ok = feature.ParseEvent(rec[evCol]); !ok {
 			return nil, caresignal.Invalidf("event", "%s: the event is not 0 or 1", where(cols.Event))
 		}
 		for i, in := range inputs {
@@ -111,19 +108,11 @@ func ReadSubjects(r io.Reader, cols SubjectColumns, m *model.Model) ([]Subject, 
 				s.Features[in.Name] = caresignal.NullValue()
 				continue
 			}
-			v := strings.TrimSpace(rec[featCols[i]])
-			switch {
-			case v == "" || v == "NA":
-				s.Features[in.Name] = caresignal.NullValue()
-			case in.Categorical:
-				s.Features[in.Name] = caresignal.Str(v)
-			default:
-				x, err := strconv.ParseFloat(v, 64)
-				if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-					return nil, caresignal.Invalidf(in.Name, "%s: not a finite number", where(in.Name))
-				}
-				s.Features[in.Name] = caresignal.Num(x)
+			v, ok := feature.ParseCell(rec[featCols[i]], in.Categorical)
+			if !ok {
+				return nil, caresignal.Invalidf(in.Name, "%s: not a finite number", where(in.Name))
 			}
+			s.Features[in.Name] = v
 		}
 		out = append(out, s)
 	}

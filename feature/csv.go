@@ -71,6 +71,36 @@ func OpenCSV(r io.Reader, rows string) (*csv.Reader, []string, error) {
 	return cr, header, nil
 }
 
+// ParseEvent reads an event cell: 1 or true (any common case) is an
+// event, 0 or false is none; ok is false for anything else.
+func ParseEvent(cell string) (event, ok bool) {
+	switch strings.TrimSpace(cell) {
+	case "1", "true", "TRUE", "True":
+		return true, true
+	case "0", "false", "FALSE", "False":
+		return false, true
+	}
+	return false, false
+}
+
+// ParseCell reads a covariate cell: empty or NA is a missing value, a
+// categorical cell is its label, and a numeric cell must be a finite
+// number (ok is false when it is not). Surrounding spaces are dropped.
+func ParseCell(cell string, categorical bool) (v caresignal.Value, ok bool) {
+	s := strings.TrimSpace(cell)
+	switch {
+	case s == "" || s == "NA":
+		return caresignal.NullValue(), true
+	case categorical:
+		return caresignal.Str(s), true
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return caresignal.Value{}, false
+	}
+	return caresignal.Num(x), true
+}
+
 // HeaderColumn returns the index of the column name in header, or an
 // error naming role (the flag that names it) and the columns there are.
 func HeaderColumn(header []string, role, name string) (int, error) {
@@ -137,13 +167,13 @@ func ReadTable(r io.Reader, t Table, spec *Spec) (*caresignal.Extract, error) {
 				return nil, caresignal.Invalidf("id", "%s: the id is empty", where(t.ID))
 			}
 		}
-		switch strings.TrimSpace(rec[eventCol]) {
-		case "1", "true", "TRUE", "True":
-			row.Event, row.Status = true, caresignal.StatusEvent
-		case "0", "false", "FALSE", "False":
-			row.Status = caresignal.StatusSurvived
-		default:
+		event, ok := ParseEvent(rec[eventCol])
+		if !ok {
 			return nil, caresignal.Invalidf("event", "%s: %q is not 0 or 1", where(t.Event), rec[eventCol])
+		}
+		row.Event, row.Status = event, caresignal.StatusSurvived
+		if event {
+			row.Status = caresignal.StatusEvent
 		}
 		p, err := strconv.Atoi(strings.TrimSpace(rec[periodCol]))
 		if err != nil || p < 1 || p > caresignal.MaxMonthsEnrolled {
@@ -151,18 +181,9 @@ func ReadTable(r io.Reader, t Table, spec *Spec) (*caresignal.Extract, error) {
 		}
 		row.Month = p
 		for i, f := range spec.Features {
-			s := strings.TrimSpace(rec[featCols[i]])
-			switch {
-			case s == "" || s == "NA":
-				row.Values[i] = caresignal.NullValue()
-			case f.Type == Categorical:
-				row.Values[i] = caresignal.Str(s)
-			default:
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-					return nil, caresignal.Invalidf(f.Name, "%s: %q is not a finite number", where(f.Name), s)
-				}
-				row.Values[i] = caresignal.Num(v)
+			var ok bool
+			if row.Values[i], ok = ParseCell(rec[featCols[i]], f.Type == Categorical); !ok {
+				return nil, caresignal.Invalidf(f.Name, "%s: %q is not a finite number", where(f.Name), strings.TrimSpace(rec[featCols[i]]))
 			}
 		}
 		x.Rows = append(x.Rows, row)
