@@ -21,21 +21,8 @@ have_tools() {
     Rscript --vanilla -e 'suppressPackageStartupMessages({library(survival); library(prodlim); library(pec); library(riskRegression)})' >/dev/null 2>&1
 }
 
-if ! have_tools; then
-  echo "eval.sh: installing R, survival, pec and riskRegression with apt-get" >&2
-  if [ "$(id -u)" -eq 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo=(sudo)
-  else
-    echo "eval.sh: R or its packages are missing and apt-get needs root" >&2
-    exit 1
-  fi
-  "${sudo[@]}" apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-    r-base-core r-cran-survival r-cran-pec r-cran-riskregression
-  have_tools || { echo "eval.sh: the packages are still missing after apt-get" >&2; exit 1; }
-fi
+. "$here/../lib/packages.sh"
+ensure_packages eval.sh "R, survival, pec and riskRegression" have_tools r-base-core r-cran-survival r-cran-pec r-cran-riskregression
 
 # The fixtures were made with these versions; others may change the last digits.
 want="4.2.2 3.5-3 2019.11.13 2022.05.04 2022.11.28"

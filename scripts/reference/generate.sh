@@ -28,21 +28,8 @@ have_tools() {
     "$python" -I -c 'import numpy, scipy, pandas, sklearn, statsmodels' >/dev/null 2>&1
 }
 
-if ! have_tools; then
-  echo "generate.sh: installing R, survival, scikit-learn and statsmodels with apt-get" >&2
-  if [ "$(id -u)" -eq 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo=(sudo)
-  else
-    echo "generate.sh: R or the Python packages are missing and apt-get needs root" >&2
-    exit 1
-  fi
-  "${sudo[@]}" apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-    r-base-core r-cran-survival python3-sklearn python3-statsmodels python3-pandas
-  have_tools || { echo "generate.sh: the packages are still missing after apt-get" >&2; exit 1; }
-fi
+. "$here/../lib/packages.sh"
+ensure_packages generate.sh "R, survival, scikit-learn and statsmodels" have_tools r-base-core r-cran-survival python3-sklearn python3-statsmodels python3-pandas
 command -v go >/dev/null 2>&1 || { echo "generate.sh: go is not on PATH" >&2; exit 1; }
 
 # The fixtures were made with these versions; others may change the last digits.

@@ -29,21 +29,8 @@ have_tools() {
     "$python" -I -c 'import numpy, scipy, pandas, sklearn, joblib, yaml' >/dev/null 2>&1
 }
 
-if ! have_tools; then
-  echo "generate.sh: installing scikit-learn, joblib, pandas and PyYAML with apt-get" >&2
-  if [ "$(id -u)" -eq 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo=(sudo)
-  else
-    echo "generate.sh: Python packages are missing and apt-get needs root" >&2
-    exit 1
-  fi
-  "${sudo[@]}" apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-    python3 python3-numpy python3-scipy python3-pandas python3-sklearn python3-joblib python3-yaml
-  have_tools || { echo "generate.sh: the packages are still missing after apt-get" >&2; exit 1; }
-fi
+. "$here/../lib/packages.sh"
+ensure_packages generate.sh "scikit-learn, joblib, pandas and PyYAML" have_tools python3 python3-numpy python3-scipy python3-pandas python3-sklearn python3-joblib python3-yaml
 command -v go >/dev/null 2>&1 || { echo "generate.sh: go is not on PATH" >&2; exit 1; }
 [ -f "$lung" ] || { echo "generate.sh: $lung is missing (scripts/reference/generate.sh writes it)" >&2; exit 1; }
 
