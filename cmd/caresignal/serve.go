@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"path/filepath"
 	"runtime/debug"
@@ -42,6 +43,7 @@ type serveFlags struct {
 	predLog      bool
 	spillDir     string
 	pseudonymKey string
+	debugAddr    string
 
 	trusted []netip.Prefix
 }
@@ -59,6 +61,7 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.DurationVar(&s.keyRefresh, "key-refresh", 10*time.Second, "how often to re-read the API keys (revocations elsewhere take effect within this)")
 	fs.BoolVar(&s.predLog, "prediction-log", true, "record every prediction served in the database's prediction log")
 	fs.StringVar(&s.spillDir, "spill-dir", envDefault(e, "CARESIGNAL_SPILL_DIR", ""), "where the prediction log keeps records while the database is unreachable (default <data-dir>/spill) (env CARESIGNAL_SPILL_DIR)")
+	fs.StringVar(&s.debugAddr, "debug-addr", envDefault(e, "CARESIGNAL_DEBUG_ADDR", ""), "also serve Go's profiling endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty. They have no access control (env CARESIGNAL_DEBUG_ADDR)")
 	s.pseudonymKey = envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
 }
 
@@ -97,10 +100,43 @@ func (s *serveFlags) validate() error {
 	if err := checkPseudonymKey(s.pseudonymKey); err != nil {
 		return err
 	}
+	if err := checkLoopback(s.debugAddr); err != nil {
+		return err
+	}
 	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 {
 		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key) or a TLS-terminating proxy declared with --trusted-proxy: API keys must not cross the network in clear text")
 	}
 	return nil
+}
+
+// checkLoopback accepts an empty address or one whose host is a loopback
+// address or "localhost": the profiling endpoints answer anyone who can
+// connect.
+func checkLoopback(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return caresignal.Invalidf("debug-addr", "--debug-addr must be host:port, e.g. 127.0.0.1:6060: %v", err)
+	}
+	if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+		return caresignal.Invalidf("debug-addr", "--debug-addr must be on a loopback address (127.0.0.1, [::1] or localhost), got %q: the profiling endpoints have no access control", addr)
+	}
+	return nil
+}
+
+// debugHandler serves the runtime's profiles: CPU, heap, allocations,
+// goroutines, blocking, mutexes, execution traces. The command line is
+// left out, since a --db URL on it may hold a password.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/cmdline", http.NotFound)
+	return mux
 }
 
 func (s *serveFlags) logger(w io.Writer) *slog.Logger {
@@ -259,8 +295,22 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	default:
 		fmt.Fprintf(e.stdout, "\nproduction mode: API keys required (roles predict, viewer, admin); web login at %slogin\n", url)
 	}
-	fmt.Fprintf(e.stdout, "\n  web app:   %s\n  worklist:  %sworklist\n  API:       curl -s %sapi/engagement -d '{\"features\": {...}}'\n  model:     %sapi/model\n\nPress Ctrl-C to stop.\n",
+	fmt.Fprintf(e.stdout, "\n  web app:   %s\n  worklist:  %sworklist\n  API:       curl -s %sapi/engagement -d '{\"features\": {...}}'\n  model:     %sapi/model\n",
 		url, url, url, url)
+	if s.debugAddr != "" {
+		dln, err := net.Listen("tcp", s.debugAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot listen on --debug-addr %s: %w", s.debugAddr, err)
+		}
+		// No write timeout: a CPU profile or trace takes as long as asked.
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go dsrv.Serve(dln)
+		defer dsrv.Close()
+		fmt.Fprintf(e.stdout, "  profiling: http://%s/debug/pprof/ (loopback only, no access control)\n", dln.Addr())
+	}
+	fmt.Fprintf(e.stdout, "\nPress Ctrl-C to stop.\n")
 	done := make(chan error, 1)
 	go func() {
 		if s.tlsCert != "" {

@@ -15,6 +15,9 @@
 #                            "--mode prod --trusted-proxy 127.0.0.1" (the script then makes the keys)
 #   API_KEY=...              when set, requests to caresignal (and to the floor, so that both see the
 #                            same request) carry "Authorization: Bearer $API_KEY"; never written to OUT
+#   PROFILE=1                also take a CPU profile of caresignal during each of its measured runs
+#                            (serve --debug-addr on a fourth port): OUT/<label>.cpu.prof, read with
+#                            go tool pprof -top -cum OUT/<label>.cpu.prof
 #   OUT=<tmp>/results        where raw wrk outputs, metrics.jsonl, summary.md and summary.json go
 #   ANCHOR_DIR=/work/shared/anchors/flask-sklearn   the reference stack (read only; copied)
 #   PORT_BASE=18700          first port tried; three free ports from there are used
@@ -128,6 +131,9 @@ free_port() {  # first port >= $1 with no listener
 CS_PORT=$(free_port "$PORT_BASE")
 FLOOR_PORT=$(free_port $((CS_PORT + 1)))
 ANCHOR_PORT=$(free_port $((FLOOR_PORT + 1)))
+PROFILE=${PROFILE:-}
+DEBUG_PORT=
+[[ -n $PROFILE ]] && DEBUG_PORT=$(free_port $((ANCHOR_PORT + 1)))
 
 {
   echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
@@ -143,7 +149,7 @@ ANCHOR_PORT=$(free_port $((FLOOR_PORT + 1)))
   echo "gunicorn: $("$PY" -m gunicorn --version 2>&1)"
   echo "wrk: $(wrk -v 2>&1 | head -1)"
   echo "settings: DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS BATCH_CONNS=$BATCH_CONNS REPEATS=$REPEATS ATTEMPTS=$ATTEMPTS NOISY_PCT=$NOISY_PCT QUIET_PCT=$QUIET_PCT CS_ENV=${CS_ENV:-} CS_FLAGS=${CS_FLAGS:-} API_KEY=$([[ -n ${API_KEY:-} ]] && echo set || echo unset)"
-  echo "ports: caresignal=$CS_PORT floor=$FLOOR_PORT anchor=$ANCHOR_PORT"
+  echo "ports: caresignal=$CS_PORT floor=$FLOOR_PORT anchor=$ANCHOR_PORT${DEBUG_PORT:+ caresignal-profiling=$DEBUG_PORT}"
   echo "loadavg_at_start: $(cat /proc/loadavg)"
 } | tee "$OUT/machine.txt"
 
@@ -232,10 +238,16 @@ measure() {
   log "measure $label: wrk -d$DURATION ${args[*]}"
   ( while :; do mem_of "$server"; sleep 1; done ) > "$tmp/$label.mem" &
   SAMPLER_PID=$!
+  local prof_pid=
+  if [[ -n $DEBUG_PORT && $server == caresignal ]] && ((DUR_S > 2)); then  # all but the last second
+    curl -s -o "$OUT/$label.cpu.prof" "http://$HOST:$DEBUG_PORT/debug/pprof/profile?seconds=$((DUR_S - 1))" &
+    prof_pid=$!
+  fi
   b0=$(sys_busy); s0=$(ticks_of $(server_pids "$server"))
   local TIMEFORMAT='%R %U %S'
   { time timeout $((DUR_S + 60)) wrk -d"$DURATION" "${args[@]}" > "$OUT/$label.txt" 2> "$OUT/$label.stderr.txt"; } \
     2> "$tmp/$label.wrkcpu" || rc=$?
+  [[ -z $prof_pid ]] || wait "$prof_pid" || log "measure $label: the CPU profile could not be taken"
   b1=$(sys_busy); s1=$(ticks_of $(server_pids "$server"))
   read -r rss hwm n < <(mem_of "$server")            # at the end of the load run
   kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=
@@ -332,7 +344,8 @@ FLOOR_URL=http://$HOST:$FLOOR_PORT/api/engagement
 ANCHOR_URL=http://$HOST:$ANCHOR_PORT/api/engagement
 
 start_server caresignal "http://$HOST:$CS_PORT/healthz" \
-  env ${CS_ENV:-} "$tmp/caresignal" serve --data-dir "$tmp/data" --addr "$HOST:$CS_PORT" ${CS_FLAGS:-}
+  env ${CS_ENV:-} "$tmp/caresignal" serve --data-dir "$tmp/data" --addr "$HOST:$CS_PORT" ${CS_FLAGS:-} \
+  ${DEBUG_PORT:+--debug-addr "$HOST:$DEBUG_PORT"}
 code=$(post "$CS_URL" "$SINGLE" "$OUT/response_caresignal_single.json") || true
 [[ $code == 200 ]] || die "caresignal answered $code to the single-patient body: $(cat "$OUT/response_caresignal_single.json")"
 CS_BATCH_OK=1
