@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/caresignal/caresignal"
 )
@@ -60,14 +59,7 @@ func TestDebugAddr(t *testing.T) {
 		t.Errorf("the API's own address serves profiles: %d", code)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	waitStopped(t, done, "serve")
 	if _, err := http.Get(debug); err == nil {
 		t.Error("the profiling address still answers after the server stopped")
 	}

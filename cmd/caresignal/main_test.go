@@ -133,14 +133,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("no report file: %v", err)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("demo returned %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("demo did not stop after its context ended")
-	}
+	waitStopped(t, done, "demo")
 	if !strings.Contains(out.String(), "stopped") {
 		t.Error("no 'stopped' line after shutdown")
 	}
@@ -164,6 +157,20 @@ func waitHealthy(t *testing.T, base string) {
 }
 
 // pipeline runs generate, etl, train and score against one database.
+// waitStopped waits up to 20 s for a command run in the background to
+// return, and fails the test unless it returned nil.
+func waitStopped(t *testing.T, done <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s returned %v", what, err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not stop", what)
+	}
+}
+
 func pipeline(t *testing.T, dir, db string) string {
 	common := []string{"--data-dir", dir}
 	if db != "" {

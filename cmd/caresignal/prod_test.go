@@ -85,14 +85,7 @@ func TestProductionServe(t *testing.T) {
 	if c := call("POST", "api/admin/stop", admin, ""); c != 202 {
 		t.Errorf("stop with the admin key: %d", c)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the server did not stop when an administrator asked")
-	}
+	waitStopped(t, done, "serve, stopped by an administrator,")
 	if strings.Contains(serr.String(), "P000123") || strings.Contains(serr.String(), admin[16:]) {
 		t.Error("a patient id or a key secret reached the log")
 	}

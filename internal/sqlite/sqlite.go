@@ -33,14 +33,22 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("sqlite: creating the folder of %s: %w", path, err)
 	}
+	file := "file:" + (&url.URL{Path: path}).EscapedPath()
+	size, err := create(file, path)
+	if err != nil {
+		return nil, err
+	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	// Checkpoints copy the WAL into the database every walBytes or so,
+	// whatever the page size: SQLite counts pages (1,000 by default).
+	checkpoint := fmt.Sprintf("wal_autocheckpoint(%d)", max(1, walBytes/size))
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", checkpoint} {
 		q.Add("_pragma", p)
 	}
 	// Write transactions take the lock when they begin, so two writers
 	// wait for each other instead of failing midway.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sql.Open("sqlite", file+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -57,6 +65,49 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// pageSize is the page size of databases this package creates. Against
+// SQLite's default of 4 KiB, 16 KiB pages store a prediction log record
+// in about a fifth less time when records are stored a thousand at a
+// time, as the prediction log's writer does under load (a quarter of the
+// system calls: the WAL and its checkpoints write page by page), and the
+// demo's loads and queries are no slower.
+const pageSize = 16384
+
+// walBytes is how much the WAL grows between automatic checkpoints: what
+// SQLite's default of 1,000 pages is with 4 KiB pages. Larger checkpoints
+// are rarer but hold the writer longer each time.
+const walBytes = 4 << 20
+
+// create makes a new database file with pageSize pages in WAL mode and
+// returns the page size of the file, new or not. The page size must be
+// set before anything is written, and the driver runs its connection
+// pragmas in alphabetical order (journal_mode first), so it is done here,
+// on a connection of its own. An existing file keeps the page size it
+// was made with.
+func create(file, path string) (int, error) {
+	db, err := sql.Open("sqlite", file)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		for _, p := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
+			if _, err := db.Exec(p); err != nil {
+				return 0, fmt.Errorf("sqlite: creating %s: %w", path, err)
+			}
+		}
+	}
+	var size int
+	if err := db.QueryRow("PRAGMA page_size").Scan(&size); err != nil {
+		return 0, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	if size <= 0 {
+		return 0, fmt.Errorf("sqlite: %s reports a page size of %d", path, size)
+	}
+	return size, db.Close()
 }
 
 // isConflict reports a primary-key or unique-index violation.
