@@ -156,7 +156,6 @@ func waitHealthy(t *testing.T, base string) {
 	t.Fatal("server never became healthy")
 }
 
-// pipeline runs generate, etl, train and score against one database.
 // waitStopped waits up to 20 s for a command run in the background to
 // return, and fails the test unless it returned nil.
 func waitStopped(t *testing.T, done <-chan error, what string) {
@@ -171,6 +170,7 @@ func waitStopped(t *testing.T, done <-chan error, what string) {
 	}
 }
 
+// pipeline runs generate, etl, train and score against one database.
 func pipeline(t *testing.T, dir, db string) string {
 	common := []string{"--data-dir", dir}
 	if db != "" {

@@ -34,7 +34,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("sqlite: creating the folder of %s: %w", path, err)
 	}
 	file := "file:" + (&url.URL{Path: path}).EscapedPath()
-	size, err := create(file, path)
+	size, err := prepare(file, path)
 	if err != nil {
 		return nil, err
 	}
@@ -80,13 +80,13 @@ const pageSize = 16384
 // are rarer but hold the writer longer each time.
 const walBytes = 4 << 20
 
-// create makes a new database file with pageSize pages in WAL mode and
+// prepare makes a new database file with pageSize pages in WAL mode and
 // returns the page size of the file, new or not. The page size must be
 // set before anything is written, and the driver runs its connection
 // pragmas in alphabetical order (journal_mode first), so it is done here,
 // on a connection of its own. An existing file keeps the page size it
 // was made with.
-func create(file, path string) (int, error) {
+func prepare(file, path string) (int, error) {
 	db, err := sql.Open("sqlite", file)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %w", err)
