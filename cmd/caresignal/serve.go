@@ -278,6 +278,13 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", s.addr, err)
 	}
+	var dln net.Listener
+	if s.debugAddr != "" {
+		if dln, err = net.Listen("tcp", s.debugAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot listen on --debug-addr %s: %w", s.debugAddr, err)
+		}
+	}
 	h := web.NewHandler(cfg)
 	srv := &http.Server{
 		Handler:           h,
@@ -297,12 +304,7 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	}
 	fmt.Fprintf(e.stdout, "\n  web app:   %s\n  worklist:  %sworklist\n  API:       curl -s %sapi/engagement -d '{\"features\": {...}}'\n  model:     %sapi/model\n",
 		url, url, url, url)
-	if s.debugAddr != "" {
-		dln, err := net.Listen("tcp", s.debugAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("cannot listen on --debug-addr %s: %w", s.debugAddr, err)
-		}
+	if dln != nil {
 		// No write timeout: a CPU profile or trace takes as long as asked.
 		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 5 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -104,10 +104,7 @@ func prepare(file, path string) (int, error) {
 	if err := db.QueryRow("PRAGMA page_size").Scan(&size); err != nil {
 		return 0, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
-	if size <= 0 {
-		return 0, fmt.Errorf("sqlite: %s reports a page size of %d", path, size)
-	}
-	return size, db.Close()
+	return size, nil
 }
 
 // isConflict reports a primary-key or unique-index violation.

@@ -20,7 +20,7 @@
 #                            go tool pprof -top -cum OUT/<label>.cpu.prof
 #   OUT=<tmp>/results        where raw wrk outputs, metrics.jsonl, summary.md and summary.json go
 #   ANCHOR_DIR=/work/shared/anchors/flask-sklearn   the reference stack (read only; copied)
-#   PORT_BASE=18700          first port tried; three free ports from there are used
+#   PORT_BASE=18700          first port tried; three free ports from there are used (four with PROFILE)
 #   QUIET_PCT=15 QUIET_MAX_S=30   before each measurement wait (bounded) until other processes
 #                            use at most QUIET_PCT % of the CPUs
 #   NOISY_PCT=15 ATTEMPTS=2  measure again when other processes used more than NOISY_PCT % of the
