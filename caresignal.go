@@ -156,6 +156,19 @@ type Contribution struct {
 	Text string `json:"text"`
 }
 
+// Input is one input of a model as a form or a client sees it: what an
+// Instance's Features may hold.
+type Input struct {
+	Name        string   `json:"name"`
+	Categorical bool     `json:"categorical,omitempty"`
+	Levels      []string `json:"levels,omitempty"`
+	Description string   `json:"description,omitempty"`
+	// Default is a typical value to prefill a form with ("" for none).
+	Default string `json:"default,omitempty"`
+	// Optional inputs may be missing (imputed).
+	Optional bool `json:"optional,omitempty"`
+}
+
 // ModelInfo names the model that computed a response.
 type ModelInfo struct {
 	Name    string `json:"name"`

@@ -165,7 +165,7 @@ func Load(r io.Reader) (*Model, error) {
 		if err := m.Imported.decode(sklearn.Options{}); err != nil {
 			return nil, corrupt("the imported model file: %v", caresignal.ErrorMessage(err))
 		}
-		if !slices.EqualFunc(recorded, m.Imported.Inputs, func(a, b Input) bool {
+		if !slices.EqualFunc(recorded, m.Imported.Inputs, func(a, b caresignal.Input) bool {
 			return a.Name == b.Name && a.Categorical == b.Categorical && a.Optional == b.Optional
 		}) {
 			return nil, corrupt("the imported model's inputs differ from those recorded at import")

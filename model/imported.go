@@ -39,25 +39,13 @@ type Imported struct {
 	// MLmodel is the MLflow MLmodel file, for the record (mlflow only).
 	MLmodel string `json:"mlmodel,omitempty"`
 	// PeriodColumn is the input holding the month of enrolment (1, 2, …).
-	PeriodColumn   string          `json:"period_column"`
-	SklearnVersion string          `json:"sklearn_version"`
-	Describe       string          `json:"describe"`
-	Signature      []mlflow.Column `json:"signature,omitempty"`
-	Inputs         []Input         `json:"inputs"`
+	PeriodColumn   string             `json:"period_column"`
+	SklearnVersion string             `json:"sklearn_version"`
+	Describe       string             `json:"describe"`
+	Signature      []mlflow.Column    `json:"signature,omitempty"`
+	Inputs         []caresignal.Input `json:"inputs"`
 
 	clf *sklearn.Model
-}
-
-// Input is one input of a model as a form or a client sees it.
-type Input struct {
-	Name        string   `json:"name"`
-	Categorical bool     `json:"categorical,omitempty"`
-	Levels      []string `json:"levels,omitempty"`
-	Description string   `json:"description,omitempty"`
-	// Default is a typical value to prefill a form with ("" for none).
-	Default string `json:"default,omitempty"`
-	// Optional inputs may be missing (imputed).
-	Optional bool `json:"optional,omitempty"`
 }
 
 // ImportSource is a model file to import.
@@ -125,7 +113,7 @@ func (im *Imported) decode(opt sklearn.Options) error {
 			continue
 		}
 		levels, categorical := clf.Levels[name]
-		in := Input{Name: name, Categorical: categorical, Levels: levels, Optional: true}
+		in := caresignal.Input{Name: name, Categorical: categorical, Levels: levels, Optional: true}
 		for _, c := range im.Signature {
 			if c.Name == name {
 				in.Optional = !c.Required
@@ -144,14 +132,14 @@ func (im *Imported) decode(opt sklearn.Options) error {
 // features of a native model (numeric ones prefilled with their training
 // mean, categorical ones with their levels), the classifier's inputs less
 // the period column of an imported one.
-func (m *Model) Inputs() []Input {
+func (m *Model) Inputs() []caresignal.Input {
 	if m.Imported != nil {
 		return m.Imported.Inputs
 	}
-	out := make([]Input, len(m.Features.Features))
+	out := make([]caresignal.Input, len(m.Features.Features))
 	for i, f := range m.Features.Features {
 		spec := m.Features.Spec.Features[i]
-		in := Input{Name: f.Name, Description: spec.Description, Optional: f.Impute != ""}
+		in := caresignal.Input{Name: f.Name, Description: spec.Description, Optional: f.Impute != ""}
 		if f.Type == feature.Numeric {
 			mean := f.Center
 			if spec.Transform == feature.Identity {
@@ -196,7 +184,7 @@ func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Predictio
 	}
 	if len(named) > len(im.Inputs) {
 		for k := range inst.Features {
-			if !slices.ContainsFunc(im.Inputs, func(in Input) bool { return in.Name == k }) {
+			if !slices.ContainsFunc(im.Inputs, func(in caresignal.Input) bool { return in.Name == k }) {
 				return p, caresignal.Invalidf("features."+k, "features.%s is not an input of this model", k)
 			}
 		}

@@ -48,6 +48,41 @@ func (m *Model) Info() caresignal.ModelInfo {
 	return caresignal.ModelInfo{Name: m.Name, Version: m.Version}
 }
 
+// Platforms, as the Open Inference Protocol's model metadata names them:
+// where a model's arithmetic comes from.
+const (
+	PlatformNative  = "caresignal-hazard"
+	PlatformSklearn = "sklearn"
+)
+
+// DefaultPeriodColumn names the month of a person-period row (1, 2, …) in
+// the training extract, and so in the rows a trained model scores.
+const DefaultPeriodColumn = "month"
+
+// Platform names where the model's arithmetic comes from: this package's
+// fitter, or an imported scikit-learn classifier.
+func (m *Model) Platform() string {
+	if m.Imported != nil {
+		return PlatformSklearn
+	}
+	return PlatformNative
+}
+
+// PeriodColumn names the input that holds the month of enrolment a
+// person-period row describes: DefaultPeriodColumn for a trained model, the
+// classifier's own period column for an imported one.
+func (m *Model) PeriodColumn() string {
+	if m.Imported != nil {
+		return m.Imported.PeriodColumn
+	}
+	return DefaultPeriodColumn
+}
+
+// Explains reports whether the model has coefficients of its own, so that
+// its predictions carry each feature's contribution and its summary the
+// ratios; an imported classifier has neither.
+func (m *Model) Explains() bool { return m.Imported == nil }
+
 // Coefficient is one fitted design coefficient, on the encoded scale (per
 // standard deviation for standardised features, per indicator for levels
 // and months).

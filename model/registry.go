@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/caresignal/caresignal"
 )
@@ -52,4 +53,20 @@ func Rollback(ctx context.Context, reg caresignal.Registry, name, actor string) 
 		return from, to, nil, fmt.Errorf("rollback refused: %w", err)
 	}
 	return from, to, m, nil
+}
+
+// PublishFile verifies the artifact file at path and stores it in the
+// registry as a staging version of its name, with a note. It returns the
+// version stored and the model.
+func PublishFile(ctx context.Context, reg caresignal.Registry, path, note, actor string) (caresignal.ModelVersion, *Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return caresignal.ModelVersion{}, nil, &caresignal.Error{Code: caresignal.ENOTFOUND, Message: "cannot read model file " + path, Err: err}
+	}
+	m, err := Load(bytes.NewReader(b))
+	if err != nil {
+		return caresignal.ModelVersion{}, nil, fmt.Errorf("model file %s: %w", path, err)
+	}
+	v, err := reg.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version, Note: note}, b, actor)
+	return v, m, err
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -205,22 +203,17 @@ func runModelsPublish(ctx context.Context, e *env, args []string) error {
 }
 
 // publishModel verifies an artifact file and stores it in the registry,
-// optionally making it the production version.
+// optionally making it the production version (verified again as it
+// would be served).
 func publishModel(ctx context.Context, store caresignal.Store, path, note string, activate bool) (caresignal.ModelVersion, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return caresignal.ModelVersion{}, &caresignal.Error{Code: caresignal.ENOTFOUND, Message: "cannot read model file " + path, Err: err}
+	v, m, err := model.PublishFile(ctx, store, path, note, "cli")
+	if m != nil {
+		cliAudit(ctx, store, "model.publish", m.Name+"@"+m.Version, err)
 	}
-	m, err := model.Load(bytes.NewReader(b))
-	if err != nil {
-		return caresignal.ModelVersion{}, fmt.Errorf("model file %s: %w", path, err)
-	}
-	v, err := store.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version, Note: note}, b, "cli")
-	cliAudit(ctx, store, "model.publish", m.Name+"@"+m.Version, err)
 	if err != nil || !activate {
 		return v, err
 	}
-	_, err = store.SetStage(ctx, m.Name, m.Version, caresignal.StageProduction, "cli")
+	_, _, err = model.Activate(ctx, store, m.Name, m.Version, "cli")
 	cliAudit(ctx, store, "model.activate", m.Name+"@"+m.Version, err)
 	if err != nil {
 		return v, err
@@ -382,11 +375,7 @@ func ensurePublished(ctx context.Context, e *env, store caresignal.Store, path s
 	if caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
 		return err
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return &caresignal.Error{Code: caresignal.ENOTFOUND, Message: "cannot read model file " + path, Err: err}
-	}
-	v, err := store.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version, Note: "published by " + by + ", whose predictions are logged"}, b, "cli")
+	v, _, err := model.PublishFile(ctx, store, path, "published by "+by+", whose predictions are logged", "cli")
 	cliAudit(ctx, store, "model.publish", m.Name+"@"+m.Version, err)
 	if err != nil {
 		return err

@@ -15,10 +15,11 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
-	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/survival"
 	"github.com/caresignal/caresignal/synth"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // synthFlags size and seed a synthetic cohort, starting from the defaults.
@@ -392,21 +393,21 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		r = f
 	}
-	body, err := io.ReadAll(io.LimitReader(r, web.MaxBodyBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r, wire.MaxBodyBytes+1))
 	if err != nil {
 		return err
 	}
 	var out any
 	var failure error
-	if len(body) > web.MaxBodyBytes {
-		failure = caresignal.Errorf(caresignal.ETOOLARGE, "request body exceeds %d bytes", web.MaxBodyBytes)
-	} else if insts, batch, err := web.DecodeRequest(body); err != nil {
+	if len(body) > wire.MaxBodyBytes {
+		failure = caresignal.Errorf(caresignal.ETOOLARGE, "request body exceeds %d bytes", wire.MaxBodyBytes)
+	} else if req, err := wire.DecodeRequest(body, nil); err != nil {
 		failure = err
-	} else if out, err = web.Score(m, insts, batch); err != nil {
+	} else if out, err = serving.Score(m, req.Instances, req.Batch); err != nil {
 		failure = err
 	}
 	if failure != nil {
-		out, _ = web.NewErrorBody(failure)
+		out = wire.NewErrorBody(failure)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

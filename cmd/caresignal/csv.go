@@ -100,6 +100,3 @@ func writeExtractCSV(path string, x *caresignal.Extract) error {
 		return w.Error()
 	})
 }
-
-// writeFileAtomic writes b to path atomically.
-func writeFileAtomic(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -15,8 +14,9 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/eval"
-	"github.com/caresignal/caresignal/evaluate"
+	"github.com/caresignal/caresignal/internal/atomicfile"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/monitor"
 )
 
 func runEvaluate(ctx context.Context, e *env, args []string) error {
@@ -69,7 +69,7 @@ func runEvaluateParity(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&lf.version, "version", "", "only this model version")
 	fs.Var(&lf.since, "since", "only records at or after this date or time")
 	fs.Var(&lf.until, "until", "only records before this date or time")
-	tol := fs.Float64("tolerance", evaluate.DefaultTolerance, "largest absolute difference that counts as equal")
+	tol := fs.Float64("tolerance", monitor.DefaultTolerance, "largest absolute difference that counts as equal")
 	list := fs.Int("list", 20, "mismatches to list in full")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	return withStore(ctx, fs, &d, args, 0, func(store caresignal.Store, _ []string) error {
@@ -77,7 +77,7 @@ func runEvaluateParity(ctx context.Context, e *env, args []string) error {
 			return caresignal.Invalidf("list", "--list must be at least 1")
 		}
 		start := time.Now()
-		rep, err := evaluate.Parity(ctx, store, evaluate.RegistryLoader(store), evaluate.ParityOptions{Filter: lf.filter(), Tolerance: *tol, MaxListed: *list})
+		rep, err := monitor.Parity(ctx, store, monitor.RegistryLoader(store), monitor.ParityOptions{Filter: lf.filter(), Tolerance: *tol, MaxListed: *list})
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func runEvaluateParity(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-func printParity(e *env, rep *evaluate.ParityReport, took time.Duration) {
+func printParity(e *env, rep *monitor.ParityReport, took time.Duration) {
 	fmt.Fprintf(e.stdout, "%s (%s)\n", rep.Summary(), seconds(took))
 	if len(rep.Groups) > 0 {
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
@@ -181,7 +181,7 @@ func runEvaluateOutcomes(ctx context.Context, e *env, args []string) error {
 	d.register(fs, e)
 	ref := fs.String("model", envDefault(e, "CARESIGNAL_MODEL", ""), "model artifact file, or NAME / NAME@VERSION from the registry (required)")
 	csvPath := fs.String("csv", "", "subjects CSV: a header row, one row per subject (required)")
-	var cols evaluate.SubjectColumns
+	var cols monitor.SubjectColumns
 	fs.StringVar(&cols.ID, "id", "id", "subject id column")
 	fs.StringVar(&cols.Duration, "duration", "duration", "observed duration column")
 	fs.StringVar(&cols.Event, "event", "event", "event column: 1 for a drop-off at the duration, 0 when censored")
@@ -214,20 +214,20 @@ func runEvaluateOutcomes(ctx context.Context, e *env, args []string) error {
 		return &caresignal.Error{Code: caresignal.ENOTFOUND, Message: "cannot read " + *csvPath, Err: err}
 	}
 	defer f.Close()
-	subjects, err := evaluate.ReadSubjects(f, cols, m)
+	subjects, err := monitor.ReadSubjects(f, cols, m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *csvPath, err)
 	}
 	horizon := max(at.v[len(at.v)-1], caresignal.DefaultHorizon)
 	start := time.Now()
-	sec, err := evaluate.SubjectOutcomes(m, subjects, horizon, eval.SurvivalOptions{At: at.v, Bootstrap: *boot, Seed: *seed, Level: *level})
+	sec, err := monitor.SubjectOutcomes(m, subjects, horizon, eval.SurvivalOptions{At: at.v, Bootstrap: *boot, Seed: *seed, Level: *level})
 	if err != nil {
 		return err
 	}
 	if *htmlOut != "" {
-		rep := &evaluate.Report{GeneratedAt: time.Now().UTC(), Model: m.Name, Version: m.Version, Outcomes: sec,
+		rep := &monitor.Report{GeneratedAt: time.Now().UTC(), Model: m.Name, Version: m.Version, Outcomes: sec,
 			Flags: []string{}, Figures: map[string]float64{}, Notes: []string{fmt.Sprintf("subjects from %s, scored at time zero", filepath.Base(*csvPath))}}
-		if err := writeFileAtomic(*htmlOut, []byte(evaluate.RenderHTML(rep))); err != nil {
+		if err := atomicfile.WriteBytes(*htmlOut, []byte(monitor.RenderHTML(rep))); err != nil {
 			return err
 		}
 	}
@@ -243,7 +243,7 @@ func runEvaluateOutcomes(ctx context.Context, e *env, args []string) error {
 
 // reportFlags configure evaluate report (and the demo's report step).
 type reportFlags struct {
-	opt         evaluate.ReportOptions
+	opt         monitor.ReportOptions
 	paritySince timeFlag
 	driftSince  timeFlag
 	at          intList
@@ -295,7 +295,7 @@ func runEvaluateReport(ctx context.Context, e *env, args []string) error {
 }
 
 // stepReport builds, writes and stores the monitoring report.
-func stepReport(ctx context.Context, e *env, prefix string, store caresignal.Store, r *reportFlags) (*evaluate.Report, error) {
+func stepReport(ctx context.Context, e *env, prefix string, store caresignal.Store, r *reportFlags) (*monitor.Report, error) {
 	opt := r.opt
 	opt.At = r.at.v
 	opt.ParitySince = r.paritySince.t
@@ -310,27 +310,17 @@ func stepReport(ctx context.Context, e *env, prefix string, store caresignal.Sto
 	opt.PseudonymKey = key
 	p := newProgress(e.stderr, "evaluating", "stages")
 	opt.Progress = func(stage string) { p.Note(stage) }
-	rep, err := evaluate.BuildReport(ctx, store, opt)
+	rep, err := monitor.BuildReport(ctx, store, opt)
 	p.Finish()
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encoding the report: %w", err)
-	}
-	html := evaluate.RenderHTML(rep)
-	if err := writeFileAtomic(r.jsonPath, append(js, '\n')); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(r.htmlPath, []byte(html)); err != nil {
-		return nil, err
-	}
+	var saver monitor.EvaluationSaver
 	if !r.noStore {
-		if _, err := store.SaveEvaluation(ctx, caresignal.Evaluation{Model: rep.Model, Version: rep.Version, Figures: rep.Figures,
-			Flags: rep.Flags, Report: js, HTML: html}); err != nil {
-			return nil, err
-		}
+		saver = store
+	}
+	if err := rep.Save(ctx, saver, r.jsonPath, r.htmlPath); err != nil {
+		return nil, err
 	}
 	printReport(e, prefix, rep)
 	fmt.Fprintf(e.stdout, "%swrote %s and %s%s\n", indent(prefix), r.htmlPath, r.jsonPath, map[bool]string{false: "; kept in the database for /monitoring and /metrics", true: ""}[r.noStore])
@@ -381,13 +371,13 @@ func printMetrics(e *env, m *eval.SurvivalMetrics) {
 	}
 }
 
-func printOutcomes(e *env, m *model.Model, sec *evaluate.OutcomeSection, took time.Duration) {
+func printOutcomes(e *env, m *model.Model, sec *monitor.OutcomeSection, took time.Duration) {
 	fmt.Fprintf(e.stdout, "%s@%s against %d subjects (%d drop-offs) in %s\n\n", m.Name, m.Version, sec.Metrics.N, sec.Metrics.Events, seconds(took))
 	printMetrics(e, &sec.Metrics)
 }
 
 // printReport summarises a monitoring report for a terminal.
-func printReport(e *env, prefix string, rep *evaluate.Report) {
+func printReport(e *env, prefix string, rep *monitor.Report) {
 	pad := indent(prefix)
 	fmt.Fprintf(e.stdout, "%sevaluated %s@%s in %.1fs: %s\n", prefix, rep.Model, rep.Version, rep.ElapsedSec, rep.Parity.Summary())
 	if o := rep.Outcomes; o != nil {

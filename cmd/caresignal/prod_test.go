@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/evaluate"
 	"github.com/caresignal/caresignal/internal/sqlite"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // TestProductionServe: the registry and key commands, a production server
@@ -210,7 +210,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	groups, err := store.SummarisePredictions(context.Background(), caresignal.PredictionFilter{})
 	n := 0
 	for _, g := range groups {
-		if g.Route != evaluate.ScoreRoute { // the pipeline's batch scores
+		if g.Route != wire.ScoreRoute { // the pipeline's batch scores
 			n += g.Records
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
 )
 
 // serveFlags configure the HTTP server.
@@ -225,15 +226,16 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	models := web.NewModels(m)
-	dep := web.NewDeployer(store, models, m.Name, log)
+	models := serving.NewModels(m)
+	dep := serving.NewDeployer(store, models, m.Name, log)
 	if _, err := dep.Sync(ctx); err != nil {
 		return fmt.Errorf("reading the model registry: %w", err)
 	}
 	go dep.Run(ctx, s.registryPoll)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop, Registry: reg}
+	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop, Registry: reg,
+		PseudonymKey: []byte(s.pseudonymKey)}
 	if s.logFormat != "text" {
 		cfg.AccessLog = lw // the same JSON lines, written without slog's reflection
 	}
@@ -241,7 +243,7 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	// HTTP server stops, and on any early return.
 	closeLog := func() error { return nil }
 	if s.predLog {
-		pl, err := predlog.New(store, predlog.Options{SpillDir: s.spillDir, PseudonymKey: []byte(s.pseudonymKey), Registry: reg, Logger: log})
+		pl, err := predlog.New(store, predlog.Options{SpillDir: s.spillDir, Registry: reg, Logger: log})
 		if err != nil {
 			return err
 		}

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/evaluate"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -165,109 +165,54 @@ func minOf(v []float64) float64 {
 	return m
 }
 
+// stepScore scores every enrolled patient with m (serving.ScoreBatch),
+// writes the CSV in full before the database changes and puts it in place
+// only once the database has committed, and prints the run's summary.
 func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Store, m *model.Model, horizon int, csvPath string) error {
-	if horizon < 1 || horizon > caresignal.MaxHorizon {
-		return caresignal.Invalidf("horizon", "horizon must be between 1 and %d", caresignal.MaxHorizon)
-	}
-	x, err := store.PredictionExtract(ctx)
-	if err != nil {
-		return err
-	}
-	asOf, err := store.LastELT(ctx)
-	if err != nil {
-		return err
-	}
-	if len(x.Rows) == 0 {
-		return caresignal.Errorf(caresignal.EINVALID, "no patient is enrolled as of %s: nothing to score", asOf.Format(time.DateOnly))
-	}
-	cols, err := m.Features.Bind(x.Columns)
-	if err != nil {
-		return caresignal.Errorf(caresignal.EINVALID, "the model needs feature %q, which the prediction extract does not have (columns: %s)",
-			caresignal.ErrorField(err), strings.Join(x.Columns, ", "))
-	}
-	p := newProgress(e.stderr, "scoring", "patients")
-	started := time.Now().UTC()
-	runID := evaluate.ScoreRunID(asOf, started)
 	key, err := pseudonymKey(e)
 	if err != nil {
 		return err
 	}
-	recs := make([]caresignal.PredictionRecord, 0, len(x.Rows))
-	scores := make([]caresignal.Score, 0, len(x.Rows))
-	var preds []caresignal.Prediction
-	failures := map[string]int{}
-	inst := caresignal.Instance{Horizon: horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
-	for i, r := range x.Rows {
-		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
-		clear(inst.Features)
-		for j, f := range m.Features.Features {
-			inst.Features[f.Name] = r.Values[cols[j]]
-		}
-		pr, err := m.Predict(&inst)
-		if err != nil {
-			// Counted by field only: the message can quote the value.
-			failures[caresignal.ErrorField(err)]++
-			continue
-		}
-		rec, err := evaluate.ScoreRecord(runID, started, m.Name, m.Version, &inst, &pr, key)
-		if err != nil {
-			return err
-		}
-		recs = append(recs, rec)
-		scores = append(scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
-			HazardNext: pr.Hazard[0], SurvivalEnd: pr.Survival[horizon-1], ExpectedMonths: pr.ExpectedMonths, MedianMonths: pr.MedianMonths})
-		if csvPath != "" {
-			preds = append(preds, pr)
-		}
-		if i%1000 == 0 {
-			p.Set(i, len(x.Rows))
-		}
+	p := newProgress(e.stderr, "scoring", "patients")
+	b, err := serving.ScoreBatch(ctx, store, m, serving.BatchOptions{Horizon: horizon, PseudonymKey: key, KeepPredictions: csvPath != "", Progress: p.Set})
+	if err != nil {
+		p.Finish()
+		return err
 	}
-	// The CSV is written in full before the database changes, and put in
-	// place only once the database has committed.
 	var csvFile *pendingFile
 	if csvPath != "" {
-		if csvFile, err = writeScoresCSV(csvPath, scores, preds); err != nil {
+		if csvFile, err = writeScoresCSV(csvPath, b.Scores, b.Predictions); err != nil {
 			p.Finish()
 			return fmt.Errorf("writing %s: %w", csvPath, err)
 		}
 		defer csvFile.discard()
 	}
-	run := caresignal.ScoreRun{Model: m.Info(), AsOf: asOf, ScoredAt: time.Now().UTC(), Horizon: horizon}
-	if err := store.ReplaceScores(ctx, run, scores); err != nil {
+	if err := b.Store(ctx, store); err != nil {
 		p.Finish()
 		return err
-	}
-	// Every score also goes to the prediction log, so that it can be
-	// rescored (parity) and followed up to its outcome.
-	for start := 0; start < len(recs); start += 5000 {
-		if err := store.AppendPredictions(ctx, recs[start:min(start+5000, len(recs))]); err != nil {
-			p.Finish()
-			return fmt.Errorf("the scores are stored, but their prediction-log records are not (%d of %d stored): %w", start, len(recs), err)
-		}
 	}
 	el := p.Finish()
 	high := 0
 	mean := 0.0
-	for _, s := range scores {
+	for _, s := range b.Scores {
 		mean += s.HazardNext
 		if s.HazardNext >= 0.10 {
 			high++
 		}
 	}
-	if len(scores) > 0 {
-		mean /= float64(len(scores))
+	if len(b.Scores) > 0 {
+		mean /= float64(len(b.Scores))
 	}
 	fmt.Fprintf(e.stdout, "%sscored %s enrolled patients (as of %s, %d-month horizon) into the scores table in %s: mean risk this month %.1f%%, %s at 10%% or more\n",
-		prefix, count(len(scores)), asOf.Format(time.DateOnly), horizon, seconds(el), 100*mean, count(high))
-	if len(failures) > 0 {
-		reasons := make([]string, 0, len(failures))
-		for field, n := range failures {
+		prefix, count(len(b.Scores)), b.Run.AsOf.Format(time.DateOnly), b.Run.Horizon, seconds(el), 100*mean, count(high))
+	if len(b.Refused) > 0 {
+		reasons := make([]string, 0, len(b.Refused))
+		for field, n := range b.Refused {
 			reasons = append(reasons, fmt.Sprintf("%s (%d)", field, n))
 		}
 		sort.Strings(reasons)
 		fmt.Fprintf(e.stderr, "warning: %d patients could not be scored and are not in the scores table; the model refused their %s\n",
-			len(x.Rows)-len(scores), strings.Join(reasons, ", "))
+			b.Enrolled-len(b.Scores), strings.Join(reasons, ", "))
 	}
 	if csvFile != nil {
 		if err := csvFile.commit(); err != nil {

@@ -12,12 +12,7 @@ package predlog
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,9 +51,6 @@ type Options struct {
 	QueueWait time.Duration
 	// WriteTimeout bounds one batch's write (default 5s).
 	WriteTimeout time.Duration
-	// PseudonymKey, when set, replaces every patient id with its keyed
-	// hash (HMAC-SHA-256, hex) before it is queued.
-	PseudonymKey []byte
 	// Registry receives the logger's metrics; nil: none.
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
@@ -144,81 +136,6 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	return l, nil
 }
 
-// NewID returns a unique record id: a random prefix drawn once per
-// process and a counter, so ids cost no system call and two processes
-// (or restarts) do not collide.
-func NewID() string {
-	// Fixed width, so one process's ids sort in the order they were made
-	// and the primary key grows at its end.
-	var b [16]byte
-	n := idCounter.Add(1)
-	for i := len(b) - 1; i >= 0; i-- {
-		b[i] = "0123456789abcdef"[n&15]
-		n >>= 4
-	}
-	return idPrefix + string(b[:])
-}
-
-var (
-	idCounter atomic.Uint64
-	idPrefix  = func() string {
-		var b [12]byte
-		rand.Read(b[:])
-		return hex.EncodeToString(b[:]) + "-"
-	}()
-)
-
-// Pseudonym returns the id as the log stores it: unchanged without a key,
-// its keyed hash with one.
-func (l *Logger) Pseudonym(id string) string { return Pseudonym(l.opt.PseudonymKey, id) }
-
-// Pseudonym returns id's keyed hash ("h:" and 64 hex digits) under key;
-// id itself when the key or the id is empty. Offline tools use it to
-// match source records to a pseudonymised log.
-func Pseudonym(key []byte, id string) string {
-	if len(key) == 0 || id == "" {
-		return id
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	return "h:" + hex.EncodeToString(m.Sum(nil))
-}
-
-// pseudonymiseInputs replaces the value of the top-level "patient_id" of
-// a request object with pseudo, keeping every other byte as received. It
-// returns inputs unchanged when they are not an object or have no string
-// patient_id.
-func pseudonymiseInputs(inputs []byte, pseudo string) []byte {
-	dec := json.NewDecoder(bytes.NewReader(inputs))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return inputs
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return inputs
-		}
-		start := dec.InputOffset()
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return inputs
-		}
-		if key, _ := t.(string); key != "patient_id" || len(v) == 0 || v[0] != '"' {
-			continue
-		}
-		end := int(dec.InputOffset())
-		valueStart := end - len(v)
-		if valueStart < int(start) {
-			return inputs
-		}
-		q, _ := json.Marshal(pseudo)
-		out := make([]byte, 0, len(inputs)-len(v)+len(q))
-		out = append(append(append(out, inputs[:valueStart]...), q...), inputs[end:]...)
-		return out
-	}
-	return inputs
-}
-
 // Log records predictions. It never waits for the database: a record
 // goes into the queue, or, when the queue is full, into the spill file.
 // When the queue is full while the database is taking batches, the writer
@@ -235,12 +152,6 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 		return errors.New("the prediction log is closed")
 	}
 	for i := range recs {
-		if len(l.opt.PseudonymKey) > 0 && recs[i].PatientID != "" {
-			// The id also leaves the inputs: every other byte stays as
-			// received.
-			recs[i].PatientID = l.Pseudonym(recs[i].PatientID)
-			recs[i].Inputs = pseudonymiseInputs(recs[i].Inputs, recs[i].PatientID)
-		}
 		select {
 		case l.queue <- recs[i]:
 			if len(l.queue) == cap(l.queue)/4 {

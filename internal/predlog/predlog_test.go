@@ -16,12 +16,13 @@ import (
 	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/sqlstore"
+	"github.com/caresignal/caresignal/wire"
 )
 
 func records(from, n int) []caresignal.PredictionRecord {
 	out := make([]caresignal.PredictionRecord, n)
 	for i := range out {
-		out[i] = caresignal.PredictionRecord{ID: predlog.NewID(), At: time.Now(), Model: "engagement", Version: "v1",
+		out[i] = caresignal.PredictionRecord{ID: wire.NewID(), At: time.Now(), Model: "engagement", Version: "v1",
 			Route: "POST /api/engagement", RequestID: "r", PatientID: fmt.Sprintf("P%06d", from+i),
 			Inputs: json.RawMessage(`{"features": {"age": 54}}`), FeaturesHash: "h", Outputs: json.RawMessage(`{"hazard":[0.05]}`)}
 	}
@@ -175,48 +176,5 @@ func TestTornSpillLine(t *testing.T) {
 	l.Close(context.Background())
 	if l.SpillBytes() != 0 {
 		t.Error("the replayed file was kept")
-	}
-}
-
-// TestPseudonyms: with a key, patient ids are replaced by a keyed hash,
-// the same for the same id; without, they are kept.
-func TestPseudonyms(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	opt := fastOptions(t.TempDir())
-	opt.PseudonymKey = []byte("a-secret-of-some-length")
-	l, err := predlog.New(store, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := records(0, 2)
-	recs[1].PatientID = recs[0].PatientID
-	recs[0].Inputs = json.RawMessage(`{"features": {"age": 54, "note": "patient_id"},  "patient_id" : "P000000", "horizon": 3}`)
-	l.Log(recs...)
-	l.Close(context.Background())
-	var inputs string
-	if err := store.DB().QueryRow("SELECT inputs FROM prediction_log WHERE id = ?", recs[0].ID).Scan(&inputs); err != nil {
-		t.Fatal(err)
-	}
-	want := `{"features": {"age": 54, "note": "patient_id"},  "patient_id" : "` + predlog.Pseudonym(opt.PseudonymKey, "P000000") + `", "horizon": 3}`
-	if inputs != want {
-		t.Errorf("stored inputs %s\nwant %s", inputs, want)
-	}
-	rows, err := store.DB().Query("SELECT patient_id FROM prediction_log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	if len(ids) != 2 || ids[0] != ids[1] || !strings.HasPrefix(ids[0], "h:") || strings.Contains(ids[0], "P000000") {
-		t.Errorf("stored ids %q", ids)
 	}
 }

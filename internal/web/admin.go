@@ -8,6 +8,8 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/access"
+	"github.com/caresignal/caresignal/serving"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // The administrators' API under /api/admin/: the model registry
@@ -22,7 +24,7 @@ func (s *server) adminAction(action string, fn func(r *http.Request) (target str
 		c := callerOf(r.Context())
 		target, code, answer, err := fn(r)
 		if err != nil {
-			body, code := NewErrorBody(err)
+			body, code := wire.NewErrorBody(err), status(caresignal.ErrorCode(err))
 			outcome := "failed"
 			if code < 500 {
 				outcome = "refused"
@@ -39,7 +41,7 @@ func (s *server) adminAction(action string, fn func(r *http.Request) (target str
 	})
 }
 
-func (s *server) deployer() (*Deployer, error) {
+func (s *server) deployer() (*serving.Deployer, error) {
 	if s.cfg.Deployer == nil {
 		return nil, caresignal.Errorf(caresignal.ECONFLICT, "this server has no model registry: start it with a database")
 	}
@@ -47,7 +49,7 @@ func (s *server) deployer() (*Deployer, error) {
 }
 
 // servedName checks the {name} of an admin model route.
-func (s *server) servedName(r *http.Request) (*Deployer, error) {
+func (s *server) servedName(r *http.Request) (*serving.Deployer, error) {
 	d, err := s.deployer()
 	if err != nil {
 		return nil, err
@@ -59,7 +61,7 @@ func (s *server) servedName(r *http.Request) (*Deployer, error) {
 }
 
 // servingJSON describes the set being served now.
-func servingJSON(sv *Serving) map[string]any {
+func servingJSON(sv *serving.Set) map[string]any {
 	out := map[string]any{"production": sv.Production.Info()}
 	if sv.Canary != nil {
 		out["canary"] = map[string]any{"model": sv.Canary.Info(), "percent": sv.CanaryPercent}
@@ -140,23 +142,7 @@ func (s *server) handleServingConfig() http.Handler {
 		}
 		cfg := caresignal.ServingConfig{Name: d.Name, CanaryVersion: req.CanaryVersion, CanaryPercent: req.CanaryPercent,
 			ShadowVersion: req.ShadowVersion, UpdatedAt: time.Now().UTC(), UpdatedByActor: callerOf(r.Context()).Name}
-		// Load the candidates first: a version that does not load is
-		// refused here rather than left out later.
-		for _, v := range []string{req.CanaryVersion, req.ShadowVersion} {
-			if v == "" {
-				continue
-			}
-			d.mu.Lock()
-			_, err := d.load(r.Context(), v)
-			d.mu.Unlock()
-			if err != nil {
-				return target, 0, nil, err
-			}
-		}
-		if err := d.Registry.SetServingConfig(r.Context(), cfg); err != nil {
-			return target, 0, nil, err
-		}
-		if _, err := d.Sync(r.Context()); err != nil {
+		if err := d.SetServing(r.Context(), cfg); err != nil {
 			return target, 0, nil, err
 		}
 		return target, http.StatusOK, map[string]any{"serving": servingJSON(s.models.Load())}, nil

@@ -2,48 +2,14 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/wire"
 )
 
-// ErrorBody is the JSON body of every API error.
-type ErrorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-// NewErrorBody returns the body and HTTP status answering err.
-func NewErrorBody(err error) (ErrorBody, int) {
-	return ErrorBody{Error: caresignal.ErrorMessage(err), Field: caresignal.ErrorField(err)}, status(caresignal.ErrorCode(err))
-}
-
-// Response is the body of a successful POST /api/engagement.
-type Response struct {
-	Model       caresignal.ModelInfo    `json:"model"`
-	Predictions []caresignal.Prediction `json:"predictions"`
-}
-
-// Score answers a decoded API request with the model: what the route
-// returns, without HTTP. It is shared with `caresignal predict`. batch says
-// the request used "instances", so errors name "instances[i].…".
-func Score(m *model.Model, insts []caresignal.Instance, batch bool) (*Response, error) {
-	var preds []caresignal.Prediction
-	if !batch {
-		p, err := m.Predict(&insts[0])
-		if err != nil {
-			return nil, err
-		}
-		preds = []caresignal.Prediction{p}
-	} else {
-		var err error
-		if preds, err = m.PredictBatch(insts); err != nil {
-			return nil, err
-		}
-	}
-	return &Response{Model: m.Info(), Predictions: preds}, nil
-}
-
+// handleEngagement is POST /api/engagement: one patient or a batch, as
+// the scorer answers it.
 func (s *server) handleEngagement() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
@@ -51,35 +17,23 @@ func (s *server) handleEngagement() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		sv := s.models.Load()
-		insts, raws, batch, err := decodeRequest(body, sv.known)
+		answer, err := s.scorer.Engagement(call(r), body)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		m := sv.Pick(insts[0].PatientID)
-		resp, err := Score(m, insts, batch)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.countPredictions(m, len(resp.Predictions))
-		var spans []outputSpan
-		if s.cfg.PredictionLog != nil {
-			spans = make([]outputSpan, 0, len(resp.Predictions))
-		}
-		answer, ok := encodeResponse(resp, spans)
-		if !ok {
-			s.logPredictions(r, m, raws, resp.Predictions, nil)
-			writeJSON(s.log, w, http.StatusOK, resp) // reports the error the same way
-			return
-		}
-		s.logPredictions(r, m, raws, resp.Predictions, &answer)
-		if sv.Shadow != nil {
-			s.shadowScore(r, sv.Shadow, insts, raws, batch, resp)
-		}
-		answer.write(w)
+		writeEncoded(w, answer)
 	})
+}
+
+// writeEncoded answers 200 with an encoded answer and releases it.
+func writeEncoded(w http.ResponseWriter, e wire.Encoded) {
+	b := e.Bytes()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	e.Release()
 }
 
 func (s *server) handleHealthz() http.Handler {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/access"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // Access is the production server's access control. A nil Access (the
@@ -48,54 +50,8 @@ const (
 	levelAdmin   = "admin"   // admin: models, keys, the server itself
 )
 
-// routeLevel gives every pattern of routeTable its access level; a route
-// missing here refuses to start (and a test checks the two agree).
-var routeLevel = map[string]string{
-	"POST /api/engagement":   levelPredict,
-	"GET /api/model":         levelApp,
-	"GET /api/models/{name}": levelApp,
-	"/api/":                  levelPublic, // only ever answers 404 or 405
-	"GET /healthz":           levelPublic,
-	"GET /readyz":            levelPublic,
-	"GET /metrics":           levelViewer,
-	"GET /openapi.json":      levelPublic,
-	"POST /invocations":      levelPredict,
-	"GET /ping":              levelPublic,
-	"GET /health":            levelPublic,
-	"GET /version":           levelApp,
-	"GET /{$}":               levelApp,
-	"POST /{$}":              levelApp,
-	"GET /worklist":          levelApp,
-	"GET /model":             levelApp,
-	"GET /monitoring":        levelViewer,
-	"GET /monitoring/report": levelViewer,
-	"GET /api/monitoring":    levelViewer,
-	"GET /login":             levelPublic,
-	"POST /login":            levelPublic,
-	"POST /logout":           levelApp,
-
-	"GET /v2":                                         levelPublic,
-	"GET /v2/health/live":                             levelPublic,
-	"GET /v2/health/ready":                            levelPublic,
-	"GET /v2/models/{name}":                           levelApp,
-	"GET /v2/models/{name}/versions/{version}":        levelApp,
-	"GET /v2/models/{name}/ready":                     levelApp,
-	"GET /v2/models/{name}/versions/{version}/ready":  levelApp,
-	"POST /v2/models/{name}/infer":                    levelPredict,
-	"POST /v2/models/{name}/versions/{version}/infer": levelPredict,
-
-	"GET /api/admin/models": levelAdmin,
-	"POST /api/admin/models/{name}/versions/{version}/activate": levelAdmin,
-	"POST /api/admin/models/{name}/rollback":                    levelAdmin,
-	"PUT /api/admin/models/{name}/serving":                      levelAdmin,
-	"POST /api/admin/reload":                                    levelAdmin,
-	"GET /api/admin/keys":                                       levelAdmin,
-	"POST /api/admin/keys":                                      levelAdmin,
-	"DELETE /api/admin/keys/{id}":                               levelAdmin,
-	"GET /api/admin/audit":                                      levelAdmin,
-	"POST /api/admin/drain":                                     levelAdmin,
-	"POST /api/admin/stop":                                      levelAdmin,
-}
+// levels lists the access levels, from everyone to administrators only.
+var levels = []string{levelPublic, levelApp, levelPredict, levelViewer, levelAdmin}
 
 func levelAllows(level, role string) bool {
 	switch level {
@@ -143,9 +99,9 @@ var devCaller = &caller{Principal: access.Principal{Name: "dev", Role: caresigna
 // session, 403 for a role the route does not allow, for a cookie-borne
 // form without its CSRF token, and for a peer that is not a trusted
 // proxy; 429 past the key's rate.
-func (s *server) guard(pattern string, next http.Handler) http.Handler {
-	level, ok := routeLevel[pattern]
-	if !ok {
+func (s *server) guard(rt route) http.Handler {
+	pattern, level, next := rt.pattern, rt.level, rt.handler
+	if !slices.Contains(levels, level) {
 		panic("web: route " + pattern + " has no access level")
 	}
 	a := s.cfg.Access
@@ -157,7 +113,7 @@ func (s *server) guard(pattern string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, withCaller(r, devCaller))
 		})
 	}
-	api := !isPagePattern(pattern)
+	api := !rt.page
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.fromTrustedPeer(r) {
 			s.deny(w, r, http.StatusForbidden, api, "connect through the proxy this server trusts")
@@ -201,19 +157,9 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// isPagePattern tells web-app pages (HTML answers, login redirects) from
-// API routes (JSON answers).
-func isPagePattern(p string) bool {
-	switch p {
-	case "GET /{$}", "POST /{$}", "GET /worklist", "GET /model", "GET /login", "POST /login", "POST /logout":
-		return true
-	}
-	return false
-}
-
 func (s *server) deny(w http.ResponseWriter, r *http.Request, code int, api bool, msg string) {
 	if api {
-		writeJSON(s.log, w, code, ErrorBody{Error: msg})
+		writeJSON(s.log, w, code, wire.ErrorBody{Error: msg})
 		return
 	}
 	s.render(w, code, "denied.html", &deniedPage{chrome: s.chrome(r, ""), Status: code, Message: msg})

@@ -27,7 +27,9 @@ import (
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/sqlstore"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/synth"
+	"github.com/caresignal/caresignal/wire"
 )
 
 var (
@@ -64,7 +66,7 @@ func testModel2(t testing.TB) *model.Model {
 type registryFixture struct {
 	srv    *httptest.Server
 	store  *sqlstore.Store
-	dep    *Deployer
+	dep    *serving.Deployer
 	reg    *prometheus.Registry
 	h      *Handler
 	pl     *predlog.Logger
@@ -96,8 +98,8 @@ func newRegistryFixture(t *testing.T) *registryFixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	models := NewModels(f.v1)
-	f.dep = NewDeployer(store, models, f.v1.Name, log)
+	models := serving.NewModels(f.v1)
+	f.dep = serving.NewDeployer(store, models, f.v1.Name, log)
 	pl, err := predlog.New(store, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -129,13 +131,13 @@ func patientBody(id string) string {
 // expected returns each version's hazards for a body, computed directly.
 func expected(t *testing.T, models ...*model.Model) func(body string) map[string][]float64 {
 	return func(body string) map[string][]float64 {
-		insts, batch, err := DecodeRequest([]byte(body))
+		req, err := wire.DecodeRequest([]byte(body), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := map[string][]float64{}
 		for _, m := range models {
-			resp, err := Score(m, insts, batch)
+			resp, err := serving.Score(m, req.Instances, req.Batch)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +170,7 @@ func TestSwapUnderLoad(t *testing.T) {
 					failures.Add(1)
 					continue
 				}
-				var r Response
+				var r wire.Answer
 				err = json.NewDecoder(resp.Body).Decode(&r)
 				resp.Body.Close()
 				if err != nil || resp.StatusCode != 200 {
@@ -266,7 +268,7 @@ func TestCanarySplit(t *testing.T) {
 	for i := range patients * 2 {
 		id := fmt.Sprintf("P%05d", i%patients)
 		code, b := post(t, f.srv, patientBody(id))
-		var r Response
+		var r wire.Answer
 		if code != 200 || json.Unmarshal(b, &r) != nil {
 			t.Fatalf("%d %s", code, b)
 		}

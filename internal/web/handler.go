@@ -1,7 +1,9 @@
-// Package web is caresignal's HTTP surface: the JSON API (POST
-// /api/engagement), health and model metadata, and the server-rendered web
-// app (the what-if form with its curves, and the worklist). NewHandler
-// returns one http.Handler; routes.go lists every route.
+// Package web is caresignal's HTTP surface: an adapter over package
+// serving for the JSON API (POST /api/engagement, the Open Inference
+// Protocol, MLflow /invocations), plus health, metrics, model metadata,
+// the administrators' API and the server-rendered web app. NewHandler
+// returns one http.Handler; routes.go lists every route with who may use
+// it.
 package web
 
 import (
@@ -19,13 +21,15 @@ import (
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // Config is what the handler needs.
 type Config struct {
 	// Models is the set of models served, which the caller may swap while
 	// the handler runs; nil: Model alone, never swapped.
-	Models *Models
+	Models *serving.Models
 	Model  *model.Model     // the model to serve when Models is nil
 	Store  caresignal.Store // optional: the worklist reads batch scores from it
 	Logger *slog.Logger     // required
@@ -43,11 +47,14 @@ type Config struct {
 	Access *Access
 	// Deployer follows the model registry and carries out activations and
 	// rollbacks; nil: no registry, the admin model routes refuse.
-	Deployer *Deployer
+	Deployer *serving.Deployer
 	// Stop, if set, stops the server gracefully (POST /api/admin/stop).
 	Stop func()
 	// PredictionLog, if set, records every prediction the API serves.
 	PredictionLog *predlog.Logger
+	// PseudonymKey, when set, replaces patient ids in the prediction log
+	// with their keyed hash.
+	PseudonymKey []byte
 }
 
 // Handler is the HTTP handler of the whole surface.
@@ -58,16 +65,24 @@ type Handler struct {
 
 // Wait returns when the shadow scorings started by requests have finished;
 // call it after the HTTP server has shut down.
-func (h *Handler) Wait() { h.s.shadowJobs.Wait() }
+func (h *Handler) Wait() { h.s.scorer.Wait() }
 
 // NewHandler returns the HTTP handler serving cfg.Models (or cfg.Model).
 func NewHandler(cfg Config) *Handler {
 	mux := http.NewServeMux()
 	if cfg.Models == nil {
-		cfg.Models = NewModels(cfg.Model)
+		cfg.Models = serving.NewModels(cfg.Model)
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates(), metrics: newMetrics(cfg.Registry), models: cfg.Models,
-		shadowSem: make(chan struct{}, maxShadowJobs)}
+	s := &server{cfg: cfg, log: cfg.Logger, tmpl: parseTemplates(), metrics: newMetrics(cfg.Registry), models: cfg.Models}
+	sc := serving.Config{Models: cfg.Models, PseudonymKey: cfg.PseudonymKey, Registry: s.metrics.registry, Logger: cfg.Logger}
+	if cfg.PredictionLog != nil {
+		sc.Log = cfg.PredictionLog
+	}
+	scorer, err := serving.NewScorer(sc)
+	if err != nil {
+		panic("web: " + err.Error()) // as MustRegister: the registry already has these metrics
+	}
+	s.scorer = scorer
 	if cfg.Store != nil {
 		s.metrics.registry.MustRegister(&evaluationCache{store: cfg.Store})
 	}
@@ -84,10 +99,11 @@ type server struct {
 	log     *slog.Logger
 	tmpl    *template.Template
 	metrics *metrics
-	models  *Models
-
-	shadowSem  chan struct{}
-	shadowJobs sync.WaitGroup
+	models  *serving.Models
+	scorer  *serving.Scorer
+	// apiMethods maps the JSON routes' paths the fallback knows to their
+	// methods (see routes).
+	apiMethods map[string][]string
 
 	draining atomic.Bool
 	sessions sessions
@@ -118,14 +134,24 @@ func status(code string) int {
 }
 
 // writeError answers with the error's status and caller-safe message.
-// Server-side failures are logged with their cause; input errors are not
-// (their text can quote the caller's values, which may be health data).
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	body, code := NewErrorBody(err)
+	writeJSON(s.log, w, s.failed(r, err), wire.NewErrorBody(err))
+}
+
+// failed returns the status answering err. Server-side failures are
+// logged with their cause; input errors are not (their text can quote the
+// caller's values, which may be health data).
+func (s *server) failed(r *http.Request, err error) int {
+	code := status(caresignal.ErrorCode(err))
 	if code >= 500 {
 		s.log.Error("request failed", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
 	}
-	writeJSON(s.log, w, code, body)
+	return code
+}
+
+// call identifies r for the records of its predictions.
+func call(r *http.Request) serving.Call {
+	return serving.Call{RequestID: requestID(r.Context()), Route: r.Pattern}
 }
 
 func writeJSON(log *slog.Logger, w http.ResponseWriter, code int, v any) {

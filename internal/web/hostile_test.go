@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // The hostile catalogue: adversarial request bodies, one file each in
@@ -222,13 +223,13 @@ func hostileGenerated() []struct {
 		{"category of 10 MB", withFeature("VHOSTILE-4417", strings.Repeat("V", 10<<20)), hostileWant{api: st413, inv: st413}},
 		{"100k empty instances", repeat(`{"instances": [`, `{}`, `,`, `]}`, 100_000), hostileWant{api: st400, inv: st400}},
 		{"100k invocation records", repeat(`{"instances": [`, `{"month": 1}`, `,`, `]}`, 100_000), hostileWant{api: st400, inv: st400}},
-		{"10001 dataframe_split rows", repeat(`{"dataframe_split": {"columns": ["month"], "data": [`, `[1]`, `,`, `]}}`, MaxRecords+1), hostileWant{api: st400, inv: st400}},
+		{"10001 dataframe_split rows", repeat(`{"dataframe_split": {"columns": ["month"], "data": [`, `[1]`, `,`, `]}}`, wire.MaxRecords+1), hostileWant{api: st400, inv: st400}},
 		{"nesting depth 100k", withFeature(`"age": 47.1337`, `"age": `+strings.Repeat("[", 100_000)+strings.Repeat("]", 100_000)), hostileWant{api: st400, inv: st400}},
 		{"object nesting depth 100k", repeat(``, `{"a":`, ``, `1`+strings.Repeat("}", 100_000), 100_000), hostileWant{api: st400, inv: st400}},
 		{"feature name of 1 MB", withFeature(`"age": 47.1337`, `"age": 47.1337, "`+strings.Repeat("n", 1<<20)+`": 1`), hostileWant{api: st400, inv: st400}},
 		{"5000 unknown feature names", manyNames(5000), hostileWant{api: st400, inv: st400}},
-		{"body of exactly MaxBodyBytes", exactly(MaxBodyBytes), hostileWant{api: st200, inv: st400}},
-		{"body of MaxBodyBytes+1", exactly(MaxBodyBytes + 1), hostileWant{api: st413, inv: st413}},
+		{"body of exactly wire.MaxBodyBytes", exactly(wire.MaxBodyBytes), hostileWant{api: st200, inv: st400}},
+		{"body of wire.MaxBodyBytes+1", exactly(wire.MaxBodyBytes + 1), hostileWant{api: st413, inv: st413}},
 		{"1000 patients at horizon 120", repeat(`{"instances": [`, strings.Replace(hostilePatient, `}}`, `}, "horizon": 120}`, 1), `,`, `]}`, caresignal.MaxInstances), hostileWant{api: st200, inv: st400}},
 	}
 }
@@ -374,7 +375,7 @@ func checkHostileScores(t *testing.T, where, path string, body []byte) {
 		}
 		hazards = r.Predictions
 	} else {
-		var r Response
+		var r wire.Answer
 		if err := json.Unmarshal(body, &r); err != nil || len(r.Predictions) == 0 {
 			t.Errorf("%s: 200 without predictions: %s", where, hostileExcerpt(string(body)))
 		}

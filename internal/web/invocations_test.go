@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/caresignal/caresignal/wire"
 )
 
 // TestInvocations: every request format MLflow's scoring server takes
@@ -22,7 +24,7 @@ func TestInvocations(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%d %s", code, body)
 		}
-		var r Response
+		var r wire.Answer
 		json.Unmarshal(body, &r)
 		want[i] = r.Predictions[0].Hazard[0]
 	}
@@ -79,7 +81,7 @@ func TestInvocations(t *testing.T) {
 		`[1, 2]`: "not a JSON object",
 	} {
 		code, got := invoke(t, srv, "application/json", body)
-		var e mlflowError
+		var e wire.MLflowError
 		if code != 400 || json.Unmarshal(got, &e) != nil || e.ErrorCode != "BAD_REQUEST" || !strings.Contains(e.Message, wantMsg) {
 			t.Errorf("%s: %d %s, want 400 with %q", body, code, got, wantMsg)
 		}

@@ -10,19 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/caresignal/caresignal/model"
 )
 
 // metrics are the server's Prometheus metrics, registered on the
 // handler's registry (never the global one).
 type metrics struct {
-	registry    *prometheus.Registry
-	duration    *prometheus.HistogramVec
-	inFlight    prometheus.Gauge
-	predictions *prometheus.CounterVec
-	shadowDiff  *prometheus.HistogramVec
-	shadowLost  *prometheus.CounterVec
+	registry *prometheus.Registry
+	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -41,21 +36,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "caresignal_http_requests_in_flight",
 			Help: "Requests being answered now.",
 		}),
-		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "caresignal_predictions_total",
-			Help: "Patients or person-period rows scored, by model name and version.",
-		}, []string{"model", "version"}),
-		shadowDiff: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "caresignal_shadow_hazard_abs_diff",
-			Help:    "Absolute difference between the shadow and the production model's first-month hazard, per patient, by shadow version.",
-			Buckets: []float64{1e-12, 1e-6, 1e-4, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
-		}, []string{"model", "version"}),
-		shadowLost: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "caresignal_shadow_skipped_total",
-			Help: "Requests the shadow model did not score, by reason: busy (the shadow queue was full) or error (it refused the input).",
-		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.duration, m.inFlight, m.predictions, m.shadowDiff, m.shadowLost)
+	reg.MustRegister(m.duration, m.inFlight)
 	return m
 }
 
@@ -78,11 +60,6 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		}
 		m.duration.WithLabelValues(route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
 	})
-}
-
-func (s *server) countPredictions(m *model.Model, n int) {
-	info := m.Info()
-	s.metrics.predictions.WithLabelValues(info.Name, info.Version).Add(float64(n))
 }
 
 func (s *server) handleMetrics() http.Handler {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/caresignal/caresignal/wire"
 )
 
 type ctxKey int
@@ -115,17 +117,17 @@ func writeAccessLine(w io.Writer, id, method, path string, status, bytes int, ms
 	b := append((*bp)[:0], `{"time":"`...)
 	b = time.Now().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
-	b = appendString(b, id)
+	b = wire.AppendString(b, id)
 	b = append(b, `,"method":`...)
-	b = appendString(b, method)
+	b = wire.AppendString(b, method)
 	b = append(b, `,"path":`...)
-	b = appendString(b, path)
+	b = wire.AppendString(b, path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(bytes), 10)
 	b = append(b, `,"ms":`...)
-	b, _ = appendFloat(b, ms) // finite: a duration
+	b, _ = wire.AppendFloat(b, ms) // finite: a duration
 	b = append(b, "}\n"...)
 	w.Write(b)
 	*bp = b
@@ -149,7 +151,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 					what = re.Error()
 				}
 				log.Error("panic serving request", "request_id", requestID(r.Context()), "path", r.URL.Path, "panic", what, "stack", string(debug.Stack()))
-				writeJSON(log, w, http.StatusInternalServerError, ErrorBody{Error: "internal error"})
+				writeJSON(log, w, http.StatusInternalServerError, wire.ErrorBody{Error: "internal error"})
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -262,7 +262,7 @@ func (s *server) handleModelPage() http.Handler {
 		ch := s.chrome(r, "/model")
 		m := ch.Model
 		sum := m.Summary()
-		if m.Imported != nil {
+		if !m.Explains() {
 			page := &modelPage{chrome: ch, Summary: sum, Months: caresignal.DefaultHorizon}
 			if h := m.ReferenceHazard(page.Months); h != nil {
 				page.Hazard = hazardChart(0, h)

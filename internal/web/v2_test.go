@@ -13,8 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/sklearnfixture"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // v2Patients are three patients as POST /api/engagement takes them; the
@@ -155,7 +158,7 @@ func TestV2ServerMetadataAndHealth(t *testing.T) {
 	}
 
 	// Without a model: not ready, and nothing to score with.
-	empty := httptest.NewServer(NewHandler(Config{Models: &Models{}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
+	empty := httptest.NewServer(NewHandler(Config{Models: &serving.Models{}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
 	defer empty.Close()
 	if code, body := v2Get(t, empty, "/v2/health/ready"); code != 503 || string(body) != "{\"ready\":false}\n" {
 		t.Errorf("ready without a model: %d %s", code, body)
@@ -179,7 +182,7 @@ func TestV2ModelMetadata(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%s: %d %s", path, code, body)
 		}
-		var meta v2ModelMeta
+		var meta wire.V2ModelMeta
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&meta); err != nil {
@@ -193,7 +196,7 @@ func TestV2ModelMetadata(t *testing.T) {
 			t.Fatalf("%s: inputs %+v", path, meta.Inputs)
 		}
 		for i, in := range inputs {
-			want := v2TensorMeta{Name: in.Name, Datatype: "FP64", Shape: []int{-1}}
+			want := wire.V2TensorMeta{Name: in.Name, Datatype: "FP64", Shape: []int{-1}}
 			if in.Categorical {
 				want.Datatype = "BYTES"
 			}
@@ -260,7 +263,7 @@ func TestV2InferMatchesEngagement(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
-	var want Response
+	var want wire.Answer
 	if err := json.Unmarshal(body, &want); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +324,7 @@ func TestV2InferMatchesEngagement(t *testing.T) {
 			t.Errorf("patient %d: median_months %d, want %d", i, median[i], wantMedian)
 		}
 		for _, c := range p.Explanation {
-			k := slices.IndexFunc(inputs, func(in model.Input) bool { return in.Name == c.Feature })
+			k := slices.IndexFunc(inputs, func(in caresignal.Input) bool { return in.Name == c.Feature })
 			if !bits(contributions[i*len(inputs)+k], c.Contribution) {
 				t.Errorf("patient %d: %s contribution %v, /api/engagement %v", i, c.Feature, contributions[i*len(inputs)+k], c.Contribution)
 			}
@@ -418,12 +421,12 @@ func TestV2Versions(t *testing.T) {
 	m := testModel(t)
 	canary := *m
 	canary.Version = "c0ffee000001"
-	ms := NewModels(m)
-	ms.Set(&Serving{Production: m, Canary: &canary, CanaryPercent: 100})
+	ms := serving.NewModels(m)
+	ms.Set(&serving.Set{Production: m, Canary: &canary, CanaryPercent: 100})
 	srv := httptest.NewServer(NewHandler(Config{Models: ms, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
 	defer srv.Close()
 
-	var meta v2ModelMeta
+	var meta wire.V2ModelMeta
 	json.Unmarshal([]byte(must200(t, srv, "/v2/models/engagement")), &meta)
 	if !slices.Equal(meta.Versions, []string{m.Version, canary.Version}) {
 		t.Errorf("versions %v", meta.Versions)
@@ -464,7 +467,7 @@ func TestV2Errors(t *testing.T) {
 	srv, _ := testServer(t)
 	m := testModel(t)
 	idx := func(name string) int {
-		return slices.IndexFunc(m.Inputs(), func(in model.Input) bool { return in.Name == name })
+		return slices.IndexFunc(m.Inputs(), func(in caresignal.Input) bool { return in.Name == name })
 	}
 	n := len(m.Inputs())
 	good := func() []v2Tensor { return v2Columns(m, v2Patients, false) }
@@ -492,7 +495,7 @@ func TestV2Errors(t *testing.T) {
 	engagement := func(p map[string]any) string {
 		b, _ := json.Marshal(p)
 		code, body := post(t, srv, string(b))
-		var e ErrorBody
+		var e wire.ErrorBody
 		if code != 400 || json.Unmarshal(body, &e) != nil {
 			t.Fatalf("/api/engagement: %d %s", code, body)
 		}
@@ -507,7 +510,7 @@ func TestV2Errors(t *testing.T) {
 		return map[string]any{"features": f}
 	}
 
-	big := `{"inputs": [{"name": "age", "shape": [1], "datatype": "BYTES", "data": ["` + strings.Repeat("x", MaxBodyBytes) + `"]}]}`
+	big := `{"inputs": [{"name": "age", "shape": [1], "datatype": "BYTES", "data": ["` + strings.Repeat("x", wire.MaxBodyBytes) + `"]}]}`
 	cases := []struct {
 		name, ct, body string
 		code           int
@@ -528,8 +531,8 @@ func TestV2Errors(t *testing.T) {
 		{"id not a string", "", `{"id": 7, "inputs": []}`, 400, "id must be a string"},
 		{"tensor without name", "", `{"inputs": [{"shape": [1], "datatype": "FP64", "data": [1]}]}`, 400, "inputs[0].name is required: the feature the tensor holds"},
 		{"unknown tensor field", "", `{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [1], "dtype": "x"}]}`, 400, "inputs[0].dtype is not a known field (a tensor has name, shape, datatype, data and parameters)"},
-		{"no datatype", "", `{"inputs": [{"name": "age", "shape": [1], "data": [1]}]}`, 400, `inputs[0] "age": datatype is required, one of ` + v2DatatypeList},
-		{"unknown datatype", "", `{"inputs": [{"name": "age", "shape": [1], "datatype": "FLOAT", "data": [1]}]}`, 400, `inputs[0] "age": datatype "FLOAT" is not supported; use one of ` + v2DatatypeList},
+		{"no datatype", "", `{"inputs": [{"name": "age", "shape": [1], "data": [1]}]}`, 400, `inputs[0] "age": datatype is required, one of ` + wire.V2DatatypeList},
+		{"unknown datatype", "", `{"inputs": [{"name": "age", "shape": [1], "datatype": "FLOAT", "data": [1]}]}`, 400, `inputs[0] "age": datatype "FLOAT" is not supported; use one of ` + wire.V2DatatypeList},
 		{"no shape", "", `{"inputs": [{"name": "age", "datatype": "FP64", "data": [1]}]}`, 400, `inputs[0] "age": shape is required: [N] or [N, 1], one value per patient`},
 		{"2-d shape", "", `{"inputs": [{"name": "age", "shape": [3, 2], "datatype": "FP64", "data": [1, 2, 3, 4, 5, 6]}]}`, 400, `inputs[0] "age": shape must be [N] or [N, 1], one value per patient; got [3, 2]`},
 		{"3-d shape", "", `{"inputs": [{"name": "age", "shape": [1, 1, 1], "datatype": "FP64", "data": [1]}]}`, 400, `inputs[0] "age": shape must be [N] or [N, 1], one value per patient; got [1, 1, 1]`},
@@ -722,9 +725,9 @@ func TestV2ImportedModel(t *testing.T) {
 	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}))
 	defer srv.Close()
 
-	var meta v2ModelMeta
+	var meta wire.V2ModelMeta
 	json.Unmarshal([]byte(must200(t, srv, "/v2/models/lung")), &meta)
-	if meta.Platform != "sklearn" || len(meta.Inputs) != len(m.Inputs())+2 || slices.ContainsFunc(meta.Outputs, func(o v2TensorMeta) bool { return o.Name == "contributions" }) {
+	if meta.Platform != "sklearn" || len(meta.Inputs) != len(m.Inputs())+2 || slices.ContainsFunc(meta.Outputs, func(o wire.V2TensorMeta) bool { return o.Name == "contributions" }) {
 		t.Errorf("metadata %+v", meta)
 	}
 
@@ -741,7 +744,7 @@ func TestV2ImportedModel(t *testing.T) {
 	}
 	b, _ := json.Marshal(map[string]any{"instances": patients})
 	code, body := v2Do(t, srv, http.MethodPost, "/api/engagement", "application/json", b)
-	var want Response
+	var want wire.Answer
 	if code != 200 || json.Unmarshal(body, &want) != nil {
 		t.Fatalf("/api/engagement: %d %s", code, body)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/synth"
+	"github.com/caresignal/caresignal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -135,8 +136,8 @@ func TestEngagementContract(t *testing.T) {
 	if p.PatientID != "P-SECRET-123" || len(p.Hazard) != 6 || len(p.Survival) != 6 || len(p.Explanation) != 10 {
 		t.Errorf("prediction %+v", p)
 	}
-	insts, _, _ := DecodeRequest([]byte(`{"features": ` + strings.Replace(goodFeatures, "0.62", "0.6173", 1) + `, "months_enrolled": 2, "horizon": 6}`))
-	want, _ := m.Predict(&insts[0])
+	req, _ := wire.DecodeRequest([]byte(`{"features": `+strings.Replace(goodFeatures, "0.62", "0.6173", 1)+`, "months_enrolled": 2, "horizon": 6}`), nil)
+	want, _ := m.Predict(&req.Instances[0])
 	for i := range want.Hazard {
 		if p.Hazard[i] != want.Hazard[i] || p.Survival[i] != want.Survival[i] {
 			t.Fatalf("API hazard %v, model %v", p.Hazard, want.Hazard)
@@ -158,7 +159,7 @@ func TestBatchKeepsOrder(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	var resp Response
+	var resp wire.Answer
 	json.Unmarshal(body, &resp)
 	for i, p := range resp.Predictions {
 		if p.PatientID != fmt.Sprintf("P%d", i) || len(p.Hazard) != 1+i%12 {
@@ -214,7 +215,7 @@ func TestBadRequests(t *testing.T) {
 		{"field given twice", `{"features": ` + goodFeatures + `, "horizon": 2, "horizon": 3}`},
 		{"feature given twice", `{"features": ` + feats(`"age": 54`, `"age": "x", "age": 54`) + `}`},
 		{"one-element batch", `{"instances": [{"features": ` + feats(`"age": 54`, `"age": 500`) + `}]}`},
-		{"oversize body", `{"patient_id": "` + strings.Repeat("x", MaxBodyBytes) + `"}`},
+		{"oversize body", `{"patient_id": "` + strings.Repeat("x", wire.MaxBodyBytes) + `"}`},
 	}
 	var golden strings.Builder
 	for _, c := range cases {
@@ -222,7 +223,7 @@ func TestBadRequests(t *testing.T) {
 		if code < 400 || code >= 500 {
 			t.Errorf("%s: status %d, want 4xx: %s", c.name, code, body)
 		}
-		var e ErrorBody
+		var e wire.ErrorBody
 		if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
 			t.Errorf("%s: body is not a JSON error: %s", c.name, body)
 		}
@@ -333,69 +334,6 @@ func checkGolden(t *testing.T, name, got string) {
 	if got != string(want) {
 		t.Errorf("%s differs from the golden file (run with -update if the change is intended):\ngot:\n%s", name, got)
 	}
-}
-
-// FuzzEachField checks the object scanner against encoding/json: on any
-// valid JSON object without repeated keys it must find the same keys with
-// the same values.
-func FuzzEachField(f *testing.F) {
-	f.Add([]byte(`{"a": 1, "b": [1, {"c": "}"}], "d\\"": "x\\"y", "e": {"f": null}}`))
-	f.Add([]byte(`{ }`))
-	f.Add([]byte(`{"\u0061": true,"b":-1.5e3}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var want map[string]json.RawMessage
-		if !json.Valid(body) || json.Unmarshal(body, &want) != nil || want == nil {
-			return
-		}
-		got := map[string]string{}
-		err := eachField(body, "", func(key string, val []byte) error {
-			got[key] = string(val)
-			return nil
-		})
-		if err != nil {
-			if strings.Contains(err.Error(), "more than once") {
-				return
-			}
-			t.Fatalf("eachField(%q): %v", body, err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("eachField(%q) found %d keys, encoding/json %d", body, len(got), len(want))
-		}
-		for k, v := range want {
-			var a, b bytes.Buffer
-			json.Compact(&a, v)
-			json.Compact(&b, []byte(got[k]))
-			if a.String() != b.String() {
-				t.Fatalf("key %q: eachField %q, encoding/json %q", k, got[k], v)
-			}
-		}
-	})
-}
-
-// FuzzDecodeRequest feeds arbitrary bodies to the API decoder: it must
-// return instances within the limits, or an error naming what is wrong —
-// never panic.
-func FuzzDecodeRequest(f *testing.F) {
-	f.Add([]byte(`{"features": ` + goodFeatures + `}`))
-	f.Add([]byte(`{"instances": [{"patient_id": "a", "features": {"age": null}, "horizon": 3}]}`))
-	f.Add([]byte(`{"features": {"age": 1e400}, "months_enrolled": -0}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		insts, _, err := DecodeRequest(body)
-		if err != nil {
-			if caresignal.ErrorCode(err) != caresignal.EINVALID {
-				t.Fatalf("error without EINVALID code: %v", err)
-			}
-			return
-		}
-		if len(insts) < 1 || len(insts) > caresignal.MaxInstances {
-			t.Fatalf("%d instances", len(insts))
-		}
-		for _, in := range insts {
-			if in.Features == nil || in.Horizon < 1 || in.Horizon > caresignal.MaxHorizon || in.MonthsEnrolled < 0 || in.MonthsEnrolled > caresignal.MaxMonthsEnrolled {
-				t.Fatalf("instance out of bounds: %+v", in)
-			}
-		}
-	})
 }
 
 // TestAccessLineMatchesSlog: the hand-written access log line says what

@@ -31,7 +31,8 @@ repository root) with cases that eval/drift_test.go recomputes and compares:
   scipy.stats.chisquare, after the cell pooling package eval documents.
 
 The bins, shares, reference distribution function and pooling are written
-here independently of the Go code, from the definitions in eval/drift.go.
+here independently of the Go code, from the definitions in package eval
+(drift.go, percentiles.go, compare.go, chisquare.go).
 The output is deterministic: the samples come from fixed seeds.
 """
 

@@ -1,4 +1,4 @@
-package web
+package serving
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func (d *Deployer) sync(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	next := &Serving{}
+	next := &Set{}
 	if next.Production, err = d.load(ctx, prod.Version); err != nil {
 		return false, err
 	}
@@ -99,7 +99,7 @@ func (d *Deployer) sync(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func same(a, b *Serving) bool {
+func same(a, b *Set) bool {
 	return a.Production == b.Production && a.Canary == b.Canary && a.CanaryPercent == b.CanaryPercent && a.Shadow == b.Shadow
 }
 
@@ -112,7 +112,7 @@ func versionOf(m *model.Model) string {
 
 // prune forgets loaded models the set no longer uses, except the last
 // few, so a rollback is quick and memory stays bounded.
-func (d *Deployer) prune(sv *Serving) {
+func (d *Deployer) prune(sv *Set) {
 	const keep = 4
 	if len(d.loaded) <= keep {
 		return
@@ -154,6 +154,28 @@ func (d *Deployer) Rollback(ctx context.Context, actor string) (from, to caresig
 	d.loaded[to.Version] = m
 	_, err = d.sync(ctx)
 	return from, to, err
+}
+
+// SetServing stores a new canary and shadow configuration in the
+// registry and swaps the set. The candidates are loaded and verified
+// first: a version that does not load is refused here rather than left
+// out later.
+func (d *Deployer) SetServing(ctx context.Context, cfg caresignal.ServingConfig) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, v := range []string{cfg.CanaryVersion, cfg.ShadowVersion} {
+		if v == "" {
+			continue
+		}
+		if _, err := d.load(ctx, v); err != nil {
+			return err
+		}
+	}
+	if err := d.Registry.SetServingConfig(ctx, cfg); err != nil {
+		return err
+	}
+	_, err := d.sync(ctx)
+	return err
 }
 
 // Run syncs every interval until ctx ends, so changes made with the

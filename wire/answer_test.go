@@ -1,4 +1,4 @@
-package web
+package wire
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 		return rng.Float64()
 	}
 	for trial := range 2000 {
-		resp := &Response{Model: caresignal.ModelInfo{Name: strs[rng.IntN(len(strs))], Version: strs[rng.IntN(len(strs))]}}
+		resp := &Answer{Model: caresignal.ModelInfo{Name: strs[rng.IntN(len(strs))], Version: strs[rng.IntN(len(strs))]}}
 		for range rng.IntN(4) {
 			p := caresignal.Prediction{PatientID: strs[rng.IntN(len(strs))], ExpectedMonths: float()}
 			if rng.IntN(5) > 0 {
@@ -60,7 +60,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := appendResponse(nil, resp, nil)
+		got, _, err := appendAnswer(nil, resp, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,19 +69,20 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 		}
 		checkLoggedOutputs(t, resp)
 	}
-	if _, _, err := appendResponse(nil, &Response{Predictions: []caresignal.Prediction{{Hazard: []float64{math.NaN()}}}}, nil); err == nil {
+	if _, _, err := appendAnswer(nil, &Answer{Predictions: []caresignal.Prediction{{Hazard: []float64{math.NaN()}}}}, nil); err == nil {
 		t.Error("NaN encoded")
 	}
 }
 
 // checkLoggedOutputs: the outputs the prediction log copies out of an
 // encoded body read back as exactly the hazards and expected months.
-func checkLoggedOutputs(t *testing.T, resp *Response) {
+func checkLoggedOutputs(t *testing.T, resp *Answer) {
 	t.Helper()
-	body, ok := encodeResponse(resp, make([]outputSpan, 0, len(resp.Predictions)))
-	if !ok {
-		t.Fatal("encodeResponse refused a finite response")
+	body, err := Encode(resp, true)
+	if err != nil {
+		t.Fatalf("Encode refused a finite answer: %v", err)
 	}
+	defer body.Release()
 	if len(body.spans) != len(resp.Predictions) {
 		t.Fatalf("%d spans for %d predictions", len(body.spans), len(resp.Predictions))
 	}
@@ -90,7 +91,7 @@ func checkLoggedOutputs(t *testing.T, resp *Response) {
 			Hazard   []float64 `json:"hazard"`
 			Expected float64   `json:"expected_months"`
 		}
-		out := body.outputs(i)
+		out := body.Outputs(i)
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("logged outputs %s: %v", out, err)
 		}

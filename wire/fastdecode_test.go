@@ -1,4 +1,4 @@
-package web
+package wire
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 // checkFastAgrees fails when fastDecode accepts a body that the slow
 // decoder refuses or reads differently.
-func checkFastAgrees(t *testing.T, body []byte, names *known) (accepted bool) {
+func checkFastAgrees(t *testing.T, body []byte, names *Known) (accepted bool) {
 	t.Helper()
 	insts, raws, batch, ok := fastDecode(body, names)
 	if !ok {
@@ -28,12 +28,8 @@ func checkFastAgrees(t *testing.T, body []byte, names *known) (accepted bool) {
 	return true
 }
 
-func testNames() *known {
-	k := &known{names: map[string]string{}, features: 3}
-	for _, s := range append(wireKeys, "age", "sex", "F", "program", "diabetes") {
-		k.names[s] = s
-	}
-	return k
+func testNames() *Known {
+	return NewKnown([]caresignal.Input{{Name: "age"}, {Name: "sex", Categorical: true, Levels: []string{"F"}}, {Name: "program", Categorical: true, Levels: []string{"diabetes"}}})
 }
 
 func TestFastDecodeAcceptsWellFormed(t *testing.T) {
@@ -60,7 +56,7 @@ func signbit(x float64) bool { return 1/x < 0 }
 // Every hostile or malformed body on file either is refused by the fast
 // path or read exactly as the slow path reads it.
 func TestFastDecodeOnHostileInputs(t *testing.T) {
-	files, _ := filepath.Glob("testdata/hostile/*")
+	files, _ := filepath.Glob("../internal/web/testdata/hostile/*")
 	if len(files) == 0 {
 		t.Fatal("no hostile inputs found")
 	}

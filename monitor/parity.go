@@ -3,12 +3,11 @@
 // patients up to their outcomes, and gathers the metrics of package eval
 // into one report. Package eval holds the arithmetic; this package knows
 // where the numbers come from.
-package evaluate
+package monitor
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -16,8 +15,9 @@ import (
 	"strings"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // DefaultTolerance is the largest difference between a logged and a
@@ -104,11 +104,6 @@ type ParityMismatch struct {
 // OK reports whether every checked record matched.
 func (r *ParityReport) OK() bool { return r.Mismatched == 0 }
 
-type loggedOutputs struct {
-	Hazard         []float64 `json:"hazard"`
-	ExpectedMonths float64   `json:"expected_months"`
-}
-
 // Parity rescores every prediction record that opt.Filter selects with the
 // model version it names, from its inputs as received, and compares the
 // outputs: any hazard or expected-months difference above the tolerance is
@@ -193,23 +188,24 @@ func Parity(ctx context.Context, log caresignal.PredictionLog, load ModelLoader,
 
 // rescore compares one record with its rescoring; it returns nil when they
 // agree, and the largest absolute difference seen.
-func rescore(m *model.Model, rec *caresignal.PredictionRecord, tol float64) (*ParityMismatch, float64) {
-	var out loggedOutputs
-	if err := json.Unmarshal(rec.Outputs, &out); err != nil {
+func rescore(m *model.Model, row *caresignal.PredictionRecord, tol float64) (*ParityMismatch, float64) {
+	rec := wire.Read(row)
+	out, err := rec.DecodeOutputs()
+	if err != nil {
 		return &ParityMismatch{Cause: CauseUnreadable, Detail: "outputs: " + err.Error()}, 0
 	}
-	if isInvocation(rec.Route) {
-		return rescoreRecord(m, rec, out, tol)
+	if rec.Kind() == wire.KindPersonPeriod {
+		return rescoreRow(m, &rec, out, tol)
 	}
-	insts, batch, err := web.DecodeRequest(rec.Inputs)
-	if err != nil || batch || len(insts) != 1 {
-		detail := "inputs are not one patient's request object"
-		if err != nil {
+	inst, err := rec.DecodePatient()
+	if err != nil {
+		detail := wire.ErrNotOnePatient.Error()
+		if !errors.Is(err, wire.ErrNotOnePatient) {
 			detail = "inputs: " + caresignal.ErrorField(err) + ": " + safeMessage(err)
 		}
 		return &ParityMismatch{Cause: CauseUnreadable, Detail: detail}, 0
 	}
-	p, err := m.Predict(&insts[0])
+	p, err := m.Predict(&inst)
 	if err != nil {
 		return &ParityMismatch{Cause: CauseInputsRefused, Detail: "the model refuses the inputs now: field " + caresignal.ErrorField(err)}, 0
 	}
@@ -236,20 +232,13 @@ func rescore(m *model.Model, rec *caresignal.PredictionRecord, tol float64) (*Pa
 	return nil, worst
 }
 
-func isInvocation(route string) bool { return strings.HasSuffix(route, "/invocations") }
-
-// rescoreRecord rescores an /invocations person-period row.
-func rescoreRecord(m *model.Model, rec *caresignal.PredictionRecord, out loggedOutputs, tol float64) (*ParityMismatch, float64) {
-	body := append(append([]byte(`{"dataframe_records":[`), bytes.TrimSpace(rec.Inputs)...), "]}"...)
-	records, err := web.DecodeInvocations(body)
-	if err != nil || len(records) != 1 {
-		detail := "inputs are not one record"
-		if err != nil {
-			detail = "inputs: " + safeMessage(err)
-		}
-		return &ParityMismatch{Cause: CauseUnreadable, Detail: detail}, 0
+// rescoreRow rescores an /invocations person-period row.
+func rescoreRow(m *model.Model, rec *wire.Record, out wire.Outputs, tol float64) (*ParityMismatch, float64) {
+	row, err := wire.DecodeRow(rec.Inputs)
+	if err != nil {
+		return &ParityMismatch{Cause: CauseUnreadable, Detail: "inputs: " + safeMessage(err)}, 0
 	}
-	hs, err := web.ScoreRecords(m, records)
+	hs, err := serving.ScoreRecords(m, []map[string]caresignal.Value{row})
 	if err != nil {
 		return &ParityMismatch{Cause: CauseInputsRefused, Detail: "the model refuses the inputs now: field " + caresignal.ErrorField(err)}, 0
 	}

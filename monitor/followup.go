@@ -1,15 +1,13 @@
-package evaluate
+package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/internal/predlog"
-	"github.com/caresignal/caresignal/internal/web"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // ScoreRun is one batch scoring run as the prediction log holds it.
@@ -46,10 +44,10 @@ func (s *Scored) Survival() []float64 {
 func ScoreRuns(ctx context.Context, log caresignal.PredictionLog, f caresignal.PredictionFilter) (runs []*ScoreRun, skipped int, err error) {
 	byID := map[string]*ScoreRun{}
 	err = log.ScanPredictions(ctx, f, func(rec *caresignal.PredictionRecord) error {
-		if rec.Route != ScoreRoute {
+		if rec.Route != wire.ScoreRoute {
 			return nil
 		}
-		asOf, ok := ParseScoreRunID(rec.RequestID)
+		asOf, ok := wire.ParseScoreRunID(rec.RequestID)
 		if !ok {
 			skipped++
 			return nil
@@ -118,7 +116,7 @@ func FollowUp(pp *caresignal.Extract, patients []Scored, key []byte) ([]Outcome,
 	}
 	rows := make([][]row, len(patients))
 	for _, r := range pp.Rows {
-		id := predlog.Pseudonym(key, r.PatientID)
+		id := wire.Pseudonym(key, r.PatientID)
 		i, ok := want[id]
 		if !ok {
 			continue
@@ -251,7 +249,7 @@ func FullMonths(r *ScoreRun, outcomes []Outcome) (*ScoreRun, []Outcome) {
 func APIRequests(ctx context.Context, log caresignal.PredictionLog, f caresignal.PredictionFilter) ([]Scored, error) {
 	var out []Scored
 	err := log.ScanPredictions(ctx, f, func(rec *caresignal.PredictionRecord) error {
-		if rec.Route == ScoreRoute || isInvocation(rec.Route) {
+		if rec.Route == wire.ScoreRoute || wire.KindOf(rec.Route) == wire.KindPersonPeriod {
 			return nil
 		}
 		if p, ok := decodeScored(rec); ok {
@@ -265,11 +263,15 @@ func APIRequests(ctx context.Context, log caresignal.PredictionLog, f caresignal
 // decodeScored reads one patient's record: its request object as the
 // server decodes it, and its logged hazards. ok is false for a record that
 // does not decode.
-func decodeScored(rec *caresignal.PredictionRecord) (Scored, bool) {
-	insts, batch, err := web.DecodeRequest(rec.Inputs)
-	var out loggedOutputs
-	if err != nil || batch || len(insts) != 1 || json.Unmarshal(rec.Outputs, &out) != nil || len(out.Hazard) == 0 {
+func decodeScored(row *caresignal.PredictionRecord) (Scored, bool) {
+	rec := wire.Read(row)
+	inst, err := rec.DecodePatient()
+	if err != nil {
 		return Scored{}, false
 	}
-	return Scored{PatientID: rec.PatientID, MonthsEnrolled: insts[0].MonthsEnrolled, Hazard: out.Hazard, Features: insts[0].Features}, true
+	out, err := rec.DecodeOutputs()
+	if err != nil || len(out.Hazard) == 0 {
+		return Scored{}, false
+	}
+	return Scored{PatientID: rec.PatientID, MonthsEnrolled: inst.MonthsEnrolled, Hazard: out.Hazard, Features: inst.Features}, true
 }

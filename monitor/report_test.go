@@ -1,4 +1,4 @@
-package evaluate
+package monitor
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -19,40 +20,17 @@ import (
 func scoreNow(t *testing.T, s caresignal.Store, m *model.Model) int {
 	t.Helper()
 	ctx := context.Background()
-	x, err := s.PredictionExtract(ctx)
+	b, err := serving.ScoreBatch(ctx, s, m, serving.BatchOptions{Horizon: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
-	asOf, err := s.LastELT(ctx)
-	if err != nil {
+	if len(b.Refused) > 0 {
+		t.Fatalf("the model refused patients: %v", b.Refused)
+	}
+	if err := b.Store(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	cols, err := m.Features.Bind(x.Columns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	runID := ScoreRunID(asOf, now)
-	var recs []caresignal.PredictionRecord
-	for _, r := range x.Rows {
-		inst := caresignal.Instance{PatientID: r.PatientID, MonthsEnrolled: r.Month - 1, Horizon: 12, Features: map[string]caresignal.Value{}}
-		for j, f := range m.Features.Features {
-			inst.Features[f.Name] = r.Values[cols[j]]
-		}
-		p, err := m.Predict(&inst)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := ScoreRecord(runID, now, m.Name, m.Version, &inst, &p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, rec)
-	}
-	if err := s.AppendPredictions(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
-	return len(recs)
+	return len(b.Scores)
 }
 
 // TestReportCatchesDrift runs the evaluation layer on a synthetic program

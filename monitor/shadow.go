@@ -1,18 +1,14 @@
-package evaluate
+package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/wire"
 )
-
-// ShadowSuffix marks the route of a shadow model's prediction records.
-const ShadowSuffix = " (shadow)"
 
 // ShadowComparison compares a shadow version's answers with production's on
 // the same requests: the first-month hazards, pair by pair.
@@ -52,7 +48,7 @@ func CompareShadows(ctx context.Context, log caresignal.PredictionLog, f caresig
 	if err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(groups, func(g caresignal.PredictionGroup) bool { return strings.HasSuffix(g.Route, ShadowSuffix) }) {
+	if !slices.ContainsFunc(groups, func(g caresignal.PredictionGroup) bool { return wire.IsShadow(g.Route) }) {
 		return nil, nil
 	}
 	type answer struct {
@@ -64,25 +60,25 @@ func CompareShadows(ctx context.Context, log caresignal.PredictionLog, f caresig
 	type pair struct{ p, s float64 }
 	pairs := map[[3]string][]pair{} // model, shadow version, production version
 	unpaired := map[[2]string]int{}
-	err = log.ScanPredictions(ctx, f, func(rec *caresignal.PredictionRecord) error {
-		var out loggedOutputs
-		if json.Unmarshal(rec.Outputs, &out) != nil || len(out.Hazard) == 0 || isInvocation(strings.TrimSuffix(rec.Route, ShadowSuffix)) {
+	err = log.ScanPredictions(ctx, f, func(row *caresignal.PredictionRecord) error {
+		rec := wire.Read(row)
+		out, err := rec.DecodeOutputs()
+		if err != nil || len(out.Hazard) == 0 || rec.Kind() != wire.KindPatient {
 			return nil
 		}
-		route, shadow := strings.CutSuffix(rec.Route, ShadowSuffix)
-		key := route + "\x00" + rec.RequestID
-		if !shadow {
-			production[key] = append(production[key], answer{rec.Version, out.Hazard[0]})
+		key := rec.Route + "\x00" + rec.RequestID
+		if !rec.Shadow {
+			production[key] = append(production[key], answer{rec.Model.Version, out.Hazard[0]})
 			return nil
 		}
 		k := used[key]
 		if k >= len(production[key]) {
-			unpaired[[2]string{rec.Model, rec.Version}]++
+			unpaired[[2]string{rec.Model.Name, rec.Model.Version}]++
 			return nil
 		}
 		used[key]++
 		p := production[key][k]
-		g := [3]string{rec.Model, rec.Version, p.version}
+		g := [3]string{rec.Model.Name, rec.Model.Version, p.version}
 		pairs[g] = append(pairs[g], pair{p.h, out.Hazard[0]})
 		return nil
 	})

@@ -1,4 +1,4 @@
-package web
+package wire
 
 import (
 	"math"
@@ -20,7 +20,7 @@ import (
 // names the problem. Whatever it accepts, the slow path accepts with the
 // same instances and raws (FuzzFastDecode holds the two together), so it
 // decides nothing on its own.
-func fastDecode(body []byte, k *known) (insts []caresignal.Instance, raws [][]byte, batch bool, ok bool) {
+func fastDecode(body []byte, k *Known) (insts []caresignal.Instance, raws [][]byte, batch bool, ok bool) {
 	p := fastParser{b: body, width: 16}
 	if k != nil {
 		p.names, p.width = k.names, max(1, k.features)

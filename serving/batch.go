@@ -1,0 +1,133 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/wire"
+)
+
+// BatchStore is what batch scoring reads and writes.
+type BatchStore interface {
+	PredictionExtract(ctx context.Context) (*caresignal.Extract, error)
+	LastELT(ctx context.Context) (time.Time, error)
+	ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scores []caresignal.Score) error
+	AppendPredictions(ctx context.Context, recs []caresignal.PredictionRecord) error
+}
+
+// BatchOptions configure a batch scoring run.
+type BatchOptions struct {
+	Horizon int // months to predict; 0: caresignal.DefaultHorizon
+	// PseudonymKey, when set, pseudonymises the patient ids of the
+	// prediction records (the scores table keeps the source ids).
+	PseudonymKey []byte
+	// KeepPredictions also returns every patient's full prediction.
+	KeepPredictions bool
+	// Progress, if set, is called now and then with the patients scored.
+	Progress func(done, total int)
+}
+
+// Batch is a scored prediction extract, not yet stored.
+type Batch struct {
+	Run      caresignal.ScoreRun
+	Enrolled int // patients in the prediction extract
+	Scores   []caresignal.Score
+	// Predictions holds each score's full prediction, in the same order
+	// (with KeepPredictions).
+	Predictions []caresignal.Prediction
+	// Refused counts the patients the model refused, by the field it
+	// named; they have no score. The field, not the message: a message
+	// can quote the value.
+	Refused map[string]int
+	records []caresignal.PredictionRecord
+}
+
+// ScoreBatch scores every patient of the store's prediction extract (every
+// patient enrolled at the as-of date of the last ELT) with m, and builds
+// each prediction's record for the log, as the API would record it. It
+// writes nothing: Store does.
+func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt BatchOptions) (*Batch, error) {
+	if opt.Horizon == 0 {
+		opt.Horizon = caresignal.DefaultHorizon
+	}
+	if opt.Horizon < 1 || opt.Horizon > caresignal.MaxHorizon {
+		return nil, caresignal.Invalidf("horizon", "horizon must be between 1 and %d", caresignal.MaxHorizon)
+	}
+	x, err := store.PredictionExtract(ctx)
+	if err != nil {
+		return nil, err
+	}
+	asOf, err := store.LastELT(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(x.Rows) == 0 {
+		return nil, caresignal.Errorf(caresignal.EINVALID, "no patient is enrolled as of %s: nothing to score", asOf.Format(time.DateOnly))
+	}
+	cols, err := m.Features.Bind(x.Columns)
+	if err != nil {
+		return nil, caresignal.Errorf(caresignal.EINVALID, "the model needs feature %q, which the prediction extract does not have (columns: %s)",
+			caresignal.ErrorField(err), strings.Join(x.Columns, ", "))
+	}
+	started := time.Now().UTC()
+	runID := wire.ScoreRunID(asOf, started)
+	b := &Batch{Enrolled: len(x.Rows), Refused: map[string]int{},
+		Scores: make([]caresignal.Score, 0, len(x.Rows)), records: make([]caresignal.PredictionRecord, 0, len(x.Rows))}
+	inst := caresignal.Instance{Horizon: opt.Horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
+	for i, r := range x.Rows {
+		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
+		clear(inst.Features)
+		for j, f := range m.Features.Features {
+			inst.Features[f.Name] = r.Values[cols[j]]
+		}
+		p, err := m.Predict(&inst)
+		if err != nil {
+			b.Refused[caresignal.ErrorField(err)]++
+			continue
+		}
+		in, err := wire.AppendInstance(nil, &inst)
+		if err != nil {
+			return nil, fmt.Errorf("recording patient %d of the extract: %w", i+1, err)
+		}
+		out, err := wire.AppendOutputs(nil, p.Hazard, p.ExpectedMonths)
+		if err != nil {
+			return nil, fmt.Errorf("recording patient %d of the extract: %w", i+1, err)
+		}
+		rec := wire.Record{At: started, Model: m.Info(), Route: wire.ScoreRoute, RequestID: runID,
+			PatientID: inst.PatientID, Inputs: in, FeaturesHash: p.FeaturesHash, Outputs: out}
+		b.records = append(b.records, rec.Stored(opt.PseudonymKey))
+		b.Scores = append(b.Scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
+			HazardNext: p.Hazard[0], SurvivalEnd: p.Survival[opt.Horizon-1], ExpectedMonths: p.ExpectedMonths, MedianMonths: p.MedianMonths})
+		if opt.KeepPredictions {
+			b.Predictions = append(b.Predictions, p)
+		}
+		if opt.Progress != nil && i%1000 == 0 {
+			opt.Progress(i, len(x.Rows))
+		}
+	}
+	b.Run = caresignal.ScoreRun{Model: m.Info(), AsOf: asOf, ScoredAt: time.Now().UTC(), Horizon: opt.Horizon}
+	return b, nil
+}
+
+// recordChunk is the most records appended in one transaction.
+const recordChunk = 5000
+
+// Store writes the run's scores to the scores table, replacing an earlier
+// run of the same model version and as-of date, and then every score's
+// record to the prediction log, so that it can be rescored (parity) and
+// followed up to its outcome.
+func (b *Batch) Store(ctx context.Context, store BatchStore) error {
+	if err := store.ReplaceScores(ctx, b.Run, b.Scores); err != nil {
+		return err
+	}
+	for start := 0; start < len(b.records); start += recordChunk {
+		if err := store.AppendPredictions(ctx, b.records[start:min(start+recordChunk, len(b.records))]); err != nil {
+			return fmt.Errorf("the scores are stored, but their prediction-log records are not (%d of %d stored): %w", start, len(b.records), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package serving
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/wire"
+)
+
+// Recorder keeps prediction records; *predlog.Logger is one. Log must not
+// wait for a database: it is called on the request's path.
+type Recorder interface {
+	Log(recs ...caresignal.PredictionRecord) error
+}
+
+// Config is what a Scorer needs.
+type Config struct {
+	Models *Models // required
+	// Log, if set, receives a record of every prediction answered.
+	Log Recorder
+	// PseudonymKey, when set, replaces every patient id in the records
+	// with its keyed hash (see wire.Pseudonym).
+	PseudonymKey []byte
+	// Registry receives the scorer's metrics; nil: none.
+	Registry prometheus.Registerer
+	Logger   *slog.Logger // nil: discard
+}
+
+// Call identifies the request a prediction answers, for its records: its
+// id, and the route that received it as the log keeps it (a route
+// pattern such as "POST /api/engagement").
+type Call struct {
+	RequestID string
+	Route     string
+}
+
+// Scorer answers request bodies of each wire format with the served
+// models: it decodes, picks the model, scores, encodes, records every
+// prediction, and scores the shadow model beside production off the
+// request's path. It is safe for concurrent use.
+type Scorer struct {
+	models  *Models
+	log     Recorder
+	key     []byte
+	logger  *slog.Logger
+	metrics *metrics
+
+	shadowSem  chan struct{}
+	shadowJobs sync.WaitGroup
+}
+
+// maxShadowJobs bounds the shadow scorings running at once; a request
+// arriving when all are busy is not shadowed (and counted), so a slow
+// candidate can never slow production down.
+const maxShadowJobs = 16
+
+// NewScorer returns a scorer of cfg.Models. It fails only when its metrics
+// cannot be registered.
+func NewScorer(cfg Config) (*Scorer, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &Scorer{models: cfg.Models, log: cfg.Log, key: cfg.PseudonymKey, logger: cfg.Logger, metrics: m,
+		shadowSem: make(chan struct{}, maxShadowJobs)}, nil
+}
+
+// Models returns the set holder the scorer answers with.
+func (s *Scorer) Models() *Models { return s.models }
+
+// Wait returns when the shadow scorings started so far have finished;
+// call it once no more requests arrive.
+func (s *Scorer) Wait() { s.shadowJobs.Wait() }
+
+// Engagement answers a POST /api/engagement body: one patient, or a batch
+// under "instances". The answer is in a pooled buffer: write its Bytes,
+// then Release it.
+func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
+	set := s.models.Load()
+	req, err := wire.DecodeRequest(body, set.Known())
+	if err != nil {
+		return wire.Encoded{}, err
+	}
+	m := set.Pick(req.Instances[0].PatientID)
+	ans, err := Score(m, req.Instances, req.Batch)
+	if err != nil {
+		return wire.Encoded{}, err
+	}
+	s.count(m, len(ans.Predictions))
+	enc, err := wire.Encode(ans, s.log != nil)
+	if err != nil {
+		return wire.Encoded{}, err
+	}
+	s.recordPatients(call, m, false, req.Raws, ans.Predictions, &enc)
+	if set.Shadow != nil {
+		s.shadow(call, set.Shadow, req.Instances, req.Raws, req.Batch, ans)
+	}
+	return enc, nil
+}
+
+// Invocations answers an MLflow /invocations body: person-period records,
+// each answered with its hazard.
+func (s *Scorer) Invocations(call Call, body []byte) ([]byte, error) {
+	records, err := wire.DecodeInvocations(body)
+	if err != nil {
+		return nil, err
+	}
+	m := s.models.Load().Pick("")
+	hazards, err := ScoreRecords(m, records)
+	if err != nil {
+		return nil, err
+	}
+	s.count(m, len(hazards))
+	if s.log != nil {
+		now := time.Now().UTC()
+		recs := make([]caresignal.PredictionRecord, 0, len(hazards))
+		for i, h := range hazards {
+			in, err1 := wire.AppendRow(nil, records[i])
+			out, err2 := wire.AppendOutputs(nil, []float64{h}, 0)
+			if err1 != nil || err2 != nil {
+				continue // not possible: decoded numbers are finite, hazards in [0, 1]
+			}
+			r := wire.Record{At: now, Model: m.Info(), Route: call.Route, RequestID: call.RequestID, Inputs: in, Outputs: out}
+			recs = append(recs, r.Stored(s.key))
+		}
+		s.keep(call, recs)
+	}
+	return wire.EncodeInvocations(hazards)
+}
+
+// InferV2 answers an Open Inference Protocol inference request to the
+// model name and, if not empty, version. Without a version, the model is
+// picked as for POST /api/engagement, by the patient_id of the first row,
+// among the models of that name.
+func (s *Scorer) InferV2(call Call, name, version string, body []byte) ([]byte, error) {
+	set := s.models.Load()
+	if set == nil {
+		return nil, caresignal.Errorf(caresignal.EUNAVAILABLE, "no model is loaded")
+	}
+	m, _, err := set.Lookup(name, version)
+	if err != nil {
+		return nil, err
+	}
+	req, err := wire.DecodeV2(body)
+	if err != nil {
+		return nil, err
+	}
+	if version == "" {
+		if p := set.Pick(req.FirstPatientID()); p.Name == m.Name {
+			m = p
+		}
+	}
+	insts, outputs, err := req.Instances(m)
+	if err != nil {
+		return nil, err
+	}
+	ans, err := Score(m, insts, true)
+	if err != nil {
+		return nil, req.ScoreError(m, err)
+	}
+	s.count(m, len(ans.Predictions))
+	var raws [][]byte
+	if s.log != nil {
+		raws = instancesJSON(insts)
+		s.recordPatients(call, m, false, raws, ans.Predictions, nil)
+	}
+	if set.Shadow != nil {
+		s.shadow(call, set.Shadow, insts, raws, true, ans)
+	}
+	return wire.EncodeV2(m, req, ans.Predictions, outputs)
+}
+
+// recordPatients hands predictions of patients to the log, with each
+// instance's JSON as received. enc, when not nil, is the encoded answer,
+// whose outputs are copied rather than formatted again.
+func (s *Scorer) recordPatients(call Call, m *model.Model, shadow bool, raws [][]byte, preds []caresignal.Prediction, enc *wire.Encoded) {
+	if s.log == nil {
+		return
+	}
+	now := time.Now().UTC()
+	info := m.Info()
+	recs := make([]caresignal.PredictionRecord, 0, len(preds))
+	for i := range preds {
+		p := &preds[i]
+		var out []byte
+		if enc != nil {
+			out = enc.Outputs(i)
+		} else {
+			var err error
+			if out, err = wire.AppendOutputs(nil, p.Hazard, p.ExpectedMonths); err != nil {
+				continue // not possible: the answer was encoded
+			}
+		}
+		r := wire.Record{At: now, Model: info, Route: call.Route, Shadow: shadow, RequestID: call.RequestID,
+			PatientID: p.PatientID, Inputs: raws[i], FeaturesHash: p.FeaturesHash, Outputs: out}
+		recs = append(recs, r.Stored(s.key))
+	}
+	s.keep(call, recs)
+}
+
+func (s *Scorer) keep(call Call, recs []caresignal.PredictionRecord) {
+	if err := s.log.Log(recs...); err != nil {
+		s.logger.Error("prediction log: records not kept", "request_id", call.RequestID, "records", len(recs), "err", err)
+	}
+}
+
+// instancesJSON renders decoded instances (from a protocol without a JSON
+// object per patient) in the POST /api/engagement request shape.
+func instancesJSON(insts []caresignal.Instance) [][]byte {
+	out := make([][]byte, len(insts))
+	for i := range insts {
+		// Decoded numbers are finite, so this cannot fail.
+		out[i], _ = wire.AppendInstance(nil, &insts[i])
+	}
+	return out
+}
+
+// shadow scores the request's instances with the shadow model after the
+// answer has been computed, off the request's path, records how far its
+// first-month hazards lie from production's, and puts its predictions in
+// the prediction log beside production's (marked shadow). raws are the
+// instances as received; nil: rendered from insts.
+func (s *Scorer) shadow(call Call, shadow *model.Model, insts []caresignal.Instance, raws [][]byte, batch bool, prod *wire.Answer) {
+	select {
+	case s.shadowSem <- struct{}{}:
+	default:
+		s.metrics.shadowLost.WithLabelValues("busy").Inc()
+		return
+	}
+	s.shadowJobs.Add(1)
+	go func() {
+		defer func() { <-s.shadowSem; s.shadowJobs.Done() }()
+		ans, err := Score(shadow, insts, batch)
+		if err != nil {
+			s.metrics.shadowLost.WithLabelValues("error").Inc()
+			s.logger.Warn("shadow model refused a request production answered", "request_id", call.RequestID, "shadow_version", shadow.Version, "code", caresignal.ErrorCode(err))
+			return
+		}
+		if s.log != nil {
+			if raws == nil {
+				raws = instancesJSON(insts)
+			}
+			s.recordPatients(call, shadow, true, raws, ans.Predictions, nil)
+		}
+		info := shadow.Info()
+		obs := s.metrics.shadowDiff.WithLabelValues(info.Name, info.Version)
+		for i := range ans.Predictions {
+			a, b := ans.Predictions[i].Hazard, prod.Predictions[i].Hazard
+			if len(a) > 0 && len(b) > 0 {
+				obs.Observe(math.Abs(a[0] - b[0]))
+			}
+		}
+	}()
+}
