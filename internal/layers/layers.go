@@ -6,8 +6,11 @@
 // below it, never of a layer above. The tests of this package check that
 // rule and the others written beside the table (who may import
 // [Web], what the pure layers must not import, that no package is left
-// unplaced) on every go test run.
+// unplaced) on every go test run, and generate the diagram in
+// docs/architecture.md from the same table and the module's imports.
 package layers
+
+//go:generate go test -run TestDiagram -update
 
 import (
 	"bytes"
@@ -283,4 +286,138 @@ func (m *Module) Imports(p *Package) []string {
 	}
 	slices.Sort(deps)
 	return slices.Compact(deps)
+}
+
+// Diagram renders the generated part of docs/architecture.md from the
+// table and the module: a table of the layers, from the top, and a
+// Mermaid flowchart with one subgraph per layer, one node per package
+// and one arrow per import by a non-test file, less the arrows that a
+// longer path implies (a transitive reduction). Packages outside the
+// layers are left out; a package in no layer is drawn outside the
+// subgraphs. The output depends only on the table and the imports.
+func (m *Module) Diagram() string {
+	// The packages of each layer, and then those in none, sorted.
+	byLayer := make([][]string, len(Layers)+1)
+	for _, p := range m.Packages {
+		if IsOutside(p.Rel) {
+			continue
+		}
+		i := LayerOf(p.Rel)
+		if i < 0 {
+			i = len(Layers)
+		}
+		byLayer[i] = append(byLayer[i], p.Rel)
+	}
+
+	// Nodes in drawing order: the top layer first, the unplaced last.
+	var nodes []string
+	for i := len(Layers) - 1; i >= 0; i-- {
+		nodes = append(nodes, byLayer[i]...)
+	}
+	nodes = append(nodes, byLayer[len(Layers)]...)
+	order := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		order[n] = i
+	}
+	deps := make(map[string][]string, len(nodes))
+	for _, n := range nodes {
+		for _, d := range m.Imports(m.Package(n)) {
+			if _, ok := order[d]; ok {
+				deps[n] = append(deps[n], d)
+			}
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString("| layer | what | packages |\n|---|---|---|\n")
+	for i := len(Layers) - 1; i >= 0; i-- {
+		l := Layers[i]
+		var names []string
+		for _, rel := range byLayer[i] {
+			names = append(names, "`"+label(rel)+"`")
+		}
+		if names == nil {
+			names = []string{"none yet"}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", l.Name, l.Doc, strings.Join(names, ", "))
+	}
+	b.WriteString("\nLayers from the top; an arrow is an import by a non-test file. " +
+		"An arrow implied by a longer path is left out (a transitive reduction), " +
+		"so that the picture stays readable.\n\n")
+
+	b.WriteString("```mermaid\nflowchart TB\n")
+	for i := len(Layers) - 1; i >= 0; i-- {
+		if len(byLayer[i]) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "    subgraph layer_%s [%s]\n", Layers[i].Name, Layers[i].Name)
+		for _, rel := range byLayer[i] {
+			fmt.Fprintf(&b, "        %s[\"%s\"]\n", nodeID(rel), label(rel))
+		}
+		b.WriteString("    end\n")
+	}
+	if unplaced := byLayer[len(Layers)]; len(unplaced) > 0 {
+		b.WriteString("    %% in no layer\n")
+		for _, rel := range unplaced {
+			fmt.Fprintf(&b, "    %s[\"%s\"]\n", nodeID(rel), label(rel))
+		}
+	}
+	for _, e := range reduce(nodes, order, deps) {
+		fmt.Fprintf(&b, "    %s --> %s\n", nodeID(e[0]), nodeID(e[1]))
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
+
+// reduce returns the edges of the acyclic graph deps that no longer path
+// implies, sorted by the order of their ends.
+func reduce(nodes []string, order map[string]int, deps map[string][]string) [][2]string {
+	reach := make(map[string]map[string]bool, len(nodes)) // n → all nodes reachable from n
+	var visit func(n string) map[string]bool
+	visit = func(n string) map[string]bool {
+		if r, ok := reach[n]; ok {
+			return r
+		}
+		r := make(map[string]bool)
+		reach[n] = r // Go imports have no cycles, so this is never read half-built
+		for _, d := range deps[n] {
+			r[d] = true
+			for x := range visit(d) {
+				r[x] = true
+			}
+		}
+		return r
+	}
+	var edges [][2]string
+	for _, n := range nodes {
+	next:
+		for _, d := range deps[n] {
+			for _, via := range deps[n] {
+				if via != d && visit(via)[d] {
+					continue next
+				}
+			}
+			edges = append(edges, [2]string{n, d})
+		}
+	}
+	slices.SortFunc(edges, func(a, b [2]string) int {
+		if c := order[a[0]] - order[b[0]]; c != 0 {
+			return c
+		}
+		return order[a[1]] - order[b[1]]
+	})
+	return edges
+}
+
+// label is how a package is named in the diagram.
+func label(rel string) string {
+	if rel == "." {
+		return "caresignal"
+	}
+	return rel
+}
+
+// nodeID is a package's Mermaid node id, which cannot hold a slash.
+func nodeID(rel string) string {
+	return strings.ReplaceAll(label(rel), "/", "_")
 }
