@@ -19,7 +19,7 @@
 //	.plot-tick        tick labels
 //	.plot-caption     axis captions
 //	.plot-legend      the legend
-//	.plot-ref         horizontal reference lines and their labels
+//	.plot-ref         reference lines and their labels
 //	.plot-band        confidence bands
 //	.plot-flag        the shading behind a flagged bar category
 //	.plot-flag-marker the marker above a flagged bar category
@@ -120,6 +120,15 @@ type Ref struct {
 	// Y is the value at which the line is drawn.
 	Y float64
 	// Label is written at the right end of the line; it may be empty.
+	Label string
+}
+
+// XRef is a vertical reference line, such as a chosen value of a
+// parameter or the day a model was deployed.
+type XRef struct {
+	// X is the value at which the line is drawn.
+	X float64
+	// Label is written at the top of the line; it may be empty.
 	Label string
 }
 
@@ -356,6 +365,28 @@ func (c *chart) refs(refs []Ref, ys scale, lo, hi float64) {
 			}
 			c.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s" stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke">%s</text>`,
 				px(c.r-4), px(ty), tickColor, esc(shorten(r.Label)))
+		}
+		c.printf(`</g>`)
+	}
+}
+
+// xRefs draws vertical reference lines within the x range, each label at
+// the top beside its line, on the side with more room.
+func (c *chart) xRefs(refs []XRef, xs scale, lo, hi float64) {
+	for _, r := range refs {
+		if !ok(r.X) || r.X < lo || r.X > hi {
+			continue
+		}
+		x := xs.at(r.X)
+		c.printf(`<g class="plot-ref"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="5 4"/>`, px(x), px(x), px(c.t), px(c.bott), refColor)
+		if r.Label != "" {
+			label := shorten(r.Label)
+			tx, anchor := x+4, "start"
+			if tx+textWidth(label, 10) > c.r && x-c.l > c.r-x {
+				tx, anchor = x-4, "end"
+			}
+			c.printf(`<text x="%s" y="%s" text-anchor="%s" font-size="10" fill="%s" stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke">%s</text>`,
+				px(tx), px(c.t+10), anchor, tickColor, esc(label))
 		}
 		c.printf(`</g>`)
 	}
