@@ -1,5 +1,7 @@
 // Package plot draws small, dependency-free charts as inline SVG for the
-// evaluation reports and the monitoring pages.
+// evaluation reports, the monitoring pages and the web app: lines (Line),
+// grouped bars (Bars) and points (Scatter, Calibration). A Line over log10
+// values with the PowerOfTen format has a log-scale x axis.
 //
 // Every chart function returns a template.HTML fragment: one <svg> element
 // with role="img", a <title> and a <desc>, no script and no external

@@ -297,6 +297,21 @@ func demoCharts() []struct {
 		}
 		return v
 	}()}}, Refs: []Ref{{Y: 0.14, Label: "threshold"}}}))
+	// a cross-validation curve: a Line over log10 λ with a power-of-ten
+	// axis, its standard errors as a band and the chosen λ marked
+	cv := Series{Name: "held-out deviance ± 1 SE", Markers: true}
+	for i := range 20 {
+		l := -2 + 0.2*float64(i)
+		d := 0.333 + 0.004*math.Max(0, l-1)*math.Max(0, l-1)
+		cv.Points = append(cv.Points, Point{l, d})
+		cv.Lower, cv.Upper = append(cv.Lower, d-0.006), append(cv.Upper, d+0.006)
+		cv.Labels = append(cv.Labels, "λ "+FormatNumber(math.Pow(10, l)))
+	}
+	add("Cross-validation curve on a log scale", Line(LineChart{Title: "Deviance by penalty strength",
+		X: Axis{Label: "penalty strength λ (log scale)", Integer: true, Format: PowerOfTen, Min: -2, Max: 1.8}, Y: Axis{Label: "deviance"},
+		Series: []Series{cv, {Name: "chosen λ = 3.162", Points: []Point{{0.5, 0.333}}, Markers: true}},
+		XRefs:  []XRef{{X: 0.5, Label: "chosen"}}}))
+
 	add("Hostile labels", Bars(BarChart{Title: `<b>"Q&A"</b>`, Categories: []string{`<i>`, `a & b`, `"quoted"`}, XLabel: "x < y",
 		Y: Axis{Label: `y > "0"`}, Series: []BarSeries{{Name: "</svg><script>alert(1)</script>", Values: []float64{1, 2, 3}}}}))
 	return out
@@ -340,6 +355,7 @@ func TestNonFiniteNeverPrinted(t *testing.T) {
 		"scat":  Scatter(ScatterChart{Equal: true, Diagonal: true, Series: []ScatterSeries{{Points: sp, Connect: true}}}),
 		"bars":  Bars(BarChart{Series: []BarSeries{{Values: vals, Lower: vals, Upper: vals}}, Refs: []Ref{{Y: inf}}}),
 		"xrefs": Line(LineChart{Series: []Series{{Points: []Point{{0, 1}, {1, 2}}}}, XRefs: []XRef{{X: nan, Label: "nan"}, {X: inf}, {X: 1e308}, {X: 0.5}}}),
+		"pow10": Line(LineChart{X: Axis{Integer: true, Format: PowerOfTen}, Series: []Series{{Points: pts, Markers: true}}}),
 	}
 	for name, svg := range charts {
 		checkChart(t, name, svg) // fails on NaN, Inf and unbounded coordinates
@@ -754,5 +770,27 @@ func TestXRefs(t *testing.T) {
 	fixed := Line(LineChart{X: Axis{Min: 0, Max: 2}, Series: []Series{{Points: XY([]float64{0, 2}, []float64{1, 2})}}, XRefs: []XRef{{X: 3}}})
 	if len(checkChart(t, "fixed", fixed).all("g", "plot-ref")) != 0 {
 		t.Error("reference outside a fixed range drawn")
+	}
+}
+
+func TestPowerOfTen(t *testing.T) {
+	for v, want := range map[float64]string{-3: "10⁻³", -1: "10⁻¹", 0: "10⁰", 1: "10¹", 12: "10¹²", -2.34: "0.004571", 0.5: "3.162", nan: "n/a", inf: "n/a", 400: "n/a"} {
+		if got := PowerOfTen(v); got != want {
+			t.Errorf("PowerOfTen(%g) = %q, want %q", v, got, want)
+		}
+	}
+	// on an integer axis the ticks are whole powers of ten
+	svg := Line(LineChart{X: Axis{Integer: true, Format: PowerOfTen}, Series: []Series{{Points: XY([]float64{-3.3, -1, 1.4}, []float64{1, 2, 3})}}})
+	root := checkChart(t, "log axis", svg)
+	var ticks []string
+	for _, g := range root.all("g", "plot-tick") {
+		if g.attr["text-anchor"] == "middle" {
+			for _, k := range g.kids {
+				ticks = append(ticks, k.text)
+			}
+		}
+	}
+	if got := strings.Join(ticks, " "); got != "10⁻⁴ 10⁻³ 10⁻² 10⁻¹ 10⁰ 10¹ 10²" {
+		t.Errorf("ticks %q", got)
 	}
 }
