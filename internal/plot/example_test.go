@@ -71,6 +71,22 @@ func ExampleBars() {
 	// Output: 8 true
 }
 
+// The odds ratios of a penalised model with their 95% intervals, one of
+// them set to zero by the penalty.
+func ExampleForest() {
+	svg := plot.Forest(plot.ForestChart{
+		Title: "Odds ratios",
+		X:     plot.Axis{Label: "odds ratio with 95% interval, log scale"},
+		Rows: []plot.ForestRow{
+			{Label: "prior_no_shows", Value: 1.19, Lower: 1.13, Upper: 1.25},
+			{Label: "channel=phone", Value: 0.76, Lower: 0.62, Upper: 0.94},
+			{Label: "sex=M", Value: 1, Note: "set to zero by the penalty"},
+		},
+	})
+	fmt.Println(strings.Count(string(svg), `class="plot-interval"`), strings.Contains(string(svg), "set to zero by the penalty"))
+	// Output: 2 true
+}
+
 // A cross-validation curve on a log scale: the chart is given log10 λ, and
 // PowerOfTen writes the axis; the chosen λ is a marked point and a line.
 func ExamplePowerOfTen() {

@@ -1,7 +1,8 @@
 // Package plot draws small, dependency-free charts as inline SVG for the
 // evaluation reports, the monitoring pages and the web app: lines (Line),
-// grouped bars (Bars) and points (Scatter, Calibration). A Line over log10
-// values with the PowerOfTen format has a log-scale x axis.
+// grouped bars (Bars), points (Scatter, Calibration) and forest plots of
+// ratios on a log scale (Forest). A Line over log10 values with the
+// PowerOfTen format has a log-scale x axis.
 //
 // Every chart function returns a template.HTML fragment: one <svg> element
 // with role="img", a <title> and a <desc>, no script and no external
@@ -27,6 +28,14 @@
 //	.plot-flag-marker the marker above a flagged bar category
 //	.plot-flagged     bars and labels of flagged categories
 //	.plot-nodata      the text shown when there is nothing to draw
+//	.plot-row         one row of a forest plot, with .plot-above,
+//	                  .plot-below or .plot-at-one for its side of 1; sets
+//	                  the color its interval and marker use
+//	.plot-no-effect   the line of no effect at 1 of a forest plot (also
+//	                  .plot-ref)
+//	.plot-interval    the interval of a forest plot's row
+//	.plot-value       the value written at the right of a forest plot's row
+//	.plot-note        the note beside a forest plot's marker
 //
 // The default size is 640×320 user units. The <svg> carries that width and
 // height for pages without a style sheet; a rule such as the web app's
@@ -244,7 +253,7 @@ func newChart(kind string, w, h int, title, desc string) *chart {
 	}
 	w, h = max(w, 240), max(h, 160)
 	if strings.TrimSpace(title) == "" {
-		title = map[string]string{"line": "Line chart", "scatter": "Scatter chart", "bars": "Bar chart"}[kind]
+		title = map[string]string{"line": "Line chart", "scatter": "Scatter chart", "bars": "Bar chart", "forest": "Forest plot"}[kind]
 	}
 	return &chart{w: float64(w), h: float64(h), kind: kind, title: title, desc: desc}
 }

@@ -297,6 +297,12 @@ func demoCharts() []struct {
 		}
 		return v
 	}()}}, Refs: []Ref{{Y: 0.14, Label: "threshold"}}}))
+	add("Forest plot of odds ratios", Forest(ForestChart{Title: "Odds ratios", X: Axis{Label: "odds ratio with 95% interval, log scale"}, Rows: oddsRatios()}))
+	add("Forest plot, fixed range clips", Forest(ForestChart{Title: "Hazard ratios", X: Axis{Label: "hazard ratio", Min: 0.5, Max: 2},
+		Rows: []ForestRow{{Label: "wide", Value: 1.5, Lower: 0.1, Upper: 30}, {Label: "outside", Value: 9, Lower: 5, Upper: 12}, {Label: "inside", Value: 0.8, Lower: 0.7, Upper: 0.9}}}))
+	add("Forest plot, seven decades", Forest(ForestChart{Title: "Wide", Rows: []ForestRow{
+		{Label: "rare", Value: 0.0004, Lower: 0.0001, Upper: 0.002}, {Label: "common", Value: 350, Lower: 90, Upper: 1000}}}))
+
 	// a cross-validation curve: a Line over log10 λ with a power-of-ten
 	// axis, its standard errors as a band and the chosen λ marked
 	cv := Series{Name: "held-out deviance ± 1 SE", Markers: true}
@@ -332,6 +338,9 @@ func TestEmptyInput(t *testing.T) {
 		"calibration":  Calibration(ScatterChart{Series: []ScatterSeries{{Name: "bins"}}}),
 		"bars":         Bars(BarChart{}),
 		"bars no vals": Bars(BarChart{Categories: []string{"a", "b"}, Series: []BarSeries{{Values: []float64{nan}}}}),
+		"forest":       Forest(ForestChart{}),
+		"forest no values": Forest(ForestChart{Rows: []ForestRow{{Label: "zero", Value: 0}, {Label: "negative", Value: -1, Lower: -2, Upper: 1},
+			{Label: "nan", Value: nan}, {Label: "inf", Value: inf}}}),
 	}
 	for name, svg := range charts {
 		root := checkChart(t, name, svg)
@@ -357,6 +366,14 @@ func TestNonFiniteNeverPrinted(t *testing.T) {
 		"xrefs": Line(LineChart{Series: []Series{{Points: []Point{{0, 1}, {1, 2}}}}, XRefs: []XRef{{X: nan, Label: "nan"}, {X: inf}, {X: 1e308}, {X: 0.5}}}),
 		"pow10": Line(LineChart{X: Axis{Integer: true, Format: PowerOfTen}, Series: []Series{{Points: pts, Markers: true}}}),
 	}
+	var rows []ForestRow
+	for _, v := range vals {
+		rows = append(rows, ForestRow{Label: "v", Value: v, Lower: v, Upper: inf}, ForestRow{Label: "w", Value: 2, Lower: v, Upper: 3},
+			ForestRow{Label: "x", Value: 0.5, Lower: 1e-300, Upper: v})
+	}
+	charts["forest"] = Forest(ForestChart{Rows: rows})
+	charts["forest fixed"] = Forest(ForestChart{X: Axis{Min: 1e-300, Max: 1e300}, Rows: rows})
+	charts["forest bad range"] = Forest(ForestChart{X: Axis{Min: -1, Max: nan}, Rows: rows})
 	for name, svg := range charts {
 		checkChart(t, name, svg) // fails on NaN, Inf and unbounded coordinates
 	}
@@ -372,6 +389,8 @@ func TestEscaping(t *testing.T) {
 		"bars": Bars(BarChart{Title: hostile, Categories: []string{hostile, "b"}, XLabel: hostile, Y: Axis{Label: hostile}, FlagLabel: hostile,
 			Flagged: []bool{true}, Series: []BarSeries{{Name: hostile, Values: []float64{1, 2}}}, Refs: []Ref{{Y: 1, Label: hostile}}}),
 		"custom format": Line(LineChart{Y: Axis{Format: func(float64) string { return hostile }}, Series: []Series{{Points: []Point{{0, 1}, {1, 2}}}}}),
+		"forest": Forest(ForestChart{Title: hostile, Desc: hostile, X: Axis{Label: hostile},
+			Rows: []ForestRow{{Label: hostile, Value: 1, Note: hostile}, {Label: "b", Value: 2, Lower: 1, Upper: 3, Note: hostile}}}),
 		"labels": Line(LineChart{Series: []Series{{Points: []Point{{0, 1}, {1, 2}}, Labels: []string{hostile}, Markers: true}},
 			XRefs: []XRef{{X: 0.5, Label: hostile}}}),
 		"bar labels": Bars(BarChart{Categories: []string{"a"}, Labels: []string{hostile}, Series: []BarSeries{{Values: []float64{1}}}}),
