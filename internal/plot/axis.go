@@ -240,3 +240,28 @@ func axisTicks(a Axis, lo, hi float64, length float64, perTick float64, horizont
 	}
 	return
 }
+
+// PowerOfTen is an Axis.Format for an axis of base-10 logarithms, which
+// draws a Line on a log scale: the chart is given log10(x), and PowerOfTen
+// writes the x each value stands for. Whole numbers, where an axis with
+// Integer set puts its ticks, are written as powers of ten (10⁻², 10⁰,
+// 10³); other values, as in tooltips and descriptions, as the number itself
+// (0.004571).
+func PowerOfTen(v float64) string {
+	if !ok(v) || math.Abs(v) > 300 {
+		return "n/a"
+	}
+	if k := math.Round(v); math.Abs(v-k) < 1e-9 {
+		const digits = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+		var b strings.Builder
+		b.WriteString("10")
+		if k < 0 {
+			b.WriteString("⁻")
+		}
+		for _, d := range strconv.Itoa(int(math.Abs(k))) {
+			b.WriteString(string([]rune(digits)[d-'0']))
+		}
+		return b.String()
+	}
+	return FormatNumber(math.Pow(10, v))
+}

@@ -22,6 +22,11 @@ type BarChart struct {
 	// Categories label the groups, left to right. When empty, the groups
 	// are numbered from 1, as many as the longest series has values.
 	Categories []string
+	// Labels, when set, name the categories (by index) in tooltips and
+	// the description in place of Categories, so the axis can keep short
+	// labels ("3") while a tooltip says "month 3". An empty label keeps
+	// the category's.
+	Labels []string
 	// XLabel is the caption under the category labels.
 	XLabel string
 	// Y is the value axis; its range always includes zero.
@@ -76,6 +81,12 @@ func Bars(c BarChart) template.HTML {
 		}
 		return strconv.Itoa(i + 1)
 	}
+	name := func(i int) string {
+		if i < len(c.Labels) && c.Labels[i] != "" {
+			return c.Labels[i]
+		}
+		return label(i)
+	}
 	flagged := func(i int) bool { return i < len(c.Flagged) && c.Flagged[i] }
 	ylo, yhi := math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
@@ -91,7 +102,7 @@ func Bars(c BarChart) template.HTML {
 		return ch.noData()
 	}
 	if ch.desc == "" {
-		ch.desc = describeBars(c, n, label, flagged)
+		ch.desc = describeBars(c, n, name, flagged)
 	}
 	for _, r := range c.Refs {
 		ylo, yhi = extent(ylo, yhi, r.Y)
@@ -197,7 +208,7 @@ func Bars(c BarChart) template.HTML {
 			if flagged(i) {
 				extra = " plot-flagged"
 			}
-			tip := label(i) + " · "
+			tip := name(i) + " · "
 			if s.Name != "" {
 				tip += s.Name + ": "
 			}
@@ -226,7 +237,7 @@ func Bars(c BarChart) template.HTML {
 		if flagged(i) {
 			cx := ch.l + band*(float64(i)+0.5)
 			ch.printf(`<path class="plot-flag-marker" d="M%s %sh10l-5 7z" fill="%s"><title>%s</title></path>`,
-				px(cx-5), px(ch.t-9), flagColor, esc(label(i)+": "+orDefault(c.FlagLabel, "flagged")))
+				px(cx-5), px(ch.t-9), flagColor, esc(name(i)+": "+orDefault(c.FlagLabel, "flagged")))
 		}
 	}
 

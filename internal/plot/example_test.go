@@ -3,6 +3,7 @@ package plot_test
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"os"
 	"strings"
 
@@ -68,4 +69,38 @@ func ExampleBars() {
 	})
 	fmt.Println(strings.Count(string(svg), `class="plot-bar`), strings.Contains(string(svg), "plot-flag-marker"))
 	// Output: 8 true
+}
+
+// The odds ratios of a penalised model with their 95% intervals, one of
+// them set to zero by the penalty.
+func ExampleForest() {
+	svg := plot.Forest(plot.ForestChart{
+		Title: "Odds ratios",
+		X:     plot.Axis{Label: "odds ratio with 95% interval, log scale"},
+		Rows: []plot.ForestRow{
+			{Label: "prior_no_shows", Value: 1.19, Lower: 1.13, Upper: 1.25},
+			{Label: "channel=phone", Value: 0.76, Lower: 0.62, Upper: 0.94},
+			{Label: "sex=M", Value: 1, Note: "set to zero by the penalty"},
+		},
+	})
+	fmt.Println(strings.Count(string(svg), `class="plot-interval"`), strings.Contains(string(svg), "set to zero by the penalty"))
+	// Output: 2 true
+}
+
+// A cross-validation curve on a log scale: the chart is given log10 λ, and
+// PowerOfTen writes the axis; the chosen λ is a marked point and a line.
+func ExamplePowerOfTen() {
+	lambdas := []float64{100, 10, 1, 0.1, 0.01}
+	deviance := []float64{0.36, 0.34, 0.333, 0.334, 0.335}
+	var pts []plot.Point
+	for i, l := range lambdas {
+		pts = append(pts, plot.Point{X: math.Log10(l), Y: deviance[i]})
+	}
+	svg := plot.Line(plot.LineChart{
+		X:      plot.Axis{Label: "penalty strength λ (log scale)", Integer: true, Format: plot.PowerOfTen},
+		Series: []plot.Series{{Name: "held-out deviance", Points: pts}, {Name: "chosen λ = 1", Points: pts[2:3]}},
+		XRefs:  []plot.XRef{{X: 0}},
+	})
+	fmt.Println(strings.Contains(string(svg), ">10⁻²</text>"), strings.Contains(string(svg), ">10²</text>"))
+	// Output: true true
 }

@@ -26,6 +26,9 @@ type LineChart struct {
 	// Refs are horizontal reference lines; an automatic y range includes
 	// them.
 	Refs []Ref
+	// XRefs are vertical reference lines, such as a chosen value; an
+	// automatic x range includes them.
+	XRefs []XRef
 }
 
 // Series is one line of a LineChart.
@@ -48,6 +51,11 @@ type Series struct {
 	// Markers draws a marker with a tooltip at each point (for at most
 	// MaxMarkers points).
 	Markers bool
+	// Labels, when set, name each point (by index, like Points) in its
+	// tooltip in place of its x value, so an axis of month numbers can
+	// have tooltips such as "month 3: 93%". An empty label keeps the x
+	// value.
+	Labels []string
 	// Color overrides the default colour (any CSS colour).
 	Color string
 	// Class adds CSS classes to the series.
@@ -58,7 +66,9 @@ type Series struct {
 type linePrep struct {
 	s            Series
 	x, y, lo, up []float64 // x finite; the others may be NaN
+	label        []string  // tooltip names; "" for the x value
 	hasBand      bool
+	hasLine      bool // two neighbouring points can be joined
 }
 
 func prepLine(s Series) linePrep {
@@ -79,6 +89,13 @@ func prepLine(s Series) linePrep {
 		p.y = append(p.y, y)
 		p.lo = append(p.lo, at(s.Lower, i))
 		p.up = append(p.up, at(s.Upper, i))
+		p.label = append(p.label, "")
+		if i < len(s.Labels) {
+			p.label[len(p.label)-1] = s.Labels[i]
+		}
+	}
+	for j := 1; j < len(p.y); j++ {
+		p.hasLine = p.hasLine || ok(p.y[j-1]) && ok(p.y[j])
 	}
 	return p
 }
@@ -131,6 +148,9 @@ func Line(c LineChart) template.HTML {
 		return ch.noData()
 	}
 	xlo, xhi, ylo, yhi = stretchRanges(xlo, xhi, ylo, yhi, c.X, c.Y, c.Refs)
+	for _, r := range c.XRefs {
+		xlo, xhi = extent(xlo, xhi, r.X)
+	}
 
 	var items []legendItem
 	for i, p := range series {
@@ -138,7 +158,11 @@ func Line(c LineChart) template.HTML {
 			continue
 		}
 		cls, col := seriesStyle(i, p.s.Color, p.s.Class)
-		items = append(items, legendItem{name: p.s.Name, class: cls, color: col, kind: 'l', dashed: p.s.Dashed, band: p.hasBand, mark: p.s.Markers})
+		kind := byte('l')
+		if !p.hasLine {
+			kind = 'm' // drawn as markers only, such as one chosen point
+		}
+		items = append(items, legendItem{name: p.s.Name, class: cls, color: col, kind: kind, dashed: p.s.Dashed, band: p.hasBand, mark: p.s.Markers})
 	}
 	ch.layout(items, c.X.Label, c.Y.Label)
 	if ch.desc == "" {
@@ -151,6 +175,7 @@ func Line(c LineChart) template.HTML {
 	ch.yAxis(ys, ytk, ylab)
 	ch.xTicks(xs, xtk, xlab)
 	ch.refs(c.Refs, ys, ylo, yhi)
+	ch.xRefs(c.XRefs, xs, xlo, xhi)
 	clip := ""
 	if c.X.fixed() || c.Y.fixed() {
 		clip = ch.clipAttr()
@@ -277,7 +302,11 @@ func (c *chart) drawSeries(i int, p linePrep, xs, ys scale, clip string, xv, yv 
 		marks = single
 	}
 	for _, j := range marks {
-		tip := xv(p.x[j]) + ": " + yv(p.y[j])
+		name := p.label[j]
+		if name == "" {
+			name = xv(p.x[j])
+		}
+		tip := name + ": " + yv(p.y[j])
 		if p.hasBand && ok(p.lo[j]) && ok(p.up[j]) {
 			tip += " (" + yv(p.lo[j]) + " – " + yv(p.up[j]) + ")"
 		}
@@ -400,7 +429,16 @@ func describeLine(c LineChart, series []linePrep, xlo, xhi float64) string {
 			parts = append(parts, name+": no values")
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s: %d points, from %s", name, n, describeRange(lo, hi, yv)))
+		points := "points"
+		if n == 1 {
+			points = "point"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d %s, from %s", name, n, points, describeRange(lo, hi, yv)))
+	}
+	for _, r := range c.XRefs {
+		if r.Label != "" && ok(r.X) {
+			parts = append(parts, fmt.Sprintf("%s at %s", r.Label, xv(r.X)))
+		}
 	}
 	xl, yl := c.X.Label, c.Y.Label
 	if xl == "" {

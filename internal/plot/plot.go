@@ -1,5 +1,8 @@
 // Package plot draws small, dependency-free charts as inline SVG for the
-// evaluation reports and the monitoring pages.
+// evaluation reports, the monitoring pages and the web app: lines (Line),
+// grouped bars (Bars), points (Scatter, Calibration) and forest plots of
+// ratios on a log scale (Forest). A Line over log10 values with the
+// PowerOfTen format has a log-scale x axis.
 //
 // Every chart function returns a template.HTML fragment: one <svg> element
 // with role="img", a <title> and a <desc>, no script and no external
@@ -19,12 +22,20 @@
 //	.plot-tick        tick labels
 //	.plot-caption     axis captions
 //	.plot-legend      the legend
-//	.plot-ref         horizontal reference lines and their labels
+//	.plot-ref         reference lines and their labels
 //	.plot-band        confidence bands
 //	.plot-flag        the shading behind a flagged bar category
 //	.plot-flag-marker the marker above a flagged bar category
 //	.plot-flagged     bars and labels of flagged categories
 //	.plot-nodata      the text shown when there is nothing to draw
+//	.plot-row         one row of a forest plot, with .plot-above,
+//	                  .plot-below or .plot-at-one for its side of 1; sets
+//	                  the color its interval and marker use
+//	.plot-no-effect   the line of no effect at 1 of a forest plot (also
+//	                  .plot-ref)
+//	.plot-interval    the interval of a forest plot's row
+//	.plot-value       the value written at the right of a forest plot's row
+//	.plot-note        the note beside a forest plot's marker
 //
 // The default size is 640×320 user units. The <svg> carries that width and
 // height for pages without a style sheet; a rule such as the web app's
@@ -120,6 +131,15 @@ type Ref struct {
 	// Y is the value at which the line is drawn.
 	Y float64
 	// Label is written at the right end of the line; it may be empty.
+	Label string
+}
+
+// XRef is a vertical reference line, such as a chosen value of a
+// parameter or the day a model was deployed.
+type XRef struct {
+	// X is the value at which the line is drawn.
+	X float64
+	// Label is written at the top of the line; it may be empty.
 	Label string
 }
 
@@ -233,7 +253,7 @@ func newChart(kind string, w, h int, title, desc string) *chart {
 	}
 	w, h = max(w, 240), max(h, 160)
 	if strings.TrimSpace(title) == "" {
-		title = map[string]string{"line": "Line chart", "scatter": "Scatter chart", "bars": "Bar chart"}[kind]
+		title = map[string]string{"line": "Line chart", "scatter": "Scatter chart", "bars": "Bar chart", "forest": "Forest plot"}[kind]
 	}
 	return &chart{w: float64(w), h: float64(h), kind: kind, title: title, desc: desc}
 }
@@ -356,6 +376,28 @@ func (c *chart) refs(refs []Ref, ys scale, lo, hi float64) {
 			}
 			c.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s" stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke">%s</text>`,
 				px(c.r-4), px(ty), tickColor, esc(shorten(r.Label)))
+		}
+		c.printf(`</g>`)
+	}
+}
+
+// xRefs draws vertical reference lines within the x range, each label at
+// the top beside its line, on the side with more room.
+func (c *chart) xRefs(refs []XRef, xs scale, lo, hi float64) {
+	for _, r := range refs {
+		if !ok(r.X) || r.X < lo || r.X > hi {
+			continue
+		}
+		x := xs.at(r.X)
+		c.printf(`<g class="plot-ref"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="5 4"/>`, px(x), px(x), px(c.t), px(c.bott), refColor)
+		if r.Label != "" {
+			label := shorten(r.Label)
+			tx, anchor := x+4, "start"
+			if tx+textWidth(label, 10) > c.r && x-c.l > c.r-x {
+				tx, anchor = x-4, "end"
+			}
+			c.printf(`<text x="%s" y="%s" text-anchor="%s" font-size="10" fill="%s" stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke">%s</text>`,
+				px(tx), px(c.t+10), anchor, tickColor, esc(label))
 		}
 		c.printf(`</g>`)
 	}

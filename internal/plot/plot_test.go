@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -296,6 +297,27 @@ func demoCharts() []struct {
 		}
 		return v
 	}()}}, Refs: []Ref{{Y: 0.14, Label: "threshold"}}}))
+	add("Forest plot of odds ratios", Forest(ForestChart{Title: "Odds ratios", X: Axis{Label: "odds ratio with 95% interval, log scale"}, Rows: oddsRatios()}))
+	add("Forest plot, fixed range clips", Forest(ForestChart{Title: "Hazard ratios", X: Axis{Label: "hazard ratio", Min: 0.5, Max: 2},
+		Rows: []ForestRow{{Label: "wide", Value: 1.5, Lower: 0.1, Upper: 30}, {Label: "outside", Value: 9, Lower: 5, Upper: 12}, {Label: "inside", Value: 0.8, Lower: 0.7, Upper: 0.9}}}))
+	add("Forest plot, seven decades", Forest(ForestChart{Title: "Wide", Rows: []ForestRow{
+		{Label: "rare", Value: 0.0004, Lower: 0.0001, Upper: 0.002}, {Label: "common", Value: 350, Lower: 90, Upper: 1000}}}))
+
+	// a cross-validation curve: a Line over log10 λ with a power-of-ten
+	// axis, its standard errors as a band and the chosen λ marked
+	cv := Series{Name: "held-out deviance ± 1 SE", Markers: true}
+	for i := range 20 {
+		l := -2 + 0.2*float64(i)
+		d := 0.333 + 0.004*math.Max(0, l-1)*math.Max(0, l-1)
+		cv.Points = append(cv.Points, Point{l, d})
+		cv.Lower, cv.Upper = append(cv.Lower, d-0.006), append(cv.Upper, d+0.006)
+		cv.Labels = append(cv.Labels, "λ "+FormatNumber(math.Pow(10, l)))
+	}
+	add("Cross-validation curve on a log scale", Line(LineChart{Title: "Deviance by penalty strength",
+		X: Axis{Label: "penalty strength λ (log scale)", Integer: true, Format: PowerOfTen, Min: -2, Max: 1.8}, Y: Axis{Label: "deviance"},
+		Series: []Series{cv, {Name: "chosen λ = 3.162", Points: []Point{{0.5, 0.333}}, Markers: true}},
+		XRefs:  []XRef{{X: 0.5, Label: "chosen"}}}))
+
 	add("Hostile labels", Bars(BarChart{Title: `<b>"Q&A"</b>`, Categories: []string{`<i>`, `a & b`, `"quoted"`}, XLabel: "x < y",
 		Y: Axis{Label: `y > "0"`}, Series: []BarSeries{{Name: "</svg><script>alert(1)</script>", Values: []float64{1, 2, 3}}}}))
 	return out
@@ -316,6 +338,9 @@ func TestEmptyInput(t *testing.T) {
 		"calibration":  Calibration(ScatterChart{Series: []ScatterSeries{{Name: "bins"}}}),
 		"bars":         Bars(BarChart{}),
 		"bars no vals": Bars(BarChart{Categories: []string{"a", "b"}, Series: []BarSeries{{Values: []float64{nan}}}}),
+		"forest":       Forest(ForestChart{}),
+		"forest no values": Forest(ForestChart{Rows: []ForestRow{{Label: "zero", Value: 0}, {Label: "negative", Value: -1, Lower: -2, Upper: 1},
+			{Label: "nan", Value: nan}, {Label: "inf", Value: inf}}}),
 	}
 	for name, svg := range charts {
 		root := checkChart(t, name, svg)
@@ -338,7 +363,17 @@ func TestNonFiniteNeverPrinted(t *testing.T) {
 		"fixed": Line(LineChart{Y: Axis{Min: 0, Max: 1}, Series: []Series{{Points: []Point{{0, 0.5}, {1, 1e90}, {2, -1e90}}}}}),
 		"scat":  Scatter(ScatterChart{Equal: true, Diagonal: true, Series: []ScatterSeries{{Points: sp, Connect: true}}}),
 		"bars":  Bars(BarChart{Series: []BarSeries{{Values: vals, Lower: vals, Upper: vals}}, Refs: []Ref{{Y: inf}}}),
+		"xrefs": Line(LineChart{Series: []Series{{Points: []Point{{0, 1}, {1, 2}}}}, XRefs: []XRef{{X: nan, Label: "nan"}, {X: inf}, {X: 1e308}, {X: 0.5}}}),
+		"pow10": Line(LineChart{X: Axis{Integer: true, Format: PowerOfTen}, Series: []Series{{Points: pts, Markers: true}}}),
 	}
+	var rows []ForestRow
+	for _, v := range vals {
+		rows = append(rows, ForestRow{Label: "v", Value: v, Lower: v, Upper: inf}, ForestRow{Label: "w", Value: 2, Lower: v, Upper: 3},
+			ForestRow{Label: "x", Value: 0.5, Lower: 1e-300, Upper: v})
+	}
+	charts["forest"] = Forest(ForestChart{Rows: rows})
+	charts["forest fixed"] = Forest(ForestChart{X: Axis{Min: 1e-300, Max: 1e300}, Rows: rows})
+	charts["forest bad range"] = Forest(ForestChart{X: Axis{Min: -1, Max: nan}, Rows: rows})
 	for name, svg := range charts {
 		checkChart(t, name, svg) // fails on NaN, Inf and unbounded coordinates
 	}
@@ -354,6 +389,11 @@ func TestEscaping(t *testing.T) {
 		"bars": Bars(BarChart{Title: hostile, Categories: []string{hostile, "b"}, XLabel: hostile, Y: Axis{Label: hostile}, FlagLabel: hostile,
 			Flagged: []bool{true}, Series: []BarSeries{{Name: hostile, Values: []float64{1, 2}}}, Refs: []Ref{{Y: 1, Label: hostile}}}),
 		"custom format": Line(LineChart{Y: Axis{Format: func(float64) string { return hostile }}, Series: []Series{{Points: []Point{{0, 1}, {1, 2}}}}}),
+		"forest": Forest(ForestChart{Title: hostile, Desc: hostile, X: Axis{Label: hostile},
+			Rows: []ForestRow{{Label: hostile, Value: 1, Note: hostile}, {Label: "b", Value: 2, Lower: 1, Upper: 3, Note: hostile}}}),
+		"labels": Line(LineChart{Series: []Series{{Points: []Point{{0, 1}, {1, 2}}, Labels: []string{hostile}, Markers: true}},
+			XRefs: []XRef{{X: 0.5, Label: hostile}}}),
+		"bar labels": Bars(BarChart{Categories: []string{"a"}, Labels: []string{hostile}, Series: []BarSeries{{Values: []float64{1}}}}),
 		"bad class and colour": Line(LineChart{Series: []Series{{Name: "s", Points: []Point{{0, 1}, {1, 2}},
 			Color: `red" onload="x`, Class: `a"b c<d ok-class`}}}),
 	}
@@ -660,5 +700,116 @@ func TestDemoPage(t *testing.T) {
 	b.WriteString("</body></html>\n")
 	if err := os.WriteFile(filepath.Join(dir, "plotdemo.html"), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// tips returns the tooltips of the elements named name with class class.
+func tips(t *testing.T, root *node, name, class string) []string {
+	t.Helper()
+	var out []string
+	for _, n := range root.all(name, class) {
+		out = append(out, strings.TrimSpace(n.texts()))
+	}
+	return out
+}
+
+func TestTooltipLabels(t *testing.T) {
+	// labels follow their points when the points are sorted by x; a
+	// missing or empty label keeps the x value
+	line := Line(LineChart{Y: Axis{Percent: true}, Series: []Series{{Markers: true,
+		Points: []Point{{5, 0.8}, {4, 1}, {6, 0.5}, {7, 0.25}},
+		Labels: []string{"month 5", "now", ""},
+	}}})
+	root := checkChart(t, "line labels", line)
+	if got, want := strings.Join(tips(t, root, "circle", "plot-marker"), " | "), "now: 100% | month 5: 80% | 6: 50% | 7: 25%"; got != want {
+		t.Errorf("line tooltips %q, want %q", got, want)
+	}
+	// bar labels name the category in tooltips and the description; the
+	// axis keeps the short category
+	bars := Bars(BarChart{Categories: []string{"4", "5"}, Labels: []string{"month 4", ""}, XLabel: "month", Y: Axis{Percent: true},
+		Series: []BarSeries{{Values: []float64{0.05, 0.04}}}, Flagged: []bool{true}})
+	root = checkChart(t, "bar labels", bars)
+	if got, want := strings.Join(tips(t, root, "rect", "plot-bar"), " | "), "month 4 · 5% | 5 · 4%"; got != want {
+		t.Errorf("bar tooltips %q, want %q", got, want)
+	}
+	// (the legend's flag marker has no tooltip)
+	if flag := tips(t, root, "path", "plot-flag-marker"); len(flag) != 2 || flag[0] != "month 4: flagged" || flag[1] != "" {
+		t.Errorf("flag tooltip %q", flag)
+	}
+	if !strings.Contains(root.kids[1].text, "Flagged: month 4.") {
+		t.Errorf("description %q", root.kids[1].text)
+	}
+	var axis []string
+	for _, g := range root.all("g", "plot-tick") {
+		for _, k := range g.kids {
+			axis = append(axis, k.text)
+		}
+	}
+	if !slices.Contains(axis, "4") || slices.Contains(axis, "month 4") {
+		t.Errorf("axis labels %q", axis)
+	}
+}
+
+func TestXRefs(t *testing.T) {
+	svg := Line(LineChart{Width: 500, Height: 300,
+		Series: []Series{{Name: "curve", Points: XY([]float64{0, 1, 2}, []float64{1, 2, 1})}, {Name: "chosen", Points: []Point{{1, 2}}, Markers: true}},
+		XRefs:  []XRef{{X: 1, Label: "chosen λ"}, {X: 4, Label: "later"}}})
+	root := checkChart(t, "xrefs", svg)
+	l, r, top, bottom := plotArea(t, root)
+	var xs []float64
+	for _, g := range root.all("g", "plot-ref") {
+		ln := g.all("line", "")[0]
+		x := num(t, ln.attr["x1"])
+		if ln.attr["x2"] != ln.attr["x1"] || num(t, ln.attr["y1"]) != top || num(t, ln.attr["y2"]) != bottom {
+			t.Errorf("not a vertical line across the plot area: %v", ln.attr)
+		}
+		xs = append(xs, x)
+	}
+	// the automatic x range reaches the reference at 4, which is at the
+	// right end; the one at 1 is a quarter of the way
+	if len(xs) != 2 || math.Abs(xs[1]-r) > 0.1 || math.Abs(xs[0]-(l+(r-l)/4)) > 0.1 {
+		t.Errorf("references at %v in %g..%g", xs, l, r)
+	}
+	if texts := root.texts(); !strings.Contains(texts, "chosen λ") || !strings.Contains(texts, "later") {
+		t.Error("reference labels missing")
+	}
+	if d := root.kids[1].text; !strings.Contains(d, "chosen λ at 1") || !strings.Contains(d, "chosen: 1 point,") {
+		t.Errorf("description %q", d)
+	}
+	// a series drawn as a single marker has a marker in the legend, not
+	// a line
+	for _, g := range root.all("g", "plot-legend") {
+		for _, k := range g.kids {
+			if strings.Contains(k.attr["class"], "plot-s1") && (len(k.all("line", "")) != 0 || len(k.all("circle", "")) != 1) {
+				t.Error("the single-point series has a line in the legend")
+			}
+		}
+	}
+	// outside a fixed range a reference is not drawn
+	fixed := Line(LineChart{X: Axis{Min: 0, Max: 2}, Series: []Series{{Points: XY([]float64{0, 2}, []float64{1, 2})}}, XRefs: []XRef{{X: 3}}})
+	if len(checkChart(t, "fixed", fixed).all("g", "plot-ref")) != 0 {
+		t.Error("reference outside a fixed range drawn")
+	}
+}
+
+func TestPowerOfTen(t *testing.T) {
+	for v, want := range map[float64]string{-3: "10⁻³", -1: "10⁻¹", 0: "10⁰", 1: "10¹", 12: "10¹²", -2.34: "0.004571", 0.5: "3.162", nan: "n/a", inf: "n/a", 400: "n/a"} {
+		if got := PowerOfTen(v); got != want {
+			t.Errorf("PowerOfTen(%g) = %q, want %q", v, got, want)
+		}
+	}
+	// on an integer axis the ticks are whole powers of ten
+	svg := Line(LineChart{X: Axis{Integer: true, Format: PowerOfTen}, Series: []Series{{Points: XY([]float64{-3.3, -1, 1.4}, []float64{1, 2, 3})}}})
+	root := checkChart(t, "log axis", svg)
+	var ticks []string
+	for _, g := range root.all("g", "plot-tick") {
+		if g.attr["text-anchor"] == "middle" {
+			for _, k := range g.kids {
+				ticks = append(ticks, k.text)
+			}
+		}
+	}
+	if got := strings.Join(ticks, " "); got != "10⁻⁴ 10⁻³ 10⁻² 10⁻¹ 10⁰ 10¹ 10²" {
+		t.Errorf("ticks %q", got)
 	}
 }

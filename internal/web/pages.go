@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/plot"
 	"github.com/caresignal/caresignal/model"
 )
 
@@ -280,5 +281,104 @@ func (s *server) handleModelPage() http.Handler {
 			page.CV, page.CVInfo = cvChart(cv), cv
 		}
 		s.render(w, http.StatusOK, "model.html", page)
+	})
+}
+
+// The charts are drawn by package plot as inline SVG: no script, no
+// external resources, and they print. Red is dropping off (and a ratio
+// that raises its odds or hazard), blue staying engaged, as in the what-if
+// page's contribution bars.
+const (
+	chartHeight                = 280
+	survivalColor, hazardColor = "#1f6f8b", "#c8553d"
+)
+
+// survivalChart draws S(t) from now (S = 1) to the end of the horizon, with
+// the months counted from enrolment on the x axis; the line at one half
+// makes the median readable.
+func survivalChart(monthsEnrolled int, survival []float64) template.HTML {
+	pts := []plot.Point{{X: float64(monthsEnrolled), Y: 1}}
+	labels := []string{"now"}
+	for i, s := range survival {
+		month := monthsEnrolled + i + 1
+		pts = append(pts, plot.Point{X: float64(month), Y: s})
+		labels = append(labels, "month "+strconv.Itoa(month))
+	}
+	return plot.Line(plot.LineChart{
+		Title:  "Probability of still being engaged at the end of each month",
+		Height: chartHeight,
+		X:      plot.Axis{Label: "month of enrolment (end)", Integer: true, Min: float64(monthsEnrolled), Max: float64(monthsEnrolled + len(survival))},
+		Y:      plot.Axis{Label: "still engaged", Min: 0, Max: 1, Percent: true},
+		Series: []plot.Series{{Points: pts, Labels: labels, Markers: true, Color: survivalColor}},
+		Refs:   []plot.Ref{{Y: 0.5, Label: "median"}},
+	})
+}
+
+// hazardChart draws the hazard of each future month as bars.
+func hazardChart(monthsEnrolled int, hazard []float64) template.HTML {
+	months, labels := make([]string, len(hazard)), make([]string, len(hazard))
+	for i := range hazard {
+		months[i] = strconv.Itoa(monthsEnrolled + i + 1)
+		labels[i] = "month " + months[i]
+	}
+	return plot.Bars(plot.BarChart{
+		Title:      "Probability of dropping off in each month, given engagement at its start",
+		Height:     chartHeight,
+		Categories: months,
+		Labels:     labels,
+		XLabel:     "month of enrolment",
+		Y:          plot.Axis{Label: "hazard", Percent: true},
+		Series:     []plot.BarSeries{{Values: hazard, Color: hazardColor}},
+	})
+}
+
+// forestPlot draws each coefficient's ratio (odds or hazard ratio) with its
+// 95% interval on a log scale, one row per coefficient, the line of no
+// effect at 1.
+func forestPlot(coefs []model.SummaryCoefficient, ratio string) template.HTML {
+	rows := make([]plot.ForestRow, len(coefs))
+	for i, c := range coefs {
+		rows[i] = plot.ForestRow{Label: c.Name, Value: c.Ratio}
+		if c.CILow != nil && c.CIHigh != nil {
+			rows[i].Lower, rows[i].Upper = *c.CILow, *c.CIHigh
+		} else {
+			rows[i].Note = "set to zero by the penalty"
+		}
+	}
+	title := ratio + " with 95% interval, log scale"
+	return plot.Forest(plot.ForestChart{Title: title, X: plot.Axis{Label: title}, Rows: rows})
+}
+
+// cvChart draws the cross-validated deviance against λ (log scale, weak
+// penalties on the left) with ±1 standard error, the chosen λ marked by a
+// red point and a line across the chart.
+func cvChart(cv *model.CVCurve) template.HTML {
+	curve := plot.Series{Name: "held-out deviance ± 1 SE", Markers: true, Color: survivalColor}
+	chosen := plot.Series{Name: "chosen λ = " + plot.FormatNumber(cv.Chosen), Markers: true, Color: hazardColor}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, l := range cv.Lambdas {
+		p := plot.Point{X: math.Log10(l), Y: cv.Deviance[i]}
+		name := "λ " + plot.FormatNumber(l)
+		curve.Points, curve.Labels = append(curve.Points, p), append(curve.Labels, name)
+		curve.Lower = append(curve.Lower, cv.Deviance[i]-cv.SE[i])
+		curve.Upper = append(curve.Upper, cv.Deviance[i]+cv.SE[i])
+		if l == cv.Chosen {
+			chosen.Points, chosen.Labels = []plot.Point{p}, []string{name}
+		}
+		lo, hi = math.Min(lo, p.X), math.Max(hi, p.X)
+	}
+	x := plot.Axis{Label: "penalty strength λ (log scale)", Integer: true, Format: plot.PowerOfTen}
+	if math.Floor(hi)-math.Ceil(lo) >= 1 {
+		// two powers of ten or more within the grid: end the axis at its
+		// ends rather than at whole powers of ten
+		x.Min, x.Max = lo, hi
+	}
+	return plot.Line(plot.LineChart{
+		Title:  "Held-out deviance per person-period row by penalty strength λ",
+		Height: chartHeight,
+		X:      x,
+		Y:      plot.Axis{Label: "deviance"},
+		Series: []plot.Series{curve, chosen},
+		XRefs:  []plot.XRef{{X: math.Log10(cv.Chosen)}},
 	})
 }
