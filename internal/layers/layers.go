@@ -73,11 +73,9 @@ var Layers = []Layer{
 		Packages: []string{"model", "model/sklearn", "model/mlflow"},
 	},
 	{
-		// evaluate is today's name of what becomes monitor; its entry
-		// goes when the package does.
 		Name:     "core",
 		Doc:      "serving, monitoring, the prediction log and API keys, without HTTP or SQL",
-		Packages: []string{"serving", "monitor", "evaluate", "internal/predlog", "internal/access"},
+		Packages: []string{"serving", "monitor", "internal/predlog", "internal/access"},
 	},
 	{
 		Name: "adapters",
