@@ -194,3 +194,29 @@ func (d *Deployer) Run(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// StartingModel is the model a server starts with: the artifact file's,
+// unless the registry has a production version of the same name (or,
+// when the file cannot be loaded, of any one name), which wins.
+// fromRegistry says which it is.
+func StartingModel(ctx context.Context, reg caresignal.Registry, path string) (m *model.Model, fromRegistry bool, err error) {
+	if m, err = model.LoadFile(path); err != nil {
+		versions, verr := reg.ModelVersions(ctx, "")
+		if verr != nil || len(versions) == 0 {
+			return nil, false, err
+		}
+		for _, v := range versions {
+			if v.Stage == caresignal.StageProduction {
+				m, err := model.FromRegistry(ctx, reg, v.Name, v.Version)
+				return m, true, err
+			}
+		}
+		return nil, false, err
+	}
+	prod, err := reg.ProductionModel(ctx, m.Name)
+	if err == nil && prod.Version != m.Version {
+		m, err := model.FromRegistry(ctx, reg, prod.Name, prod.Version)
+		return m, true, err
+	}
+	return m, false, nil
+}

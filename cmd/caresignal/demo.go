@@ -9,6 +9,11 @@ import (
 	"github.com/caresignal/caresignal/synth"
 )
 
+// The demo runs the steps of the single-step commands (stepGenerate,
+// stepETL, stepTrain, stepScore, stepReport) in turn. Each step prints one
+// result line (prefixed, e.g. "[2/7] ") to stdout and shows its progress
+// on stderr while it runs.
+
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "", "Run the whole pipeline on the embedded database: generate a synthetic cohort with a known hazard,\nload it, run the ELT as of --follow-up months before the data's end, train and save the model, score the\npatients enrolled then, follow them up to the data's end and write the evaluation report (accuracy,\ncalibration, expected vs realised drop-offs, drift), score today's patients, and serve the API and the web\napp until Ctrl-C. --drift injects a shift from the training date on, for monitoring to catch. Re-running\nstarts again from fresh data.")
 	var d dataFlags

@@ -165,11 +165,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m, from, err := startingModel(ctx, store, *modelPath, d.modelPath())
+	path := *modelPath
+	if path == "" {
+		path = d.modelPath()
+	}
+	m, fromRegistry, err := serving.StartingModel(ctx, store, path)
 	if err != nil {
 		return err
 	}
-	if from != "the model registry" && s.predLog {
+	from := path
+	if fromRegistry {
+		from = "the model registry"
+	}
+	if !fromRegistry && s.predLog {
 		if err := ensurePublished(ctx, e, store, from, m, "caresignal serve"); err != nil {
 			return err
 		}
@@ -179,36 +187,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		s.spillDir = filepath.Join(d.dataDir, "spill")
 	}
 	return serve(ctx, e, s, m, store)
-}
-
-// startingModel is the artifact file's model, unless the registry has a
-// production version of the same name (or, without a file, of any one
-// name), which wins.
-func startingModel(ctx context.Context, store caresignal.Store, path, defaultPath string) (*model.Model, string, error) {
-	var m *model.Model
-	var err error
-	if path == "" {
-		path = defaultPath
-	}
-	if m, err = model.LoadFile(path); err != nil {
-		versions, verr := store.ModelVersions(ctx, "")
-		if verr != nil || len(versions) == 0 {
-			return nil, "", err
-		}
-		for _, v := range versions {
-			if v.Stage == caresignal.StageProduction {
-				m, err := model.FromRegistry(ctx, store, v.Name, v.Version)
-				return m, "the model registry", err
-			}
-		}
-		return nil, "", err
-	}
-	prod, err := store.ProductionModel(ctx, m.Name)
-	if err == nil && prod.Version != m.Version {
-		m, err := model.FromRegistry(ctx, store, prod.Name, prod.Version)
-		return m, "the model registry", err
-	}
-	return m, path, nil
 }
 
 // serve listens on s.addr and serves until ctx ends or an administrator

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -16,91 +14,8 @@ import (
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
-	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/survival"
-	"github.com/caresignal/caresignal/synth"
-	"github.com/caresignal/caresignal/wire"
 )
-
-// synthFlags size and seed a synthetic cohort, starting from the defaults.
-func synthFlags(fs *flag.FlagSet, cfg *synth.Config, asOf *dateFlag) {
-	*cfg = synth.DefaultConfig()
-	asOf.t = cfg.AsOf
-	fs.IntVar(&cfg.Patients, "patients", cfg.Patients, "number of patients")
-	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed: the same seed and sizes give the same cohort")
-	fs.Var(asOf, "as-of", "first day not in the data, YYYY-MM-DD")
-	fs.IntVar(&cfg.EnrolmentMonths, "enrolment-months", cfg.EnrolmentMonths, "enrolments spread over this many months before the as-of date")
-	fs.Float64Var(&cfg.TransferRate, "transfer-rate", cfg.TransferRate, "monthly probability of a transfer out (random censoring)")
-	fs.Float64Var(&cfg.MissingBaseline, "missing-baseline", cfg.MissingBaseline, "share of patients with no baseline score recorded")
-}
-
-// driftFlags inject an optional drift into a synthetic cohort.
-type driftFlags struct {
-	from     dateFlag
-	shift    float64
-	unseen   bool
-	covShift bool
-}
-
-func (d *driftFlags) register(fs *flag.FlagSet, fromHelp string) {
-	fs.Var(&d.from, "drift-from", fromHelp)
-	fs.Float64Var(&d.shift, "drift-hazard-shift", synth.DefaultDriftHazardShift, "log-odds added to the true drop-off hazard of every month starting on or after --drift-from")
-	fs.BoolVar(&d.covShift, "drift-covariates", true, "patients enrolled on or after --drift-from come from an older, sicker population")
-	fs.BoolVar(&d.unseen, "drift-unseen-program", false, "and some of them join a program the earlier data never had")
-}
-
-// apply sets cfg's drift when a start date was given (or from is not
-// zero).
-func (d *driftFlags) apply(cfg *synth.Config, from time.Time) {
-	if !d.from.t.IsZero() {
-		from = d.from.t
-	}
-	if from.IsZero() {
-		return
-	}
-	cfg.Drift = &synth.Drift{From: from, HazardShift: d.shift, Covariates: d.covShift, UnseenProgram: d.unseen}
-}
-
-func runGenerate(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "generate", "", "Fill the source tables (patients, engagement_events, disenrolments) with a deterministic synthetic\ncohort whose drop-off follows a known discrete-time hazard. Replaces what the tables held.")
-	var d dataFlags
-	d.register(fs, e)
-	var cfg synth.Config
-	var asOf dateFlag
-	synthFlags(fs, &cfg, &asOf)
-	var drift driftFlags
-	drift.register(fs, "inject a drift from this date on, YYYY-MM-DD (default: none)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg.AsOf = asOf.t
-	drift.apply(&cfg, time.Time{})
-	store, where, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	_, err = stepGenerate(ctx, e, "", store, where, cfg)
-	return err
-}
-
-func runETL(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "etl", "", "Build the person-period table inside the database from the source tables: one row per patient per\nmonth at risk, with the features known at the start of the month.")
-	var d dataFlags
-	d.register(fs, e)
-	var asOf dateFlag
-	fs.Var(&asOf, "as-of", "first day not in the data, YYYY-MM-DD (default: the day after the latest source date)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	_, err = stepETL(ctx, e, "", store, asOf.t)
-	return err
-}
 
 // trainFlags configure a fit.
 type trainFlags struct {
@@ -311,114 +226,98 @@ Examples:
 	return err
 }
 
-func runExtract(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "extract", "", "Write the training extract that train reads — one row per patient per complete month at risk,\nwith its status, 0/1 event and features — to a CSV file, to fit or check the model elsewhere.\nThe file holds patient ids: treat it as health data.")
-	var d dataFlags
-	d.register(fs, e)
-	out := fs.String("out", "", "CSV file to write (required)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *out == "" {
-		fmt.Fprintln(e.stderr, "extract: --out is required")
-		fs.Usage()
-		return errUsage
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Store, kind string, spec *feature.Spec, opt model.TrainOptions, out string) (*model.Model, error) {
+	p := newProgress(e.stderr, "reading training extract", "")
+	p.Tick("querying")
 	x, err := store.TrainingExtract(ctx)
+	el := p.Finish()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := writeExtractCSV(*out, x); err != nil {
-		return fmt.Errorf("writing %s: %w", *out, err)
+	asOf, err := store.LastELT(ctx)
+	if err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s person-period rows with %d feature columns to %s\n", count(len(x.Rows)), len(x.Columns), *out)
-	return nil
+	if len(x.Rows) == 0 {
+		return nil, caresignal.Errorf(caresignal.EINVALID, "the training extract is empty: no person-period month has ended by the ELT's as-of date (%s)", asOf.Format(time.DateOnly))
+	}
+	fmt.Fprintf(e.stdout, "%sread the training extract: %s person-period rows in %s\n", prefix, count(len(x.Rows)), seconds(el))
+	opt.Source, opt.AsOf = kind, asOf.Format(time.DateOnly)
+	m, el, err := fitWithProgress(ctx, e, spec, x, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.SaveFile(out); err != nil {
+		return nil, fmt.Errorf("saving the model: %w", err)
+	}
+	printTraining(e, prefix, m, el)
+	fmt.Fprintf(e.stdout, "%ssaved the model to %s (version %s)\n", prefix, out, m.Version)
+	return m, nil
 }
 
-func runScore(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "score", "", "Score every currently enrolled patient (the prediction extract) with a saved model and write the\nresults to the scores table, replacing an earlier run of the same model and as-of date.")
-	var d dataFlags
-	d.register(fs, e)
-	modelPath := fs.String("model", envDefault(e, "CARESIGNAL_MODEL", ""), "model artifact (default <data-dir>/"+modelFileName+") (env CARESIGNAL_MODEL)")
-	horizon := fs.Int("horizon", caresignal.DefaultHorizon, "months to predict")
-	csvPath := fs.String("csv", "", "also write the scores, with each patient's hazard curve, to this CSV file")
-	if err := parse(fs, args); err != nil {
-		return err
+// printTraining summarises a fit: data, penalty, convergence, held-out
+// metrics and the feature coefficients.
+func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
+	t := m.Training
+	ft := m.Features
+	compressed := ""
+	if t.Fit.CompressedRows > 0 {
+		compressed = fmt.Sprintf(", merged into %s binomial rows", count(t.Fit.CompressedRows))
 	}
-	if *modelPath == "" {
-		*modelPath = d.modelPath()
+	fmt.Fprintf(e.stdout, "%strained %q (%s link) on %s rows (%s drop-offs, %s patients; %s held out%s) in %s: %d Newton iterations, |gradient| %.1e\n",
+		prefix, m.Name, m.Link, count(t.Fit.Rows), count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
+		compressed, seconds(el), t.Fit.Iterations, t.Fit.GradNorm)
+	fmt.Fprintf(e.stdout, "      baseline: %s\n", ft.Baseline.Describe())
+	switch pen := t.Penalty; {
+	case pen.Type == model.PenaltyNone:
+		fmt.Fprintf(e.stdout, "      penalty: none (maximum likelihood); log-likelihood %.4f, AIC %.2f\n", t.Fit.LogLik, t.Fit.Deviance+2*float64(len(m.Coef)))
+	case pen.CV != nil:
+		fmt.Fprintf(e.stdout, "      penalty: %s, λ = %.4g chosen by %d-fold cross-validation grouped by patient (held-out deviance %.5f per row; %d effective parameters)\n",
+			pen.Type, pen.Lambda, pen.CV.Folds, minOf(pen.CV.Deviance), int(math.Round(t.Fit.EDF)))
+	default:
+		fmt.Fprintf(e.stdout, "      penalty: %s, λ = %.4g (%d effective parameters)\n", pen.Type, pen.Lambda, int(math.Round(t.Fit.EDF)))
 	}
-	m, err := model.LoadFile(*modelPath)
-	if err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := ensurePublished(ctx, e, store, *modelPath, m, "caresignal score"); err != nil {
-		return err
-	}
-	return stepScore(ctx, e, "", store, m, *horizon, *csvPath)
-}
-
-func runPredict(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "predict", "", "Read one POST /api/engagement request body (one patient, or {\"instances\": [...]}) from stdin or\n--in and print exactly the API's response. Bad input prints the API's JSON error and exits 1.")
-	modelPath := fs.String("model", envDefault(e, "CARESIGNAL_MODEL", ""), "model artifact (required) (env CARESIGNAL_MODEL)")
-	in := fs.String("in", "", "read the request from this file instead of stdin")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *modelPath == "" {
-		fmt.Fprintln(e.stderr, "predict: --model is required")
-		fs.Usage()
-		return errUsage
-	}
-	m, err := model.LoadFile(*modelPath)
-	if err != nil {
-		return err
-	}
-	var r io.Reader = e.stdin
-	if *in != "" {
-		f, err := os.Open(*in)
-		if err != nil {
-			return err
+	if h := t.Test; h != nil {
+		auc := "n/a"
+		if h.AUC != nil {
+			auc = fmt.Sprintf("%.3f", *h.AUC)
 		}
-		defer f.Close()
-		r = f
+		fmt.Fprintf(e.stdout, "      held-out rows: %s, AUC %s, log loss %.4f, Brier %.4f, observed rate %.2f%%, mean predicted %.2f%%\n",
+			count(h.Rows), auc, h.LogLoss, h.Brier, 100*h.ObservedRate, 100*h.MeanPredicted)
+		if t.HoldoutSkipped > 0 {
+			fmt.Fprintf(e.stdout, "      %s held-out rows were left out of these metrics: the model refuses their values (a category no training patient had)\n", count(t.HoldoutSkipped))
+		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r, wire.MaxBodyBytes+1))
-	if err != nil {
-		return err
+	s := m.Summary()
+	fmt.Fprintf(e.stdout, "      coefficients (%s per unit of each input, levels against the reference; %s with 95%% interval):\n", s.Scale, s.Ratio)
+	for _, c := range s.Coefficients[ft.Baseline.Width():] {
+		fmt.Fprintf(e.stdout, "        %s\n", coefficientLine(c))
 	}
-	var out any
-	var failure error
-	if len(body) > wire.MaxBodyBytes {
-		failure = caresignal.Errorf(caresignal.ETOOLARGE, "request body exceeds %d bytes", wire.MaxBodyBytes)
-	} else if req, err := wire.DecodeRequest(body, nil); err != nil {
-		failure = err
-	} else if out, err = serving.Score(m, req.Instances, req.Batch); err != nil {
-		failure = err
+}
+
+// coefficientLine formats one summary coefficient for the terminal.
+func coefficientLine(c model.SummaryCoefficient) string {
+	if c.StdError == nil {
+		return fmt.Sprintf("%-30s %+10.4f  (set to zero by the L1 penalty)", c.Name, c.Estimate)
 	}
-	if failure != nil {
-		out = wire.NewErrorBody(failure)
+	line := fmt.Sprintf("%-30s %+10.4f ± %-8.4f ratio %8.4f [%.4f, %.4f]", c.Name, c.Estimate, *c.StdError, c.Ratio, *c.CILow, *c.CIHigh)
+	if c.P != nil {
+		line += "  p " + formatP(*c.P)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	if err := enc.Encode(out); err != nil {
-		return err
+	return line
+}
+
+func formatP(p float64) string {
+	if p < 1e-4 {
+		return "<0.0001"
 	}
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
-		return err
+	return strconv.FormatFloat(p, 'f', 4, 64)
+}
+
+func minOf(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		m = math.Min(m, x)
 	}
-	if failure != nil {
-		return fmt.Errorf("bad request: %s", caresignal.ErrorMessage(failure))
-	}
-	return nil
+	return m
 }

@@ -2,168 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/internal/access"
 	"github.com/caresignal/caresignal/model"
 )
-
-// The administrators' commands: API keys, the audit log and the model
-// registry, acting on the database directly (a running server picks
-// registry changes up within --registry-poll and key changes within
-// --key-refresh). Each change is written to the audit log as actor "cli".
-
-// subcommand dispatches "caresignal NAME SUB ...".
-func subcommand(ctx context.Context, e *env, name, doc string, args []string, subs []command) error {
-	help := func() {
-		fmt.Fprintf(e.stderr, "Usage: caresignal %s <subcommand> [flags]\n\n%s\n\nSubcommands:\n", name, doc)
-		for _, c := range subs {
-			fmt.Fprintf(e.stderr, "  %-9s %s\n", c.name, c.synopsis)
-		}
-	}
-	if len(args) == 0 {
-		help()
-		return errUsage
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		help()
-		return flag.ErrHelp
-	}
-	for _, c := range subs {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.stderr, "caresignal %s: unknown subcommand %q\n\n", name, args[0])
-	help()
-	return errUsage
-}
-
-func cliAudit(ctx context.Context, store caresignal.Store, action, target string, err error) {
-	outcome, detail := "ok", ""
-	if err != nil {
-		outcome, detail = "failed", caresignal.ErrorMessage(err)
-		if caresignal.ErrorCode(err) == caresignal.EINVALID || caresignal.ErrorCode(err) == caresignal.ENOTFOUND || caresignal.ErrorCode(err) == caresignal.ECONFLICT {
-			outcome = "refused"
-		}
-	}
-	store.AppendAudit(ctx, caresignal.AuditEntry{At: time.Now().UTC(), Actor: "cli", Action: action, Target: target, Outcome: outcome, Detail: detail})
-}
-
-func runKeys(ctx context.Context, e *env, args []string) error {
-	return subcommand(ctx, e, "keys", "Create, list and revoke the API keys of production mode. A key is shown once, when created; the\ndatabase keeps only a hash of its secret.", args, []command{
-		{"create", "create a key with a role (predict, viewer or admin) and print it once", runKeysCreate},
-		{"list", "list the keys (never their secrets)", runKeysList},
-		{"revoke", "revoke a key by its id; servers stop accepting it within --key-refresh", runKeysRevoke},
-	})
-}
-
-func runKeysCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "keys create", "", "Create an API key and print it. Roles: predict (the prediction API and the web app), viewer (the web\napp, reports and metrics), admin (everything, including models, keys and stopping the server).")
-	var d dataFlags
-	d.register(fs, e)
-	name := fs.String("name", "", "who or what holds the key, e.g. care-team-app (required)")
-	role := fs.String("role", "", "predict, viewer or admin (required)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	plain, k, hash, err := access.NewKey(*name, *role, time.Now())
-	if err != nil {
-		return err
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	err = store.CreateKey(ctx, k, hash)
-	cliAudit(ctx, store, "key.create", k.ID+" ("+k.Name+", "+k.Role+")", err)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stderr, "created key %s for %s with role %s. It is shown once, below: store it now.\n", k.ID, k.Name, k.Role)
-	fmt.Fprintln(e.stdout, plain)
-	return nil
-}
-
-func runKeysList(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "keys list", "", "List the API keys: id, name, role, when created and revoked.")
-	var d dataFlags
-	d.register(fs, e)
-	asJSON := fs.Bool("json", false, "print JSON")
-	return withStore(ctx, fs, &d, args, 0, func(store caresignal.Store, pos []string) error {
-		keys, _, err := store.Keys(ctx)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeIndented(e, keys)
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED")
-		for _, k := range keys {
-			revoked := "-"
-			if k.RevokedAt != nil {
-				revoked = k.RevokedAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, k.CreatedAt.Format(time.RFC3339), revoked)
-		}
-		return tw.Flush()
-	})
-}
-
-func runKeysRevoke(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "keys revoke", "ID", "Revoke a key. Servers refuse it within --key-refresh (at once on a server that revoked it), and\nits web sessions end.")
-	var d dataFlags
-	d.register(fs, e)
-	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
-		err := store.RevokeKey(ctx, pos[0], time.Now().UTC())
-		cliAudit(ctx, store, "key.revoke", pos[0], err)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "revoked key %s\n", pos[0])
-		return nil
-	})
-}
-
-func runAudit(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "audit", "", "Print the audit log of administrative actions, newest first: model activations and rollbacks, key\nchanges, drains and stops, and refused attempts, by whom, with their outcome.")
-	var d dataFlags
-	d.register(fs, e)
-	limit := fs.Int("limit", 50, "entries to print")
-	asJSON := fs.Bool("json", false, "print JSON")
-	return withStore(ctx, fs, &d, args, 0, func(store caresignal.Store, pos []string) error {
-		entries, err := store.AuditLog(ctx, *limit)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeIndented(e, entries)
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "AT\tACTOR\tACTION\tTARGET\tOUTCOME\tDETAIL")
-		for _, a := range entries {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.At.Format(time.RFC3339), a.Actor, a.Action, a.Target, a.Outcome, a.Detail)
-		}
-		return tw.Flush()
-	})
-}
-
-func writeIndented(e *env, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(e.stdout, string(b))
-	return err
-}
 
 func runModels(ctx context.Context, e *env, args []string) error {
 	return subcommand(ctx, e, "models", "The model registry in the database: publish artifacts as versions, activate one as production, roll\nback, and set a canary or shadow. Running servers follow within --registry-poll.", args, []command{
@@ -249,26 +95,6 @@ func runModelsList(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-// withStore parses a subcommand's command line, which takes nargs
-// positional arguments, opens the database and runs fn with it.
-func withStore(ctx context.Context, fs *flag.FlagSet, d *dataFlags, args []string, nargs int, fn func(store caresignal.Store, pos []string) error) error {
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != nargs {
-		fmt.Fprintf(fs.Output(), "expected %d argument(s), got %d: %q\n", nargs, len(pos), pos)
-		fs.Usage()
-		return errUsage
-	}
-	store, _, err := d.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	return fn(store, pos)
-}
-
 func runModelsActivate(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "models activate", "NAME VERSION", "Make a version the production version. Its artifact is loaded and verified first; the version it\nreplaces is archived.")
 	var d dataFlags
@@ -338,13 +164,6 @@ func runModelsServing(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: canary %s at %g%%, shadow %s\n", pos[0], orNone(cfg.CanaryVersion), cfg.CanaryPercent, orNone(cfg.ShadowVersion))
 		return nil
 	})
-}
-
-func orNone(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "none"
-	}
-	return s
 }
 
 func runModelsHistory(ctx context.Context, e *env, args []string) error {
