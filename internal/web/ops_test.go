@@ -14,20 +14,25 @@ import (
 	"github.com/caresignal/caresignal/internal/sqlite"
 )
 
-// TestOpenAPICoversEveryRoute: every route pattern is documented in
-// /openapi.json with its method, and the document documents nothing else.
+// TestOpenAPICoversEveryRoute: every route of the table is documented in
+// /openapi.json with its method and its access level (and public routes
+// without credentials), and the document documents nothing else.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
+	type operation struct {
+		Access   string            `json:"x-caresignal-access"`
+		Security *[]map[string]any `json:"security"`
+	}
 	var doc struct {
-		Paths map[string]map[string]any `json:"paths"`
+		Paths map[string]map[string]operation `json:"paths"`
 	}
 	if err := json.Unmarshal(openAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
 	s := &server{metrics: newMetrics(nil)}
-	documented := map[string]bool{}
+	documented := map[string]operation{}
 	for path, ops := range doc.Paths {
-		for method := range ops {
-			documented[strings.ToUpper(method)+" "+path] = true
+		for method, op := range ops {
+			documented[strings.ToUpper(method)+" "+path] = op
 		}
 	}
 	for _, r := range s.routeTable() {
@@ -37,8 +42,16 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		method, path, _ := strings.Cut(r.pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
 		key := method + " " + path
-		if !documented[key] {
+		op, ok := documented[key]
+		if !ok {
 			t.Errorf("route %q is not in openapi.json", r.pattern)
+			continue
+		}
+		if op.Access != r.level {
+			t.Errorf("openapi.json gives %q access %q; the route table says %q", key, op.Access, r.level)
+		}
+		if noCredentials := op.Security != nil && len(*op.Security) == 0; noCredentials != (r.level == levelPublic) {
+			t.Errorf("openapi.json: %q has security %v, but its access is %q", key, op.Security, r.level)
 		}
 		delete(documented, key)
 	}
