@@ -216,6 +216,13 @@ func publishModel(ctx context.Context, store caresignal.Store, path, note string
 		return caresignal.ModelVersion{}, fmt.Errorf("model file %s: %w", path, err)
 	}
 	v, err := store.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version, Note: note}, b, "cli")
+	if caresignal.ErrorCode(err) == caresignal.ECONFLICT {
+		// The registry holds this version in other bytes: the same model
+		// trained again, whose training record differs (the version names
+		// what a model computes, not when it was trained). It keeps the
+		// copy it has.
+		v, _, err = store.ModelArtifact(ctx, m.Name, m.Version)
+	}
 	cliAudit(ctx, store, "model.publish", m.Name+"@"+m.Version, err)
 	if err != nil || !activate {
 		return v, err
