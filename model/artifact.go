@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
@@ -278,7 +279,7 @@ func modelVersion(compact []byte) (string, error) {
 	}
 	h := sha256.New()
 	h.Write([]byte{'{'})
-	seen := make(map[string]bool)
+	var seen []string
 	hashed := 0
 	for dec.More() {
 		start := dec.InputOffset() // at the comma before the member, if any
@@ -291,13 +292,16 @@ func modelVersion(compact []byte) (string, error) {
 		if err := dec.Decode(&value); err != nil {
 			return "", fmt.Errorf("the model payload: %w", err)
 		}
-		// A second member of one name would be hashed, yet decoding
+		// Names are compared as Load's decoder matches them, ignoring
+		// case. A second member of one name would be hashed, yet decoding
 		// keeps only the last: the version would not name what loads.
-		if seen[key] {
-			return "", fmt.Errorf("the model payload has %q twice", key)
+		for _, name := range seen {
+			if strings.EqualFold(name, key) {
+				return "", fmt.Errorf("the model payload has %q twice", key)
+			}
 		}
-		seen[key] = true
-		if key == unversioned {
+		seen = append(seen, key)
+		if strings.EqualFold(key, unversioned) {
 			continue
 		}
 		member := bytes.TrimPrefix(compact[start:dec.InputOffset()], []byte{','})

@@ -35,6 +35,8 @@ func TestModelVersionRule(t *testing.T) {
 		{`{}`, `{}`},
 		// Only the top-level member is left out; escapes stay as written.
 		{`{"kind":{"training":1},"link":"a\u00e9"}`, `{"kind":{"training":1},"link":"a\u00e9"}`},
+		// Load's decoder matches names ignoring case.
+		{`{"kind":"k","Training":{"a":1}}`, `{"kind":"k"}`},
 	}
 	for _, tt := range tests {
 		got, err := modelVersion([]byte(tt.payload))
@@ -43,7 +45,7 @@ func TestModelVersionRule(t *testing.T) {
 			t.Errorf("modelVersion(%s) = %q, %v; want %q, the hash of %s", tt.payload, got, err, want, tt.hashed)
 		}
 	}
-	for _, bad := range []string{`[]`, `"x"`, `{"kind":"a","kind":"b"}`, `{"training":1,"training":2}`, `{"kind":`} {
+	for _, bad := range []string{`[]`, `"x"`, `{"kind":"a","kind":"b"}`, `{"training":1,"training":2}`, `{"link":"a","Link":"b"}`, `{"kind":`} {
 		if v, err := modelVersion([]byte(bad)); err == nil {
 			t.Errorf("modelVersion(%s) = %q, want an error", bad, v)
 		}
