@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
@@ -21,19 +22,37 @@ import (
 
 // The artifact is one JSON file:
 //
-//	{"format": "caresignal-model", "format_version": 2,
+//	{"format": "caresignal-model", "format_version": 3,
 //	 "name": "engagement", "version": "3f2a9c1b7d4e",
 //	 "checksum": "sha256:<hex>",
 //	 "model": { ...payload... }}
 //
 // The checksum is the SHA-256 of the payload in compact JSON form, so any
 // change to a value — a damaged disk block, a hand edit — is detected, while
-// re-indenting the file is not an error. The version is the checksum's first
-// twelve hex digits: equal versions mean equal models.
+// re-indenting the file is not an error.
+//
+// The version names what the model computes: it is the first twelve hex
+// digits of the SHA-256 of the compact payload with its "training" member
+// cut out (see modelVersion). Everything else in the payload — kind, link,
+// spec and fitted transformers with the baseline, coefficients,
+// covariances, an imported model's file, the drift reference — is the
+// model; the training record (when and by which build it was trained, how
+// long the fit took, its diagnostics and metrics) describes how it was
+// made, and is covered by the checksum only. So the same data trained
+// again with the same options gives the same version, and equal versions
+// mean models that compute the same thing.
+//
+// Format 2 took the version from the whole payload (the checksum's first
+// twelve hex digits), so every training had a version of its own; format-2
+// artifacts still load, with the version they were saved with.
 const (
 	Format        = "caresignal-model"
-	FormatVersion = 2
+	FormatVersion = 3
 )
+
+// formatWholePayload is the last format whose version is the checksum's
+// prefix.
+const formatWholePayload = 2
 
 // MaxArtifactBytes bounds what Load reads.
 const MaxArtifactBytes = 256 << 20
@@ -55,7 +74,9 @@ type payload struct {
 	Covariance   []float64       `json:"covariance"` // row-major, one row per coefficient
 	// CovarianceObserved is from the observed information (cloglog).
 	CovarianceObserved []float64 `json:"covariance_observed,omitempty"`
-	Training           TrainInfo `json:"training"`
+	// Training records how the model was made; the version leaves it
+	// out (see modelVersion), the checksum covers it.
+	Training TrainInfo `json:"training"`
 	// Imported holds an imported scikit-learn model (kind sklearn-classifier).
 	Imported *Imported `json:"imported,omitempty"`
 	// Reference is the training reference for drift (see Reference);
@@ -72,10 +93,13 @@ func (m *Model) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the model: %w", err)
 	}
+	version, err := modelVersion(body)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the model: %w", err)
+	}
 	sum := sha256.Sum256(body)
-	hexsum := hex.EncodeToString(sum[:])
 	env := envelope{Format: Format, FormatVersion: FormatVersion, Name: m.Name,
-		Version: hexsum[:12], Checksum: "sha256:" + hexsum, Model: body}
+		Version: version, Checksum: "sha256:" + hex.EncodeToString(sum[:]), Model: body}
 	out, err := json.MarshalIndent(env, "", " ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the model: %w", err)
@@ -130,8 +154,8 @@ func Load(r io.Reader) (*Model, error) {
 	if env.FormatVersion == 1 {
 		return nil, corrupt("artifact format version 1 predates the link, penalty and baseline choices of version %d; retrain the model with this build (caresignal train)", FormatVersion)
 	}
-	if env.FormatVersion != FormatVersion {
-		return nil, corrupt("artifact format version %d is not supported by this build, which reads version %d", env.FormatVersion, FormatVersion)
+	if env.FormatVersion != formatWholePayload && env.FormatVersion != FormatVersion {
+		return nil, corrupt("artifact format version %d is not supported by this build, which reads versions %d and %d", env.FormatVersion, formatWholePayload, FormatVersion)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, env.Model); err != nil || len(env.Model) == 0 {
@@ -142,8 +166,18 @@ func Load(r io.Reader) (*Model, error) {
 	if env.Checksum != "sha256:"+hexsum {
 		return nil, corrupt("checksum mismatch: the file was changed or damaged after it was written (recorded %s, computed sha256:%s)", env.Checksum, hexsum)
 	}
-	if env.Version != hexsum[:12] {
-		return nil, corrupt("version %q does not match the checksum", env.Version)
+	if env.FormatVersion == formatWholePayload {
+		if env.Version != hexsum[:12] {
+			return nil, corrupt("version %q does not match the checksum", env.Version)
+		}
+	} else {
+		version, err := modelVersion(compact.Bytes())
+		if err != nil {
+			return nil, corrupt("%v", err)
+		}
+		if env.Version != version {
+			return nil, corrupt("version %q does not match the model, whose version is %s", env.Version, version)
+		}
 	}
 	var p payload
 	dec := json.NewDecoder(bytes.NewReader(compact.Bytes()))
@@ -225,6 +259,60 @@ func (m *Model) check(cs []Coefficient) error {
 		}
 	}
 	return nil
+}
+
+// unversioned is the payload member the version leaves out.
+const unversioned = "training"
+
+// modelVersion returns the version of a payload in compact JSON: the first
+// twelve hex digits of the SHA-256 of the payload with its "training"
+// member cut out — the bytes of the other members as written, in the order
+// written, joined by commas in one object. Marshal writes the members in a
+// fixed order (that of payload's fields), so equal models give equal
+// bytes; Load recomputes the version from the file's own bytes, so it does
+// not depend on how this build would encode the payload, and a field added
+// in a later build changes no saved version.
+func modelVersion(compact []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(compact))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", errors.New("the model payload is not a JSON object")
+	}
+	h := sha256.New()
+	h.Write([]byte{'{'})
+	var seen []string
+	hashed := 0
+	for dec.More() {
+		start := dec.InputOffset() // at the comma before the member, if any
+		tok, err := dec.Token()
+		if err != nil {
+			return "", fmt.Errorf("the model payload: %w", err)
+		}
+		key, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return "", fmt.Errorf("the model payload: %w", err)
+		}
+		// Names are compared as Load's decoder matches them, ignoring
+		// case. A second member of one name would be hashed, yet decoding
+		// keeps only the last: the version would not name what loads.
+		for _, name := range seen {
+			if strings.EqualFold(name, key) {
+				return "", fmt.Errorf("the model payload has %q twice", key)
+			}
+		}
+		seen = append(seen, key)
+		if strings.EqualFold(key, unversioned) {
+			continue
+		}
+		member := bytes.TrimPrefix(compact[start:dec.InputOffset()], []byte{','})
+		if hashed > 0 {
+			h.Write([]byte{','})
+		}
+		h.Write(member)
+		hashed++
+	}
+	h.Write([]byte{'}'})
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 func corrupt(format string, args ...any) error {

@@ -20,7 +20,7 @@ const KindDiscreteHazard = "discrete-time-hazard"
 // use once loaded or trained; nothing mutates it.
 type Model struct {
 	Name    string // the spec's name, e.g. "engagement"
-	Version string // set when saved or loaded: a prefix of the artifact checksum
+	Version string // set when saved or loaded: a hash of what the model computes (see Format)
 	Kind    string
 	Link    survival.Link
 

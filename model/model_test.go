@@ -238,9 +238,11 @@ func TestArtifactRefused(t *testing.T) {
 		{"changed coefficient", changed, "checksum mismatch"},
 		{"truncated", s[:len(s)/2], "invalid JSON"},
 		{"not a model", `{"hello": "world"}`, "not a caresignal model"},
-		{"newer format", strings.Replace(s, `"format_version": 2`, `"format_version": 3`, 1), "format version 3"},
-		{"older format", strings.Replace(s, `"format_version": 2`, `"format_version": 1`, 1), "retrain"},
-		{"wrong version", strings.Replace(s, `"version": "`+m.Version, `"version": "000000000000`, 1), "does not match the checksum"},
+		{"newer format", strings.Replace(s, `"format_version": 3`, `"format_version": 4`, 1), "format version 4"},
+		{"older format", strings.Replace(s, `"format_version": 3`, `"format_version": 1`, 1), "retrain"},
+		{"wrong version", strings.Replace(s, `"version": "`+m.Version, `"version": "000000000000`, 1), "does not match the model"},
+		// Format 2 took the version from the checksum; this one is not.
+		{"format 2 rule", strings.Replace(s, `"format_version": 3`, `"format_version": 2`, 1), "does not match the checksum"},
 		{"empty", ``, "invalid JSON"},
 	}
 	for _, tt := range tests {

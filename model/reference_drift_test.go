@@ -101,8 +101,11 @@ func resign(t *testing.T, artifact []byte, edit func(p map[string]any)) []byte {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(body)
-	hexsum := hex.EncodeToString(sum[:])
-	env["model"], env["checksum"], env["version"] = json.RawMessage(body), "sha256:"+hexsum, hexsum[:12]
+	version, err := modelVersion(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env["model"], env["checksum"], env["version"] = json.RawMessage(body), "sha256:"+hex.EncodeToString(sum[:]), version
 	out, err := json.Marshal(env)
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,8 @@ func Rollback(ctx context.Context, reg caresignal.Registry, name, actor string) 
 
 // PublishFile verifies the artifact file at path and stores it in the
 // registry as a staging version of its name, with a note. It returns the
-// version stored and the model.
+// version stored (the registry's own copy when it already has the
+// version) and the model.
 func PublishFile(ctx context.Context, reg caresignal.Registry, path, note, actor string) (caresignal.ModelVersion, *Model, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -68,5 +69,12 @@ func PublishFile(ctx context.Context, reg caresignal.Registry, path, note, actor
 		return caresignal.ModelVersion{}, nil, fmt.Errorf("model file %s: %w", path, err)
 	}
 	v, err := reg.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version, Note: note}, b, actor)
+	if caresignal.ErrorCode(err) == caresignal.ECONFLICT {
+		// The registry holds this version in other bytes: the same model
+		// trained again, whose training record differs (the version names
+		// what a model computes, not when it was trained). It keeps the
+		// copy it has.
+		v, _, err = reg.ModelArtifact(ctx, m.Name, m.Version)
+	}
 	return v, m, err
 }

@@ -2,11 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/caresignal/caresignal/model"
 )
 
 // TestTrainCSVInspect fits a reference case from its CSV through the
@@ -114,5 +120,51 @@ func TestTrainCSVErrors(t *testing.T) {
 	}
 	if _, _, err := runCmd(t, "", "train", "--csv", good, "--numeric", "x", "--event", "event", "--period", "period"); err == nil {
 		t.Error("--csv without --out must be refused")
+	}
+}
+
+// TestTrainCSVSameVersion: one file trained twice (with cross-validation,
+// on all cores and on one) gives one version. Publishing the second
+// artifact, whose training record differs, keeps the registry's copy.
+func TestTrainCSVSameVersion(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"train", "--csv", "../../testdata/reference/veteran.csv", "--id", "id", "--event", "event",
+		"--period", "period", "--numeric", "karno,diagtime,age", "--categorical", "celltype,trt,prior",
+		"--penalty", "elasticnet"}
+	versionRE := regexp.MustCompile(`\(version ([0-9a-f]{12})\)`)
+	var versions, paths []string
+	for _, procs := range []int{runtime.GOMAXPROCS(0), 1} {
+		path := filepath.Join(dir, fmt.Sprintf("vet%d.model.json", len(paths)))
+		old := runtime.GOMAXPROCS(procs)
+		stdout := mustRun(t, append(args, "--out", path)...)
+		runtime.GOMAXPROCS(old)
+		m := versionRE.FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("no version in:\n%s", stdout)
+		}
+		versions, paths = append(versions, m[1]), append(paths, path)
+	}
+	if versions[0] != versions[1] {
+		t.Fatalf("versions %s and %s for one file", versions[0], versions[1])
+	}
+
+	// The second artifact trained a day later: other bytes, one version.
+	m, err := model.LoadFile(paths[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Training.TrainedAt = m.Training.TrainedAt.Add(24 * time.Hour)
+	if err := m.SaveFile(paths[1]); err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != versions[0] {
+		t.Fatalf("the training time changed the version: %s, was %s", m.Version, versions[0])
+	}
+	mustRun(t, "models", "publish", "--data-dir", dir, "--model", paths[0])
+	if out := mustRun(t, "models", "publish", "--data-dir", dir, "--model", paths[1], "--activate"); !strings.Contains(out, "veteran@"+versions[0]+" (production") {
+		t.Errorf("publishing the same model trained again: %s", out)
+	}
+	if out := mustRun(t, "models", "list", "--data-dir", dir); strings.Count(out, versions[0]) != 1 {
+		t.Errorf("models list:\n%s", out)
 	}
 }
