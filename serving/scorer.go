@@ -7,11 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/wire"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Recorder keeps prediction records; *predlog.Logger is one. Log must not
@@ -108,76 +107,24 @@ func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 	return enc, nil
 }
 
-// Invocations answers an MLflow /invocations body: person-period records,
-// each answered with its hazard.
-func (s *Scorer) Invocations(call Call, body []byte) ([]byte, error) {
-	records, err := wire.DecodeInvocations(body)
-	if err != nil {
-		return nil, err
-	}
-	m := s.models.Load().Pick("")
-	hazards, err := ScoreRecords(m, records)
-	if err != nil {
-		return nil, err
-	}
-	s.count(m, len(hazards))
-	if s.log != nil {
-		now := time.Now().UTC()
-		recs := make([]caresignal.PredictionRecord, 0, len(hazards))
-		for i, h := range hazards {
-			in, err1 := wire.AppendRow(nil, records[i])
-			out, err2 := wire.AppendOutputs(nil, []float64{h}, 0)
-			if err1 != nil || err2 != nil {
-				continue // not possible: decoded numbers are finite, hazards in [0, 1]
-			}
-			r := wire.Record{At: now, Model: m.Info(), Route: call.Route, RequestID: call.RequestID, Inputs: in, Outputs: out}
-			recs = append(recs, r.Stored(s.key))
+// Score answers decoded instances with m: the answer of POST
+// /api/engagement. batch says the request used "instances", so errors
+// name "instances[i].…".
+func Score(m *model.Model, insts []caresignal.Instance, batch bool) (*wire.Answer, error) {
+	var preds []caresignal.Prediction
+	if !batch {
+		p, err := m.Predict(&insts[0])
+		if err != nil {
+			return nil, err
 		}
-		s.keep(call, recs)
-	}
-	return wire.EncodeInvocations(hazards)
-}
-
-// InferV2 answers an Open Inference Protocol inference request to the
-// model name and, if not empty, version. Without a version, the model is
-// picked as for POST /api/engagement, by the patient_id of the first row,
-// among the models of that name.
-func (s *Scorer) InferV2(call Call, name, version string, body []byte) ([]byte, error) {
-	set := s.models.Load()
-	if set == nil {
-		return nil, caresignal.Errorf(caresignal.EUNAVAILABLE, "no model is loaded")
-	}
-	m, _, err := set.Lookup(name, version)
-	if err != nil {
-		return nil, err
-	}
-	req, err := wire.DecodeV2(body)
-	if err != nil {
-		return nil, err
-	}
-	if version == "" {
-		if p := set.Pick(req.FirstPatientID()); p.Name == m.Name {
-			m = p
+		preds = []caresignal.Prediction{p}
+	} else {
+		var err error
+		if preds, err = m.PredictBatch(insts); err != nil {
+			return nil, err
 		}
 	}
-	insts, outputs, err := req.Instances(m)
-	if err != nil {
-		return nil, err
-	}
-	ans, err := Score(m, insts, true)
-	if err != nil {
-		return nil, req.ScoreError(m, err)
-	}
-	s.count(m, len(ans.Predictions))
-	var raws [][]byte
-	if s.log != nil {
-		raws = instancesJSON(insts)
-		s.recordPatients(call, m, false, raws, ans.Predictions, nil)
-	}
-	if set.Shadow != nil {
-		s.shadow(call, set.Shadow, insts, raws, true, ans)
-	}
-	return wire.EncodeV2(m, req, ans.Predictions, outputs)
+	return &wire.Answer{Model: m.Info(), Predictions: preds}, nil
 }
 
 // recordPatients hands predictions of patients to the log, with each
@@ -212,17 +159,6 @@ func (s *Scorer) keep(call Call, recs []caresignal.PredictionRecord) {
 	if err := s.log.Log(recs...); err != nil {
 		s.logger.Error("prediction log: records not kept", "request_id", call.RequestID, "records", len(recs), "err", err)
 	}
-}
-
-// instancesJSON renders decoded instances (from a protocol without a JSON
-// object per patient) in the POST /api/engagement request shape.
-func instancesJSON(insts []caresignal.Instance) [][]byte {
-	out := make([][]byte, len(insts))
-	for i := range insts {
-		// Decoded numbers are finite, so this cannot fail.
-		out[i], _ = wire.AppendInstance(nil, &insts[i])
-	}
-	return out
 }
 
 // shadow scores the request's instances with the shadow model after the

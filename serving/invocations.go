@@ -3,30 +3,43 @@ package serving
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/wire"
 )
 
-// Score answers decoded instances with m: the answer of POST
-// /api/engagement. batch says the request used "instances", so errors
-// name "instances[i].…".
-func Score(m *model.Model, insts []caresignal.Instance, batch bool) (*wire.Answer, error) {
-	var preds []caresignal.Prediction
-	if !batch {
-		p, err := m.Predict(&insts[0])
-		if err != nil {
-			return nil, err
-		}
-		preds = []caresignal.Prediction{p}
-	} else {
-		var err error
-		if preds, err = m.PredictBatch(insts); err != nil {
-			return nil, err
-		}
+// MLflow /invocations: person-period rows, each answered with its hazard.
+
+// Invocations answers an MLflow /invocations body: person-period records,
+// each answered with its hazard.
+func (s *Scorer) Invocations(call Call, body []byte) ([]byte, error) {
+	records, err := wire.DecodeInvocations(body)
+	if err != nil {
+		return nil, err
 	}
-	return &wire.Answer{Model: m.Info(), Predictions: preds}, nil
+	m := s.models.Load().Pick("")
+	hazards, err := ScoreRecords(m, records)
+	if err != nil {
+		return nil, err
+	}
+	s.count(m, len(hazards))
+	if s.log != nil {
+		now := time.Now().UTC()
+		recs := make([]caresignal.PredictionRecord, 0, len(hazards))
+		for i, h := range hazards {
+			in, err1 := wire.AppendRow(nil, records[i])
+			out, err2 := wire.AppendOutputs(nil, []float64{h}, 0)
+			if err1 != nil || err2 != nil {
+				continue // not possible: decoded numbers are finite, hazards in [0, 1]
+			}
+			r := wire.Record{At: now, Model: m.Info(), Route: call.Route, RequestID: call.RequestID, Inputs: in, Outputs: out}
+			recs = append(recs, r.Stored(s.key))
+		}
+		s.keep(call, recs)
+	}
+	return wire.EncodeInvocations(hazards)
 }
 
 // ScoreRecords answers person-period records (MLflow /invocations) with
