@@ -9,14 +9,14 @@ import (
 	"github.com/caresignal/caresignal"
 )
 
-// fastDecode is decodeRequest's path for well-formed requests: one pass
+// fastDecode is DecodeRequest's path for well-formed requests: one pass
 // over the body that validates as it goes, with no allocation for the
 // names and labels the server knows (k may be nil).
 //
 // It reports ok=false for anything it does not accept — invalid JSON, an
 // unknown, empty or repeated key, a string with an escape or invalid
 // UTF-8, a value of the wrong type, a number out of range, too many or no
-// instances — and decodeRequest then decodes the body the slow way, which
+// instances — and DecodeRequest then decodes the body the slow way, which
 // names the problem. Whatever it accepts, the slow path accepts with the
 // same instances and raws (FuzzFastDecode holds the two together), so it
 // decides nothing on its own.
