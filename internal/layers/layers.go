@@ -46,6 +46,12 @@ type Layer struct {
 // noIO is what the vocabulary and the pure packages never import.
 var noIO = []string{"database/sql", "net/http", "os"}
 
+// noServers is what the model and the core never import: they answer,
+// score and record the same way whichever adapter (an HTTP server, a
+// serverless function, the command line) calls them, and reach a
+// database only through the interfaces the adapters satisfy.
+var noServers = []string{"database/sql", "net/http"}
+
 // Layers is the module's layers, from the bottom up.
 var Layers = []Layer{
 	{
@@ -68,14 +74,16 @@ var Layers = []Layer{
 		Packages: []string{"internal/plot", "internal/pickle", "internal/atomicfile"},
 	},
 	{
-		Name:     "model",
-		Doc:      "the artifact: fit, predict, explain, save and load; the scikit-learn and MLflow importers",
-		Packages: []string{"model", "model/sklearn", "model/mlflow"},
+		Name:      "model",
+		Doc:       "the artifact: fit, predict, explain, save and load; the scikit-learn and MLflow importers",
+		Packages:  []string{"model", "model/sklearn", "model/mlflow"},
+		Forbidden: noServers,
 	},
 	{
-		Name:     "core",
-		Doc:      "serving, monitoring, the prediction log and API keys, without HTTP or SQL",
-		Packages: []string{"serving", "monitor", "internal/predlog", "internal/access"},
+		Name:      "core",
+		Doc:       "serving, monitoring, the prediction log and API keys, without HTTP or SQL",
+		Packages:  []string{"serving", "monitor", "internal/predlog", "internal/access"},
+		Forbidden: noServers,
 	},
 	{
 		Name: "adapters",
