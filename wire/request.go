@@ -1,10 +1,6 @@
 package wire
 
-import (
-	"strconv"
-
-	"github.com/caresignal/caresignal"
-)
+import "github.com/caresignal/caresignal"
 
 // Request is a decoded POST /api/engagement body.
 type Request struct {
@@ -37,116 +33,177 @@ func DecodeRequest(body []byte, k *Known) (Request, error) {
 	return Request{Instances: insts, Raws: raws, Batch: batch}, nil
 }
 
-// slowDecode is DecodeRequest for any body: it checks the JSON first,
-// then each field, and names the first problem.
-func slowDecode(body []byte) (insts []caresignal.Instance, raws [][]byte, batch bool, err error) {
-	if err := validJSON(body); err != nil {
-		return nil, nil, false, err
+// fastDecode is DecodeRequest's path for well-formed requests: one pass
+// over the body that validates as it goes, with no allocation for the
+// names and labels the server knows (k may be nil).
+//
+// It reports ok=false for anything it does not accept — invalid JSON, an
+// unknown, empty or repeated key, a string with an escape or invalid
+// UTF-8, a value of the wrong type, a number out of range, too many or no
+// instances — and DecodeRequest then decodes the body the slow way, which
+// names the problem. Whatever it accepts, the slow path accepts with the
+// same instances and raws (FuzzFastDecode holds the two together), so it
+// decides nothing on its own.
+func fastDecode(body []byte, k *Known) (insts []caresignal.Instance, raws [][]byte, batch bool, ok bool) {
+	p := fastParser{b: body, width: 16}
+	if k != nil {
+		p.names, p.width = k.names, max(1, k.features)
 	}
-	var one wireInstance
-	var instances []byte
-	err = eachField(body, "", func(key string, val []byte) error {
-		if key == "instances" {
-			instances = val
-			return nil
+	var one fastInstance
+	p.space()
+	ok = p.object(func(key []byte) bool {
+		if string(key) != "instances" {
+			return !batch && p.field(&one, key)
 		}
-		return one.set(key, val, "")
+		if batch || one.seen != 0 {
+			return false
+		}
+		batch = true
+		insts, raws, ok = p.instances()
+		return ok
 	})
-	if err != nil {
-		return nil, nil, false, err
+	p.space()
+	if !ok || p.i != len(p.b) {
+		return nil, nil, false, false
 	}
-	if instances == nil {
-		inst, err := one.instance("")
-		if err != nil {
-			return nil, nil, false, err
-		}
-		return []caresignal.Instance{inst}, [][]byte{body}, false, nil
+	if batch {
+		return insts, raws, true, true
 	}
-	if one.seen {
-		return nil, nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
+	if !one.done() {
+		return nil, nil, false, false
 	}
-	if instances[0] != '[' {
-		return nil, nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
-	}
-	raws = elements(instances, nil)
-	if len(raws) == 0 || len(raws) > caresignal.MaxInstances {
-		return nil, nil, true, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
-	}
-	insts = make([]caresignal.Instance, len(raws))
-	for i, raw := range raws {
-		prefix := "instances[" + strconv.Itoa(i) + "]"
-		var w wireInstance
-		if err := eachField(raw, prefix, func(key string, val []byte) error { return w.set(key, val, prefix+".") }); err != nil {
-			return nil, nil, true, err
-		}
-		if insts[i], err = w.instance(prefix + "."); err != nil {
-			return nil, nil, true, err
-		}
-	}
-	return insts, raws, true, nil
+	return []caresignal.Instance{one.inst}, [][]byte{body}, false, true
 }
 
-// wireInstance is one patient as sent, its scalars kept raw so that each
-// error can name its field exactly.
-type wireInstance struct {
-	seen           bool // any field was set
-	patientID      []byte
-	features       []byte
-	monthsEnrolled []byte
-	horizon        []byte
+// fastInstance is one patient being read: which fields were seen (bits
+// 1, 2, 4, 8 for patient_id, features, months_enrolled, horizon).
+type fastInstance struct {
+	seen uint8
+	inst caresignal.Instance
 }
 
-// set records one field of a patient object; prefix is "" or "instances[i].".
-func (w *wireInstance) set(key string, val []byte, prefix string) error {
-	switch key {
+const (
+	seenPatientID uint8 = 1 << iota
+	seenFeatures
+	seenMonths
+	seenHorizon
+)
+
+// done fills the defaults and reports whether the instance is complete.
+func (f *fastInstance) done() bool {
+	if f.seen&seenFeatures == 0 {
+		return false
+	}
+	if f.seen&seenHorizon == 0 {
+		f.inst.Horizon = caresignal.DefaultHorizon
+	}
+	return true
+}
+
+// field reads the value of one patient field.
+func (p *fastParser) field(f *fastInstance, key []byte) bool {
+	var bit uint8
+	switch string(key) {
 	case "patient_id":
-		w.patientID = val
+		bit = seenPatientID
+		if !p.literal("null") {
+			id, ok := p.str()
+			if !ok || len(id) > MaxPatientIDBytes {
+				return false
+			}
+			f.inst.PatientID = string(id)
+		}
 	case "features":
-		w.features = val
+		bit = seenFeatures
+		if !p.features(&f.inst) {
+			return false
+		}
 	case "months_enrolled":
-		w.monthsEnrolled = val
+		bit = seenMonths
+		n, _, ok := p.whole(0, caresignal.MaxMonthsEnrolled)
+		if !ok {
+			return false
+		}
+		f.inst.MonthsEnrolled = n
 	case "horizon":
-		w.horizon = val
+		bit = seenHorizon
+		n, isNull, ok := p.whole(1, caresignal.MaxHorizon)
+		if !ok {
+			return false
+		}
+		if isNull {
+			n = caresignal.DefaultHorizon
+		}
+		f.inst.Horizon = n
 	default:
-		return caresignal.Invalidf(prefix+key, "%s%s is not a known field", prefix, key)
+		return false
 	}
-	w.seen = true
-	return nil
+	if f.seen&bit != 0 {
+		return false
+	}
+	f.seen |= bit
+	return true
 }
 
-// instance converts a decoded patient; prefix is "" or "instances[i].".
-func (w *wireInstance) instance(prefix string) (caresignal.Instance, error) {
-	inst := caresignal.Instance{Horizon: caresignal.DefaultHorizon}
-	if w.patientID != nil && string(w.patientID) != "null" {
-		if w.patientID[0] != '"' {
-			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id must be a string", prefix)
+// features reads the features object: names to numbers, strings or null.
+func (p *fastParser) features(inst *caresignal.Instance) bool {
+	inst.Features = make(map[string]caresignal.Value, p.width)
+	return p.object(func(key []byte) bool {
+		if len(key) == 0 {
+			return false
 		}
-		inst.PatientID = unquote(w.patientID)
-		if len(inst.PatientID) > MaxPatientIDBytes {
-			return inst, caresignal.Invalidf(prefix+"patient_id", "%spatient_id is longer than %d bytes", prefix, MaxPatientIDBytes)
+		if _, dup := inst.Features[string(key)]; dup {
+			return false
 		}
-	}
-	if w.features == nil || string(w.features) == "null" {
-		return inst, caresignal.Invalidf(prefix+"features", "%sfeatures is required: an object of feature values", prefix)
-	}
-	inst.Features = make(map[string]caresignal.Value, 16)
-	err := eachField(w.features, prefix+"features", func(name string, raw []byte) error {
-		v, err := featureValue(raw)
-		if err != nil {
-			field := prefix + "features." + name
-			return caresignal.Invalidf(field, "%s %s", field, err)
+		var v caresignal.Value
+		switch {
+		case p.i >= len(p.b):
+			return false
+		case p.b[p.i] == '"':
+			s, ok := p.str()
+			if !ok {
+				return false
+			}
+			v = caresignal.Str(p.intern(s))
+		case p.literal("null"):
+			v = caresignal.NullValue()
+		default:
+			x, ok := p.number()
+			if !ok {
+				return false
+			}
+			v = caresignal.Num(x)
 		}
-		inst.Features[name] = v
-		return nil
+		inst.Features[p.intern(key)] = v
+		return true
 	})
-	if err != nil {
-		return inst, err
+}
+
+// instances reads the batch array: 1 to MaxInstances patient objects.
+func (p *fastParser) instances() ([]caresignal.Instance, [][]byte, bool) {
+	if !p.consume('[') {
+		return nil, nil, false
 	}
-	if inst.MonthsEnrolled, err = integer(w.monthsEnrolled, 0, 0, caresignal.MaxMonthsEnrolled); err != nil {
-		return inst, caresignal.Invalidf(prefix+"months_enrolled", "%smonths_enrolled %s", prefix, err)
+	var insts []caresignal.Instance
+	var raws [][]byte
+	for {
+		p.space()
+		start := p.i
+		var f fastInstance
+		if !p.object(func(key []byte) bool { return p.field(&f, key) }) || !f.done() || len(insts) == caresignal.MaxInstances {
+			return nil, nil, false
+		}
+		if insts == nil {
+			// Guess the batch size from the first patient's length.
+			n := min(caresignal.MaxInstances, max(1, len(p.b)/max(1, p.i-start)))
+			insts = make([]caresignal.Instance, 0, n)
+			raws = make([][]byte, 0, n)
+		}
+		insts = append(insts, f.inst)
+		raws = append(raws, p.b[start:p.i])
+		p.space()
+		if !p.consume(',') {
+			return insts, raws, p.consume(']')
+		}
 	}
-	if inst.Horizon, err = integer(w.horizon, caresignal.DefaultHorizon, 1, caresignal.MaxHorizon); err != nil {
-		return inst, caresignal.Invalidf(prefix+"horizon", "%shorizon %s", prefix, err)
-	}
-	return inst, nil
 }

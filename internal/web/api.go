@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/wire"
 )
 
@@ -27,6 +28,11 @@ func (s *server) handleEngagement() http.Handler {
 		}
 		writeEncoded(w, answer)
 	})
+}
+
+// call identifies r for the records of its predictions.
+func call(r *http.Request) serving.Call {
+	return serving.Call{RequestID: requestID(r.Context()), Route: r.Pattern}
 }
 
 // readBody reads a request body of at most wire.MaxBodyBytes.

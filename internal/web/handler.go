@@ -149,11 +149,6 @@ func (s *server) failed(r *http.Request, err error) int {
 	return code
 }
 
-// call identifies r for the records of its predictions.
-func call(r *http.Request) serving.Call {
-	return serving.Call{RequestID: requestID(r.Context()), Route: r.Pattern}
-}
-
 func writeJSON(log *slog.Logger, w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
