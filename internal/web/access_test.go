@@ -354,7 +354,7 @@ func TestEveryRouteHasALevel(t *testing.T) {
 			t.Errorf("route %q has access level %q", r.pattern, r.level)
 		}
 		_, path, _ := strings.Cut(r.pattern, " ")
-		if isAPI := strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/v2") || path == "/invocations"; isAPI && r.page {
+		if isAPI := strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/v2") || path == "/invocations"; isAPI && r.kind != apiRoute {
 			t.Errorf("API route %q is marked as a page", r.pattern)
 		}
 	}

@@ -113,7 +113,7 @@ func (s *server) guard(rt route) http.Handler {
 			next.ServeHTTP(w, withCaller(r, devCaller))
 		})
 	}
-	api := !rt.page
+	api := rt.kind == apiRoute
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.fromTrustedPeer(r) {
 			s.deny(w, r, http.StatusForbidden, api, "connect through the proxy this server trusts")

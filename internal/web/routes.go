@@ -14,68 +14,71 @@ import (
 type route struct {
 	pattern string
 	level   string // levelPublic … levelAdmin: the roles that may use it
-	// page marks web-app pages: HTML answers, and a login redirect for
-	// a browser without a session. Every other route answers JSON.
-	page    bool
+	kind    routeKind
 	handler http.Handler
 }
 
-// Route kinds, for the table's readability.
+// routeKind tells the web app's pages from the API.
+type routeKind uint8
+
 const (
-	api  = false
-	page = true
+	// apiRoute answers JSON, errors included.
+	apiRoute routeKind = iota
+	// pageRoute answers HTML, and sends a browser without a session to
+	// the login page.
+	pageRoute
 )
 
 // routeTable lists the whole HTTP surface; /openapi.json documents every
 // pattern in it with its access level (a test holds the two together).
 func (s *server) routeTable() []route {
 	return []route{
-		{"POST /api/engagement", levelPredict, api, s.handleEngagement()},
-		{"GET /api/model", levelApp, api, s.handleModel()},
-		{"GET /api/models/{name}", levelApp, api, s.handleModelSummary()},
-		{"/api/", levelPublic, api, s.handleAPIFallback()}, // only ever answers 404 or 405
-		{"GET /healthz", levelPublic, api, s.handleHealthz()},
-		{"GET /readyz", levelPublic, api, s.handleReadyz()},
-		{"GET /metrics", levelViewer, api, s.handleMetrics()},
-		{"GET /openapi.json", levelPublic, api, s.handleOpenAPI()},
+		{"POST /api/engagement", levelPredict, apiRoute, s.handleEngagement()},
+		{"GET /api/model", levelApp, apiRoute, s.handleModel()},
+		{"GET /api/models/{name}", levelApp, apiRoute, s.handleModelSummary()},
+		{"/api/", levelPublic, apiRoute, s.handleAPIFallback()}, // only ever answers 404 or 405
+		{"GET /healthz", levelPublic, apiRoute, s.handleHealthz()},
+		{"GET /readyz", levelPublic, apiRoute, s.handleReadyz()},
+		{"GET /metrics", levelViewer, apiRoute, s.handleMetrics()},
+		{"GET /openapi.json", levelPublic, apiRoute, s.handleOpenAPI()},
 
-		{"POST /invocations", levelPredict, api, s.handleInvocations()},
-		{"GET /ping", levelPublic, api, s.handlePing()},
-		{"GET /health", levelPublic, api, s.handlePing()},
-		{"GET /version", levelApp, api, s.handleVersion()},
+		{"POST /invocations", levelPredict, apiRoute, s.handleInvocations()},
+		{"GET /ping", levelPublic, apiRoute, s.handlePing()},
+		{"GET /health", levelPublic, apiRoute, s.handlePing()},
+		{"GET /version", levelApp, apiRoute, s.handleVersion()},
 
-		{"GET /v2", levelPublic, api, s.handleV2Server()},
-		{"GET /v2/health/live", levelPublic, api, s.handleV2Live()},
-		{"GET /v2/health/ready", levelPublic, api, s.handleV2Ready()},
-		{"GET /v2/models/{name}", levelApp, api, s.handleV2Model()},
-		{"GET /v2/models/{name}/versions/{version}", levelApp, api, s.handleV2Model()},
-		{"GET /v2/models/{name}/ready", levelApp, api, s.handleV2ModelReady()},
-		{"GET /v2/models/{name}/versions/{version}/ready", levelApp, api, s.handleV2ModelReady()},
-		{"POST /v2/models/{name}/infer", levelPredict, api, s.handleV2Infer()},
-		{"POST /v2/models/{name}/versions/{version}/infer", levelPredict, api, s.handleV2Infer()},
+		{"GET /v2", levelPublic, apiRoute, s.handleV2Server()},
+		{"GET /v2/health/live", levelPublic, apiRoute, s.handleV2Live()},
+		{"GET /v2/health/ready", levelPublic, apiRoute, s.handleV2Ready()},
+		{"GET /v2/models/{name}", levelApp, apiRoute, s.handleV2Model()},
+		{"GET /v2/models/{name}/versions/{version}", levelApp, apiRoute, s.handleV2Model()},
+		{"GET /v2/models/{name}/ready", levelApp, apiRoute, s.handleV2ModelReady()},
+		{"GET /v2/models/{name}/versions/{version}/ready", levelApp, apiRoute, s.handleV2ModelReady()},
+		{"POST /v2/models/{name}/infer", levelPredict, apiRoute, s.handleV2Infer()},
+		{"POST /v2/models/{name}/versions/{version}/infer", levelPredict, apiRoute, s.handleV2Infer()},
 
-		{"GET /{$}", levelApp, page, s.handleIndex()},
-		{"POST /{$}", levelApp, page, s.handleWhatIf()},
-		{"GET /worklist", levelApp, page, s.handleWorklist()},
-		{"GET /model", levelApp, page, s.handleModelPage()},
-		{"GET /monitoring", levelViewer, page, s.handleMonitoring()},
-		{"GET /monitoring/report", levelViewer, page, s.handleMonitoringReport()},
-		{"GET /api/monitoring", levelViewer, api, s.handleMonitoringAPI()},
-		{"GET /login", levelPublic, page, s.handleLoginForm()},
-		{"POST /login", levelPublic, page, s.handleLogin()},
-		{"POST /logout", levelApp, page, s.handleLogout()},
+		{"GET /{$}", levelApp, pageRoute, s.handleIndex()},
+		{"POST /{$}", levelApp, pageRoute, s.handleWhatIf()},
+		{"GET /worklist", levelApp, pageRoute, s.handleWorklist()},
+		{"GET /model", levelApp, pageRoute, s.handleModelPage()},
+		{"GET /monitoring", levelViewer, pageRoute, s.handleMonitoring()},
+		{"GET /monitoring/report", levelViewer, pageRoute, s.handleMonitoringReport()},
+		{"GET /api/monitoring", levelViewer, apiRoute, s.handleMonitoringAPI()},
+		{"GET /login", levelPublic, pageRoute, s.handleLoginForm()},
+		{"POST /login", levelPublic, pageRoute, s.handleLogin()},
+		{"POST /logout", levelApp, pageRoute, s.handleLogout()},
 
-		{"GET /api/admin/models", levelAdmin, api, s.handleAdminModels()},
-		{"POST /api/admin/models/{name}/versions/{version}/activate", levelAdmin, api, s.handleActivate()},
-		{"POST /api/admin/models/{name}/rollback", levelAdmin, api, s.handleRollback()},
-		{"PUT /api/admin/models/{name}/serving", levelAdmin, api, s.handleServingConfig()},
-		{"POST /api/admin/reload", levelAdmin, api, s.handleReload()},
-		{"GET /api/admin/keys", levelAdmin, api, s.handleKeys()},
-		{"POST /api/admin/keys", levelAdmin, api, s.handleCreateKey()},
-		{"DELETE /api/admin/keys/{id}", levelAdmin, api, s.handleRevokeKey()},
-		{"GET /api/admin/audit", levelAdmin, api, s.handleAudit()},
-		{"POST /api/admin/drain", levelAdmin, api, s.handleDrain()},
-		{"POST /api/admin/stop", levelAdmin, api, s.handleStop()},
+		{"GET /api/admin/models", levelAdmin, apiRoute, s.handleAdminModels()},
+		{"POST /api/admin/models/{name}/versions/{version}/activate", levelAdmin, apiRoute, s.handleActivate()},
+		{"POST /api/admin/models/{name}/rollback", levelAdmin, apiRoute, s.handleRollback()},
+		{"PUT /api/admin/models/{name}/serving", levelAdmin, apiRoute, s.handleServingConfig()},
+		{"POST /api/admin/reload", levelAdmin, apiRoute, s.handleReload()},
+		{"GET /api/admin/keys", levelAdmin, apiRoute, s.handleKeys()},
+		{"POST /api/admin/keys", levelAdmin, apiRoute, s.handleCreateKey()},
+		{"DELETE /api/admin/keys/{id}", levelAdmin, apiRoute, s.handleRevokeKey()},
+		{"GET /api/admin/audit", levelAdmin, apiRoute, s.handleAudit()},
+		{"POST /api/admin/drain", levelAdmin, apiRoute, s.handleDrain()},
+		{"POST /api/admin/stop", levelAdmin, apiRoute, s.handleStop()},
 	}
 }
 
@@ -95,7 +98,7 @@ func apiMethods(table []route) map[string][]string {
 	out := map[string][]string{}
 	for _, r := range table {
 		method, path, ok := strings.Cut(r.pattern, " ")
-		if !ok || r.page || !strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/api/admin/") {
+		if !ok || r.kind != apiRoute || !strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/api/admin/") {
 			continue
 		}
 		out[path] = append(out[path], method)
