@@ -10,6 +10,7 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/internal/storetest"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/synth"
@@ -42,7 +43,7 @@ func TestReportCatchesDrift(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model on a synthetic program")
 	}
-	stores(t, func(t *testing.T, s caresignal.Store) {
+	storetest.Both(t, func(t *testing.T, s caresignal.Store) {
 		ctx := context.Background()
 		end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		trainAt := end.AddDate(0, -4, 0)
@@ -156,7 +157,7 @@ func checkHTML(t *testing.T, page string) {
 // measure yet; the report says so and still shows the expected count.
 func TestReportWithoutFollowUp(t *testing.T) {
 	m, artifact := testModel(t)
-	stores(t, func(t *testing.T, s caresignal.Store) {
+	storetest.Both(t, func(t *testing.T, s caresignal.Store) {
 		ctx := context.Background()
 		if _, err := BuildReport(ctx, s, ReportOptions{}); caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
 			t.Errorf("an empty log: %v", err)

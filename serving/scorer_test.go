@@ -1,48 +1,20 @@
 package serving
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/internal/modeltest"
 	"github.com/caresignal/caresignal/model"
-	"github.com/caresignal/caresignal/synth"
 	"github.com/caresignal/caresignal/wire"
 )
 
-var (
-	modelOnce sync.Once
-	theModel  *model.Model
-)
-
 func testModel(t testing.TB) *model.Model {
-	t.Helper()
-	modelOnce.Do(func() {
-		c, err := synth.Generate(synth.Sized(1500, 5), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, _ := c.Training()
-		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1,
-			Now: func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.Marshal(); err != nil {
-			t.Fatal(err)
-		}
-		theModel = m
-	})
-	if theModel == nil {
-		t.Fatal("no model")
-	}
-	return theModel
+	m, _ := modeltest.Engagement(t, modeltest.Cohort{Patients: 1500, Seed: 5})
+	return m
 }
 
 // recorder keeps the records a scorer hands it.
@@ -58,7 +30,7 @@ func (r *recorder) Log(recs ...caresignal.PredictionRecord) error {
 	return nil
 }
 
-const features = `{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}`
+const features = modeltest.Features
 
 // TestScorerRecordsWhatItAnswers: every protocol's answer is recorded
 // once per patient or row, with the route and request it came from, the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/modeltest"
 )
 
 // checkFastAgrees fails when fastDecode accepts a body that the slow
@@ -34,9 +35,9 @@ func testNames() *Known {
 
 func TestFastDecodeAcceptsWellFormed(t *testing.T) {
 	for _, body := range []string{
-		benchSingle,
-		benchBatch100(),
-		`{"features": ` + goodFeatures + `}`,
+		modeltest.Single,
+		modeltest.Batch(100),
+		`{"features": ` + modeltest.Features + `}`,
 		" \n{\"patient_id\": null, \"features\": {}, \"months_enrolled\": null, \"horizon\": null}\t",
 		`{"horizon": 3, "features": {"age": -0, "x": 1.5e2, "y": -12345678901234567890, "s": "Zürich", "n": null}, "months_enrolled": 1e1}`,
 		`{"instances": [{"features": {"a": 1}}, {"patient_id": "p", "features": {"a": "b"}, "horizon": 1}]}`,
@@ -104,7 +105,7 @@ func TestFastDecodeBatchLimit(t *testing.T) {
 
 // FuzzFastDecode holds the fast path to the slow one on arbitrary bodies.
 func FuzzFastDecode(f *testing.F) {
-	f.Add([]byte(benchSingle))
+	f.Add([]byte(modeltest.Single))
 	f.Add([]byte(`{"instances": [{"patient_id": "a", "features": {"age": null, "sex": "F"}, "horizon": 3}]}`))
 	f.Add([]byte(`{"features": {"age": 1e400, "b": -0.5E-3}, "months_enrolled": -0}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -3,30 +3,12 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/modeltest"
 )
-
-const goodFeatures = `{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}`
-
-const benchSingle = `{"patient_id": "P0012345", "features": ` + goodFeatures + `, "horizon": 12}`
-
-// benchBatch100 is a batch of 100 patients at various months.
-func benchBatch100() string {
-	var sb strings.Builder
-	sb.WriteString(`{"instances": [`)
-	for i := range 100 {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(`{"patient_id": "P` + strconv.Itoa(1000+i) + `", "features": ` + goodFeatures + `, "months_enrolled": ` + strconv.Itoa(i%7) + `, "horizon": 12}`)
-	}
-	sb.WriteString(`]}`)
-	return sb.String()
-}
 
 // FuzzEachField checks the object scanner against encoding/json: on any
 // valid JSON object without repeated keys it must find the same keys with
@@ -69,7 +51,7 @@ func FuzzEachField(f *testing.F) {
 // return instances within the limits, or an error naming what is wrong —
 // never panic.
 func FuzzDecodeRequest(f *testing.F) {
-	f.Add([]byte(`{"features": ` + goodFeatures + `}`))
+	f.Add([]byte(`{"features": ` + modeltest.Features + `}`))
 	f.Add([]byte(`{"instances": [{"patient_id": "a", "features": {"age": null}, "horizon": 3}]}`))
 	f.Add([]byte(`{"features": {"age": 1e400}, "months_enrolled": -0}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

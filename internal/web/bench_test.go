@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/caresignal/caresignal/internal/modeltest"
 	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/sqlite"
 )
@@ -21,26 +21,10 @@ import (
 // decoding, scoring, encoding and the access log; the Logged ones also
 // record every prediction in the embedded database, the writer included.
 
-const benchSingle = `{"patient_id": "P0012345", "features": ` + goodFeatures + `, "horizon": 12}`
-
-// benchBatch100 is a batch of 100 patients at various months.
-func benchBatch100() string {
-	var sb strings.Builder
-	sb.WriteString(`{"instances": [`)
-	for i := range 100 {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(`{"patient_id": "P` + strconv.Itoa(1000+i) + `", "features": ` + goodFeatures + `, "months_enrolled": ` + strconv.Itoa(i%7) + `, "horizon": 12}`)
-	}
-	sb.WriteString(`]}`)
-	return sb.String()
-}
-
-func BenchmarkEngagement(b *testing.B)               { benchRequests(b, benchSingle, false) }
-func BenchmarkEngagementLogged(b *testing.B)         { benchRequests(b, benchSingle, true) }
-func BenchmarkEngagementBatch100(b *testing.B)       { benchRequests(b, benchBatch100(), false) }
-func BenchmarkEngagementBatch100Logged(b *testing.B) { benchRequests(b, benchBatch100(), true) }
+func BenchmarkEngagement(b *testing.B)               { benchRequests(b, modeltest.Single, false) }
+func BenchmarkEngagementLogged(b *testing.B)         { benchRequests(b, modeltest.Single, true) }
+func BenchmarkEngagementBatch100(b *testing.B)       { benchRequests(b, modeltest.Batch(100), false) }
+func BenchmarkEngagementBatch100Logged(b *testing.B) { benchRequests(b, modeltest.Batch(100), true) }
 
 func benchRequests(b *testing.B, body string, logged bool) {
 	var pl *predlog.Logger

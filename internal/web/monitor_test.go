@@ -18,39 +18,16 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
-	"github.com/caresignal/caresignal/internal/postgres"
-	"github.com/caresignal/caresignal/internal/postgres/pgtest"
+	"github.com/caresignal/caresignal/internal/modeltest"
 	"github.com/caresignal/caresignal/internal/predlog"
 	"github.com/caresignal/caresignal/internal/sqlite"
+	"github.com/caresignal/caresignal/internal/storetest"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/monitor"
 	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/synth"
 	"github.com/caresignal/caresignal/wire"
 )
-
-// logStores runs fn against the embedded database and, when configured,
-// PostgreSQL.
-func logStores(t *testing.T, fn func(t *testing.T, s caresignal.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), t.TempDir()+"/cs.db")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		fn(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		s, err := postgres.Open(context.Background(), pgtest.Schema(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		fn(t, s)
-	})
-}
-
-const featuresFmt = `{"age": %d, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.%02d, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": %d, "days_since_last_session": 6, "messages_last_month": 4}`
 
 // serveAndLog runs the API with a prediction log on s, answers single,
 // batch and /invocations requests, and returns how many predictions it
@@ -75,20 +52,10 @@ func serveAndLog(t *testing.T, s caresignal.Store, m *model.Model) int {
 			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
 		}
 	}
-	n := 0
-	for i := range 20 {
-		// Odd spacing on purpose: the log keeps the bytes as received.
-		post("/api/engagement", fmt.Sprintf(`{"patient_id": "P%d",  "features": `+featuresFmt+`, "months_enrolled": %d, "horizon": %d}`, i, 30+i, 10+i, i%5, i%7, 1+i%12))
-		n++
+	reqs, n := modeltest.LoggedRequests()
+	for _, req := range reqs {
+		post(req.Path, req.Body)
 	}
-	var batch []string
-	for i := range 30 {
-		batch = append(batch, fmt.Sprintf(`{"patient_id": "B%d", "features": `+featuresFmt+`}`, i, 60+i, 50+i, i%4))
-	}
-	post("/api/engagement", `{"instances": [`+strings.Join(batch, ",")+`]}`)
-	n += len(batch)
-	post("/invocations", `{"dataframe_records": [{"month": 3, "age": 40, "sex": "M", "program": "cardiac", "channel": "sms", "baseline_score": 0.5, "prior_no_shows": 0, "enrolled_via": "self", "sessions_last_month": 2, "days_since_last_session": 12, "messages_last_month": 1}]}`)
-	n++
 	if err := pl.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +74,7 @@ func TestParityOfServedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logStores(t, func(t *testing.T, s caresignal.Store) {
+	storetest.Both(t, func(t *testing.T, s caresignal.Store) {
 		ctx := context.Background()
 		if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, artifact, "test"); err != nil {
 			t.Fatal(err)
@@ -227,7 +194,7 @@ func TestCompareShadowsOfServedRequests(t *testing.T) {
 		for i := range 40 {
 			var batch []string
 			for j := range 3 {
-				batch = append(batch, fmt.Sprintf(`{"patient_id": "P%d", "features": `+featuresFmt+`}`, j, 20+i+j, 10+2*i%90, (i+j)%6))
+				batch = append(batch, fmt.Sprintf(`{"patient_id": "P%d", "features": `+modeltest.FeaturesFormat+`}`, j, 20+i+j, 10+2*i%90, (i+j)%6))
 			}
 			body := `{"instances": [` + strings.Join(batch, ",") + `]}`
 			resp, err := http.Post(srv.URL+"/api/engagement", "application/json", strings.NewReader(body))

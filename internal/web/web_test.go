@@ -23,42 +23,17 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/internal/modeltest"
 	"github.com/caresignal/caresignal/model"
-	"github.com/caresignal/caresignal/synth"
 	"github.com/caresignal/caresignal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-var (
-	once     sync.Once
-	theModel *model.Model
-)
-
+// testModel is the engagement model the web tests serve.
 func testModel(t testing.TB) *model.Model {
-	t.Helper()
-	once.Do(func() {
-		c, err := synth.Generate(synth.Sized(2000, 9), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, _ := c.Training()
-		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1, Holdout: 0.2,
-			Now: func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.Marshal(); err != nil {
-			t.Fatal(err)
-		}
-		theModel = m
-	})
-	if theModel == nil {
-		t.Fatal("no model")
-	}
-	return theModel
+	m, _ := modeltest.Engagement(t, modeltest.Cohort{Patients: 2000, Seed: 9, Holdout: 0.2})
+	return m
 }
 
 // testServer runs the handler on a real listener; logs go to the returned
@@ -88,7 +63,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-const goodFeatures = `{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}`
+const goodFeatures = modeltest.Features
 
 func post(t *testing.T, srv *httptest.Server, body string) (int, []byte) {
 	t.Helper()
