@@ -43,24 +43,28 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var out any
+	// The API's own core answers: the same decoding, scoring and bytes.
+	scorer, err := serving.NewScorer(serving.Config{Models: serving.NewModels(m)})
+	if err != nil {
+		return err
+	}
+	var out []byte
 	var failure error
 	if len(body) > wire.MaxBodyBytes {
 		failure = caresignal.Errorf(caresignal.ETOOLARGE, "request body exceeds %d bytes", wire.MaxBodyBytes)
-	} else if req, err := wire.DecodeRequest(body, nil); err != nil {
+	} else if answer, err := scorer.Engagement(serving.Call{}, body); err != nil {
 		failure = err
-	} else if out, err = serving.Score(m, req.Instances, req.Batch); err != nil {
-		failure = err
+	} else {
+		out = bytes.Clone(answer.Bytes())
+		answer.Release()
 	}
 	if failure != nil {
-		out = wire.NewErrorBody(failure)
+		if out, err = json.Marshal(wire.NewErrorBody(failure)); err != nil {
+			return err
+		}
+		out = append(out, '\n')
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+	if _, err := e.stdout.Write(out); err != nil {
 		return err
 	}
 	if failure != nil {

@@ -6,6 +6,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -240,4 +241,61 @@ func TestCompareShadowsOfServedRequests(t *testing.T) {
 			t.Errorf("a different shadow shows no difference: %+v", g)
 		}
 	}
+}
+
+// TestPseudonymisedServedLog: with a pseudonym key, what the server logs
+// of every protocol holds no patient id as sent, in the id column or in
+// the stored inputs, and the same patient gets the same pseudonym.
+func TestPseudonymisedServedLog(t *testing.T) {
+	m := testModel(t)
+	storetest.Both(t, func(t *testing.T, s caresignal.Store) {
+		pl, err := predlog.New(s, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := []byte("a-secret-of-at-least-16-characters")
+		srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PredictionLog: pl, PseudonymKey: key}))
+		defer srv.Close()
+		for _, body := range []string{
+			`{"patient_id": "P-SOURCE-1", "features": ` + modeltest.Features + `}`,
+			`{"instances": [{"patient_id": "P-SOURCE-1", "features": ` + modeltest.Features + `}, {"patient_id": "P-SOURCE-2", "features": ` + modeltest.Features + `}]}`,
+		} {
+			if code, b := post(t, srv, body); code != 200 {
+				t.Fatalf("%d %s", code, b)
+			}
+		}
+		v2 := `{"inputs": [{"name": "patient_id", "shape": [1], "datatype": "BYTES", "data": ["P-SOURCE-2"]}`
+		var feats map[string]any
+		json.Unmarshal([]byte(modeltest.Features), &feats)
+		for name, v := range feats {
+			dt := "FP64"
+			if _, ok := v.(string); ok {
+				dt = "BYTES"
+			}
+			b, _ := json.Marshal(map[string]any{"name": name, "shape": []int{1}, "datatype": dt, "data": []any{v}})
+			v2 += "," + string(b)
+		}
+		resp, err := http.Post(srv.URL+"/v2/models/"+m.Name+"/infer", "application/json", strings.NewReader(v2+"]}"))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("v2: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		if err := pl.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]int{}
+		err = s.ScanPredictions(context.Background(), caresignal.PredictionFilter{}, func(r *caresignal.PredictionRecord) error {
+			if strings.Contains(r.PatientID, "SOURCE") || strings.Contains(string(r.Inputs), "SOURCE") || !strings.Contains(string(r.Inputs), r.PatientID) {
+				return fmt.Errorf("record %s (%s) keeps a source id: %q %s", r.ID, r.Route, r.PatientID, r.Inputs)
+			}
+			ids[r.PatientID]++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 2 || ids[wire.Pseudonym(key, "P-SOURCE-1")] != 2 || ids[wire.Pseudonym(key, "P-SOURCE-2")] != 2 {
+			t.Errorf("pseudonyms %v", ids)
+		}
+	})
 }
