@@ -1,8 +1,9 @@
-// Package evaluate applies models to recorded and observed data: it
+// Package monitor applies models to recorded and observed data: it
 // rescores the prediction log offline and compares (parity), follows scored
-// patients up to their outcomes, and gathers the metrics of package eval
-// into one report. Package eval holds the arithmetic; this package knows
-// where the numbers come from.
+// patients up to their outcomes, compares shadow answers with production's,
+// and gathers the metrics of package eval into one report. Package eval
+// holds the arithmetic; this package knows where the numbers come from. It
+// reads the log through package wire, never through the HTTP server.
 package monitor
 
 import (
