@@ -7,10 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/wire"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Recorder keeps prediction records; *predlog.Logger is one. Log must not
@@ -74,9 +75,6 @@ func NewScorer(cfg Config) (*Scorer, error) {
 		shadowSem: make(chan struct{}, maxShadowJobs)}, nil
 }
 
-// Models returns the set holder the scorer answers with.
-func (s *Scorer) Models() *Models { return s.models }
-
 // Wait returns when the shadow scorings started so far have finished;
 // call it once no more requests arrive.
 func (s *Scorer) Wait() { s.shadowJobs.Wait() }
@@ -86,7 +84,7 @@ func (s *Scorer) Wait() { s.shadowJobs.Wait() }
 // then Release it.
 func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 	set := s.models.Load()
-	req, err := wire.DecodeRequest(body, set.Known())
+	req, err := wire.DecodeRequest(body, set.known)
 	if err != nil {
 		return wire.Encoded{}, err
 	}

@@ -35,9 +35,6 @@ type Set struct {
 	known *wire.Known
 }
 
-// Known returns what the request decoder can expect of requests to s.
-func (s *Set) Known() *wire.Known { return s.known }
-
 // Models holds the Set a server uses. Set replaces it atomically: a
 // request loads it once and uses that set from start to finish, so every
 // response is computed by, and names, exactly one model version, and a
