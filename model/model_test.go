@@ -169,7 +169,7 @@ func TestPredictErrors(t *testing.T) {
 	}
 	good, bad := patient(), patient()
 	bad.Features["age"] = caresignal.Str("old")
-	_, err := m.PredictBatch([]caresignal.Instance{good, bad})
+	_, err := m.PredictBatch([]caresignal.Instance{good, bad}, true)
 	if caresignal.ErrorField(err) != "instances[1].features.age" || !strings.HasPrefix(caresignal.ErrorMessage(err), "instances[1].features.age") {
 		t.Errorf("batch error %v (field %q)", err, caresignal.ErrorField(err))
 	}

@@ -30,6 +30,12 @@ func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error
 	return m.predict(inst, true)
 }
 
+// PredictCurves is Predict without the explanation (which costs about as
+// much as the rest): for answers that do not carry one.
+func (m *Model) PredictCurves(inst *caresignal.Instance) (caresignal.Prediction, error) {
+	return m.predict(inst, false)
+}
+
 // Hazard returns the hazard of one month for the given features — a
 // person-period row scored as a classifier scores it — without the curve
 // summaries and explanation Predict adds.
@@ -203,12 +209,12 @@ func appendSigned(b []byte, c float64) []byte {
 	return append(b, d...)
 }
 
-// PredictBatch scores instances in order. An error names the instance:
-// "instances[3].features.age".
-func (m *Model) PredictBatch(insts []caresignal.Instance) ([]caresignal.Prediction, error) {
+// PredictBatch scores instances in order, with explanations when explain
+// is set. An error names the instance: "instances[3].features.age".
+func (m *Model) PredictBatch(insts []caresignal.Instance, explain bool) ([]caresignal.Prediction, error) {
 	out := make([]caresignal.Prediction, len(insts))
 	for i := range insts {
-		p, err := m.Predict(&insts[i])
+		p, err := m.predict(&insts[i], explain)
 		if err != nil {
 			return nil, prefixField(err, fmt.Sprintf("instances[%d].", i))
 		}

@@ -89,7 +89,7 @@ func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 		return wire.Encoded{}, err
 	}
 	m := set.Pick(req.Instances[0].PatientID)
-	ans, err := Score(m, req.Instances, req.Batch)
+	ans, err := Score(m, req.Instances, req.Batch, req.Fields)
 	if err != nil {
 		return wire.Encoded{}, err
 	}
@@ -106,23 +106,30 @@ func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 }
 
 // Score answers decoded instances with m: the answer of POST
-// /api/engagement. batch says the request used "instances", so errors
-// name "instances[i].…".
-func Score(m *model.Model, insts []caresignal.Instance, batch bool) (*wire.Answer, error) {
+// /api/engagement, carrying the outputs f asks for (zero: all). batch
+// says the request used "instances", so errors name "instances[i].…".
+func Score(m *model.Model, insts []caresignal.Instance, batch bool, f wire.Fields) (*wire.Answer, error) {
+	explain := f.Has(wire.FieldExplanation)
 	var preds []caresignal.Prediction
 	if !batch {
-		p, err := m.Predict(&insts[0])
+		var p caresignal.Prediction
+		var err error
+		if explain {
+			p, err = m.Predict(&insts[0])
+		} else {
+			p, err = m.PredictCurves(&insts[0])
+		}
 		if err != nil {
 			return nil, err
 		}
 		preds = []caresignal.Prediction{p}
 	} else {
 		var err error
-		if preds, err = m.PredictBatch(insts); err != nil {
+		if preds, err = m.PredictBatch(insts, explain); err != nil {
 			return nil, err
 		}
 	}
-	return &wire.Answer{Model: m.Info(), Predictions: preds}, nil
+	return &wire.Answer{Model: m.Info(), Predictions: preds, Fields: f}, nil
 }
 
 // recordPatients hands predictions of patients to the log, with each
@@ -138,8 +145,8 @@ func (s *Scorer) recordPatients(call Call, m *model.Model, shadow bool, raws [][
 	for i := range preds {
 		p := &preds[i]
 		var out []byte
-		if enc != nil {
-			out = enc.Outputs(i)
+		if enc != nil && enc.HasOutputs() {
+			out = enc.AppendOutputs(nil, i)
 		} else {
 			var err error
 			if out, err = wire.AppendOutputs(nil, p.Hazard, p.ExpectedMonths); err != nil {
@@ -174,7 +181,7 @@ func (s *Scorer) shadow(call Call, shadow *model.Model, insts []caresignal.Insta
 	s.shadowJobs.Add(1)
 	go func() {
 		defer func() { <-s.shadowSem; s.shadowJobs.Done() }()
-		ans, err := Score(shadow, insts, batch)
+		ans, err := Score(shadow, insts, batch, wire.FieldHazard|wire.FieldExpectedMonths)
 		if err != nil {
 			s.metrics.shadowLost.WithLabelValues("error").Inc()
 			s.logger.Warn("shadow model refused a request production answered", "request_id", call.RequestID, "shadow_version", shadow.Version, "code", caresignal.ErrorCode(err))

@@ -1,6 +1,8 @@
 package serving
 
 import (
+	"slices"
+
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/wire"
 )
@@ -33,7 +35,11 @@ func (s *Scorer) InferV2(call Call, name, version string, body []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	ans, err := Score(m, insts, true)
+	f := wire.AllFields
+	if len(outputs) > 0 && !slices.Contains(outputs, "contributions") {
+		f &^= wire.FieldExplanation // the explanation is only computed for contributions
+	}
+	ans, err := Score(m, insts, true, f)
 	if err != nil {
 		return nil, req.ScoreError(m, err)
 	}

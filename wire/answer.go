@@ -12,6 +12,8 @@ import (
 type Answer struct {
 	Model       caresignal.ModelInfo    `json:"model"`
 	Predictions []caresignal.Prediction `json:"predictions"`
+	// Fields are the outputs each prediction carries (zero: all of them).
+	Fields Fields `json:"-"`
 }
 
 // A hand-written encoder for the answer, the server's hottest path: it
@@ -34,12 +36,14 @@ type Encoded struct {
 type outputSpan struct{ hazard, expected [2]int }
 
 // Encode encodes a, with a final newline, into a pooled buffer; with
-// spans, it also notes where each prediction's outputs lie, for Outputs.
+// spans, it also notes where each prediction's outputs lie, for Outputs
+// (when the answer carries both hazards and expected months; HasOutputs
+// says).
 // An answer holding a number JSON cannot write (NaN, ±Inf) is an
 // EINTERNAL error: only a bug in a model gets there.
 func Encode(a *Answer, spans bool) (Encoded, error) {
 	var sp []outputSpan
-	if spans {
+	if spans && a.Fields.Has(FieldHazard|FieldExpectedMonths) {
 		sp = make([]outputSpan, 0, len(a.Predictions))
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -63,19 +67,22 @@ func (e Encoded) Release() {
 	}
 }
 
-// Outputs returns what the prediction log keeps of prediction i, copied
-// from the encoded body (so its floats are not formatted twice):
-// {"hazard":[...],"expected_months":x}. Encode must have been asked for
-// spans.
-func (e Encoded) Outputs(i int) []byte {
+// HasOutputs reports whether AppendOutputs can copy the outputs from the
+// body: Encode was asked for spans, and the answer carries both hazards
+// and expected months.
+func (e Encoded) HasOutputs() bool { return e.spans != nil }
+
+// AppendOutputs appends what the prediction log keeps of prediction i,
+// copied from the encoded body (so its floats are not formatted twice):
+// {"hazard":[...],"expected_months":x}, as the package's AppendOutputs
+// writes it. HasOutputs must be true.
+func (e Encoded) AppendOutputs(dst []byte, i int) []byte {
 	sp := e.spans[i]
-	h, x := e.b[sp.hazard[0]:sp.hazard[1]], e.b[sp.expected[0]:sp.expected[1]]
-	out := make([]byte, 0, len(h)+len(x)+32)
-	out = append(out, `{"hazard":`...)
-	out = append(out, h...)
-	out = append(out, `,"expected_months":`...)
-	out = append(out, x...)
-	return append(out, '}')
+	dst = append(dst, `{"hazard":`...)
+	dst = append(dst, e.b[sp.hazard[0]:sp.hazard[1]]...)
+	dst = append(dst, `,"expected_months":`...)
+	dst = append(dst, e.b[sp.expected[0]:sp.expected[1]]...)
+	return append(dst, '}')
 }
 
 // appendAnswer appends resp as JSON; when spans is not nil, it also
@@ -100,68 +107,58 @@ func appendAnswer(b []byte, resp *Answer, spans []outputSpan) ([]byte, []outputS
 			spans = append(spans, outputSpan{})
 			sp = &spans[len(spans)-1]
 		}
-		if b, err = appendPrediction(b, &resp.Predictions[i], sp); err != nil {
+		if b, err = appendPrediction(b, &resp.Predictions[i], resp.Fields, sp); err != nil {
 			return nil, nil, err
 		}
 	}
 	return append(b, "]}"...), spans, nil
 }
 
-// appendPrediction appends p; sp, when not nil, receives where its
-// hazards and expected months are.
-func appendPrediction(b []byte, p *caresignal.Prediction, sp *outputSpan) ([]byte, error) {
+// appendPrediction appends p's patient id, the outputs f asks for and its
+// warnings; sp, when not nil, receives where its hazards and expected
+// months are.
+func appendPrediction(b []byte, p *caresignal.Prediction, f Fields, sp *outputSpan) ([]byte, error) {
 	var err error
 	var mark outputSpan
 	b = append(b, `{"patient_id":`...)
 	b = AppendString(b, p.PatientID)
-	b = append(b, `,"hazard":`...)
-	mark.hazard[0] = len(b)
-	if b, err = appendFloats(b, p.Hazard); err != nil {
-		return nil, err
+	if f.Has(FieldHazard) {
+		b = append(b, `,"hazard":`...)
+		mark.hazard[0] = len(b)
+		if b, err = appendFloats(b, p.Hazard); err != nil {
+			return nil, err
+		}
+		mark.hazard[1] = len(b)
 	}
-	mark.hazard[1] = len(b)
-	b = append(b, `,"survival":`...)
-	if b, err = appendFloats(b, p.Survival); err != nil {
-		return nil, err
+	if f.Has(FieldSurvival) {
+		b = append(b, `,"survival":`...)
+		if b, err = appendFloats(b, p.Survival); err != nil {
+			return nil, err
+		}
 	}
-	b = append(b, `,"expected_months":`...)
-	mark.expected[0] = len(b)
-	if b, err = AppendFloat(b, p.ExpectedMonths); err != nil {
-		return nil, err
+	if f.Has(FieldExpectedMonths) {
+		b = append(b, `,"expected_months":`...)
+		mark.expected[0] = len(b)
+		if b, err = AppendFloat(b, p.ExpectedMonths); err != nil {
+			return nil, err
+		}
+		mark.expected[1] = len(b)
 	}
-	mark.expected[1] = len(b)
 	if sp != nil {
 		*sp = mark
 	}
-	b = append(b, `,"median_months":`...)
-	if p.MedianMonths == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, int64(*p.MedianMonths), 10)
-	}
-	b = append(b, `,"explanation":`...)
-	if p.Explanation == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range p.Explanation {
-			c := &p.Explanation[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"feature":`...)
-			b = AppendString(b, c.Feature)
-			b = append(b, `,"value":`...)
-			b = AppendString(b, c.Value)
-			b = append(b, `,"contribution":`...)
-			if b, err = AppendFloat(b, c.Contribution); err != nil {
-				return nil, err
-			}
-			b = append(b, `,"text":`...)
-			b = AppendString(b, c.Text)
-			b = append(b, '}')
+	if f.Has(FieldMedianMonths) {
+		b = append(b, `,"median_months":`...)
+		if p.MedianMonths == nil {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendInt(b, int64(*p.MedianMonths), 10)
 		}
-		b = append(b, ']')
+	}
+	if f.Has(FieldExplanation) {
+		if b, err = appendExplanation(b, p.Explanation); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.Warnings) > 0 {
 		b = append(b, `,"warnings":[`...)
@@ -174,4 +171,32 @@ func appendPrediction(b []byte, p *caresignal.Prediction, sp *outputSpan) ([]byt
 		b = append(b, ']')
 	}
 	return append(b, '}'), nil
+}
+
+// appendExplanation appends the "explanation" member.
+func appendExplanation(b []byte, cs []caresignal.Contribution) ([]byte, error) {
+	b = append(b, `,"explanation":`...)
+	if cs == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i := range cs {
+		c := &cs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"feature":`...)
+		b = AppendString(b, c.Feature)
+		b = append(b, `,"value":`...)
+		b = AppendString(b, c.Value)
+		b = append(b, `,"contribution":`...)
+		var err error
+		if b, err = AppendFloat(b, c.Contribution); err != nil {
+			return nil, err
+		}
+		b = append(b, `,"text":`...)
+		b = AppendString(b, c.Text)
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
 }

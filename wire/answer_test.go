@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/caresignal/caresignal"
@@ -68,6 +69,7 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("trial %d:\n got %s\nwant %s", trial, got, want)
 		}
 		checkLoggedOutputs(t, resp)
+		checkFields(t, resp, want, Fields(1+rng.IntN(int(AllFields))))
 	}
 	if _, _, err := appendAnswer(nil, &Answer{Predictions: []caresignal.Prediction{{Hazard: []float64{math.NaN()}}}}, nil); err == nil {
 		t.Error("NaN encoded")
@@ -91,7 +93,10 @@ func checkLoggedOutputs(t *testing.T, resp *Answer) {
 			Hazard   []float64 `json:"hazard"`
 			Expected float64   `json:"expected_months"`
 		}
-		out := body.Outputs(i)
+		out := body.AppendOutputs(nil, i)
+		if again, err := AppendOutputs(nil, p.Hazard, p.ExpectedMonths); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("outputs copied from the body %s, formatted again %s", out, again)
+		}
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("logged outputs %s: %v", out, err)
 		}
@@ -102,6 +107,70 @@ func checkLoggedOutputs(t *testing.T, resp *Answer) {
 			if got.Hazard[k] != p.Hazard[k] {
 				t.Fatalf("logged hazard %d: %v, answered %v", k, got.Hazard[k], p.Hazard[k])
 			}
+		}
+	}
+}
+
+// checkFields: an answer asking for some outputs is the whole answer
+// (full, as encoding/json writes it) without the members not asked for;
+// patient_id and warnings stay.
+func checkFields(t *testing.T, resp *Answer, full []byte, f Fields) {
+	t.Helper()
+	sub := *resp
+	sub.Fields = f
+	got, _, err := appendAnswer(nil, &sub, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, have map[string]any
+	if err := json.Unmarshal(full, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got, &have); err != nil {
+		t.Fatalf("outputs %s: %s does not parse: %v", f, got, err)
+	}
+	if preds, ok := want["predictions"].([]any); ok {
+		for _, p := range preds {
+			for i, name := range fieldNames {
+				if f&(1<<i) == 0 {
+					delete(p.(map[string]any), name)
+				}
+			}
+		}
+	}
+	if !reflect.DeepEqual(have, want) {
+		t.Fatalf("outputs %s:\n got %s\nfrom %s", f, got, full)
+	}
+}
+
+func TestFieldsDecode(t *testing.T) {
+	one := `{"features": {"age": 1}, "outputs": ["survival", "hazard"]}`
+	req, err := DecodeRequest([]byte(one), nil)
+	if err != nil || req.Fields != FieldHazard|FieldSurvival || req.Batch {
+		t.Fatalf("%s: %+v %v", one, req, err)
+	}
+	batch := `{"outputs": ["expected_months"], "instances": [{"features": {"age": 1}}]}`
+	if req, err = DecodeRequest([]byte(batch), nil); err != nil || req.Fields != FieldExpectedMonths || !req.Batch {
+		t.Fatalf("%s: %+v %v", batch, req, err)
+	}
+	for _, body := range []string{`{"features": {"age": 1}}`, `{"features": {"age": 1}, "outputs": null}`} {
+		if req, err = DecodeRequest([]byte(body), nil); err != nil || req.Fields != 0 || !req.Fields.Has(AllFields) {
+			t.Fatalf("%s: %+v %v", body, req, err)
+		}
+	}
+	for body, field := range map[string]string{
+		`{"features": {}, "outputs": []}`:                                        "outputs",
+		`{"features": {}, "outputs": "hazard"}`:                                  "outputs",
+		`{"features": {}, "outputs": ["hazard", 1]}`:                             "outputs[1]",
+		`{"features": {}, "outputs": ["hazard", "odds"]}`:                        "outputs[1]",
+		`{"features": {}, "outputs": ["hazard", "hazard"]}`:                      "outputs[1]",
+		`{"features": {}, "outputs": ["hazard"], "outputs": ["hazard"]}`:         "outputs",
+		`{"instances": [{"features": {}, "outputs": ["hazard"]}]}`:               "instances[0].outputs",
+		`{"instances": [{"features": {}}], "outputs": ["survival", "survival"]}`: "outputs[1]",
+	} {
+		_, err := DecodeRequest([]byte(body), nil)
+		if caresignal.ErrorField(err) != field {
+			t.Errorf("%s: error %v names %q, want %q", body, err, caresignal.ErrorField(err), field)
 		}
 	}
 }

@@ -11,6 +11,8 @@ type Request struct {
 	// Batch says the body used "instances", so that errors name
 	// "instances[i].…".
 	Batch bool
+	// Fields are the outputs the request asks for ("outputs"); zero: all.
+	Fields Fields
 }
 
 // DecodeRequest parses a POST /api/engagement body: one patient, or
@@ -23,14 +25,10 @@ type Request struct {
 // decoded again by slowDecode, which names what is wrong. The two accept
 // the same bodies with the same results (FuzzFastDecode).
 func DecodeRequest(body []byte, k *Known) (Request, error) {
-	if insts, raws, batch, ok := fastDecode(body, k); ok {
-		return Request{Instances: insts, Raws: raws, Batch: batch}, nil
+	if req, ok := fastDecode(body, k); ok {
+		return req, nil
 	}
-	insts, raws, batch, err := slowDecode(body)
-	if err != nil {
-		return Request{}, err
-	}
-	return Request{Instances: insts, Raws: raws, Batch: batch}, nil
+	return slowDecode(body)
 }
 
 // fastDecode is DecodeRequest's path for well-formed requests: one pass
@@ -44,7 +42,7 @@ func DecodeRequest(body []byte, k *Known) (Request, error) {
 // names the problem. Whatever it accepts, the slow path accepts with the
 // same instances and raws (FuzzFastDecode holds the two together), so it
 // decides nothing on its own.
-func fastDecode(body []byte, k *Known) (insts []caresignal.Instance, raws [][]byte, batch bool, ok bool) {
+func fastDecode(body []byte, k *Known) (req Request, ok bool) {
 	p := fastParser{b: body, width: 16}
 	if k != nil {
 		p.names, p.width = k.names, max(1, k.features)
@@ -52,27 +50,34 @@ func fastDecode(body []byte, k *Known) (insts []caresignal.Instance, raws [][]by
 	var one fastInstance
 	p.space()
 	ok = p.object(func(key []byte) bool {
-		if string(key) != "instances" {
-			return !batch && p.field(&one, key)
+		switch string(key) {
+		case "outputs":
+			if req.Fields != 0 {
+				return false
+			}
+			req.Fields, ok = p.outputs()
+			return ok
+		case "instances":
+			if req.Batch || one.seen != 0 {
+				return false
+			}
+			req.Batch = true
+			req.Instances, req.Raws, ok = p.instances()
+			return ok
 		}
-		if batch || one.seen != 0 {
-			return false
-		}
-		batch = true
-		insts, raws, ok = p.instances()
-		return ok
+		return !req.Batch && p.field(&one, key)
 	})
 	p.space()
 	if !ok || p.i != len(p.b) {
-		return nil, nil, false, false
+		return Request{}, false
 	}
-	if batch {
-		return insts, raws, true, true
+	if !req.Batch {
+		if !one.done() {
+			return Request{}, false
+		}
+		req.Instances, req.Raws = []caresignal.Instance{one.inst}, [][]byte{body}
 	}
-	if !one.done() {
-		return nil, nil, false, false
-	}
-	return []caresignal.Instance{one.inst}, [][]byte{body}, false, true
+	return req, true
 }
 
 // fastInstance is one patient being read: which fields were seen (bits

@@ -11,51 +11,63 @@ import (
 
 // slowDecode is DecodeRequest for any body: it checks the JSON first,
 // then each field, and names the first problem.
-func slowDecode(body []byte) (insts []caresignal.Instance, raws [][]byte, batch bool, err error) {
+func slowDecode(body []byte) (Request, error) {
 	if err := validJSON(body); err != nil {
-		return nil, nil, false, err
+		return Request{}, err
 	}
 	var one wireInstance
-	var instances []byte
-	err = eachField(body, "", func(key string, val []byte) error {
-		if key == "instances" {
+	var instances, outputs []byte
+	err := eachField(body, "", func(key string, val []byte) error {
+		switch key {
+		case "instances":
 			instances = val
+			return nil
+		case "outputs":
+			outputs = val
 			return nil
 		}
 		return one.set(key, val, "")
 	})
 	if err != nil {
-		return nil, nil, false, err
+		return Request{}, err
+	}
+	var req Request
+	if outputs != nil && string(outputs) != "null" {
+		if req.Fields, err = decodeFields(outputs); err != nil {
+			return Request{}, err
+		}
 	}
 	if instances == nil {
 		inst, err := one.instance("")
 		if err != nil {
-			return nil, nil, false, err
+			return Request{}, err
 		}
-		return []caresignal.Instance{inst}, [][]byte{body}, false, nil
+		req.Instances, req.Raws = []caresignal.Instance{inst}, [][]byte{body}
+		return req, nil
 	}
 	if one.seen {
-		return nil, nil, true, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
+		return Request{}, caresignal.Invalidf("instances", "send either one patient or \"instances\", not both")
 	}
 	if instances[0] != '[' {
-		return nil, nil, true, caresignal.Invalidf("instances", "instances must be an array of patient objects")
+		return Request{}, caresignal.Invalidf("instances", "instances must be an array of patient objects")
 	}
-	raws = elements(instances, nil)
-	if len(raws) == 0 || len(raws) > caresignal.MaxInstances {
-		return nil, nil, true, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(raws))
+	req.Batch = true
+	req.Raws = elements(instances, nil)
+	if len(req.Raws) == 0 || len(req.Raws) > caresignal.MaxInstances {
+		return Request{}, caresignal.Invalidf("instances", "instances must hold 1 to %d patients, got %d", caresignal.MaxInstances, len(req.Raws))
 	}
-	insts = make([]caresignal.Instance, len(raws))
-	for i, raw := range raws {
+	req.Instances = make([]caresignal.Instance, len(req.Raws))
+	for i, raw := range req.Raws {
 		prefix := "instances[" + strconv.Itoa(i) + "]"
 		var w wireInstance
 		if err := eachField(raw, prefix, func(key string, val []byte) error { return w.set(key, val, prefix+".") }); err != nil {
-			return nil, nil, true, err
+			return Request{}, err
 		}
-		if insts[i], err = w.instance(prefix + "."); err != nil {
-			return nil, nil, true, err
+		if req.Instances[i], err = w.instance(prefix + "."); err != nil {
+			return Request{}, err
 		}
 	}
-	return insts, raws, true, nil
+	return req, nil
 }
 
 // wireInstance is one patient as sent, its scalars kept raw so that each

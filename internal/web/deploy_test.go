@@ -137,7 +137,7 @@ func expected(t *testing.T, models ...*model.Model) func(body string) map[string
 		}
 		out := map[string][]float64{}
 		for _, m := range models {
-			resp, err := serving.Score(m, req.Instances, req.Batch)
+			resp, err := serving.Score(m, req.Instances, req.Batch, req.Fields)
 			if err != nil {
 				t.Fatal(err)
 			}

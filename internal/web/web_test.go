@@ -9,6 +9,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -140,6 +141,50 @@ func TestBatchKeepsOrder(t *testing.T) {
 		if p.PatientID != fmt.Sprintf("P%d", i) || len(p.Hazard) != 1+i%12 {
 			t.Fatalf("prediction %d is %s with %d months", i, p.PatientID, len(p.Hazard))
 		}
+	}
+}
+
+// TestOutputsAsked: a request naming its outputs gets exactly those (and
+// the patient id); the values are the complete answer's.
+func TestOutputsAsked(t *testing.T) {
+	srv, _ := testServer(t)
+	inst := `{"patient_id": "P1", "features": ` + goodFeatures + `, "horizon": 4}`
+	code, full := post(t, srv, `{"instances": [`+inst+`,`+inst+`]}`)
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, full)
+	}
+	for _, c := range []struct {
+		body string
+		keys []string
+	}{
+		{`{"instances": [` + inst + `,` + inst + `], "outputs": ["hazard", "survival", "expected_months"]}`, []string{"expected_months", "hazard", "patient_id", "survival"}},
+		{`{"outputs": ["explanation"], "instances": [` + inst + `,` + inst + `]}`, []string{"explanation", "patient_id"}},
+		{inst[:len(inst)-1] + `, "outputs": ["median_months"]}`, []string{"median_months", "patient_id"}},
+	} {
+		code, body := post(t, srv, c.body)
+		if code != 200 {
+			t.Fatalf("%s: status %d: %s", c.body, code, body)
+		}
+		var got, want struct {
+			Predictions []map[string]json.RawMessage `json:"predictions"`
+		}
+		json.Unmarshal(body, &got)
+		json.Unmarshal(full, &want)
+		for i, p := range got.Predictions {
+			keys := slices.Sorted(maps.Keys(p))
+			if !slices.Equal(keys, c.keys) {
+				t.Errorf("%s: prediction %d has %v, want %v", c.body, i, keys, c.keys)
+			}
+			for k, v := range p {
+				if !bytes.Equal(v, want.Predictions[i][k]) {
+					t.Errorf("%s: %s is %s, the complete answer's %s", c.body, k, v, want.Predictions[i][k])
+				}
+			}
+		}
+	}
+	code, body := post(t, srv, `{"instances": [`+inst+`], "outputs": ["hazard", "odds"]}`)
+	if code != 400 || !strings.Contains(string(body), `"field":"outputs[1]"`) {
+		t.Errorf("an unknown output: %d %s", code, body)
 	}
 }
 
