@@ -243,13 +243,15 @@ func FullMonths(r *ScoreRun, outcomes []Outcome) (*ScoreRun, []Outcome) {
 }
 
 // APIRequests reads the patients of the API requests that the prediction
-// log holds for f: /api/engagement and Open Inference Protocol records
-// (one patient each), not batch scores nor /invocations rows. Records that
-// do not decode are left out.
+// log holds for f: the patients of /api/engagement and Open Inference
+// Protocol requests as production answered them; not batch scores,
+// /invocations rows, what-if forms (hypothetical patients) nor a shadow
+// model's answers (the same patients again). Records that do not decode
+// are left out.
 func APIRequests(ctx context.Context, log caresignal.PredictionLog, f caresignal.PredictionFilter) ([]Scored, error) {
 	var out []Scored
 	err := log.ScanPredictions(ctx, f, func(rec *caresignal.PredictionRecord) error {
-		if rec.Route == wire.ScoreRoute || wire.KindOf(rec.Route) == wire.KindPersonPeriod {
+		if rec.Route == wire.ScoreRoute || wire.IsShadow(rec.Route) || wire.ParseKind(rec.Kind, rec.Route) != wire.KindPatient {
 			return nil
 		}
 		if p, ok := decodeScored(rec); ok {

@@ -195,7 +195,7 @@ func rescore(m *model.Model, row *caresignal.PredictionRecord, tol float64) (*Pa
 	if err != nil {
 		return &ParityMismatch{Cause: CauseUnreadable, Detail: "outputs: " + err.Error()}, 0
 	}
-	if rec.Kind() == wire.KindPersonPeriod {
+	if rec.Kind == wire.KindPersonPeriod {
 		return rescoreRow(m, &rec, out, tol)
 	}
 	inst, err := rec.DecodePatient()

@@ -63,7 +63,7 @@ func CompareShadows(ctx context.Context, log caresignal.PredictionLog, f caresig
 	err = log.ScanPredictions(ctx, f, func(row *caresignal.PredictionRecord) error {
 		rec := wire.Read(row)
 		out, err := rec.DecodeOutputs()
-		if err != nil || len(out.Hazard) == 0 || rec.Kind() != wire.KindPatient {
+		if err != nil || len(out.Hazard) == 0 || rec.Kind != wire.KindPatient {
 			return nil
 		}
 		key := rec.Route + "\x00" + rec.RequestID

@@ -16,7 +16,7 @@ type BatchStore interface {
 	PredictionExtract(ctx context.Context) (*caresignal.Extract, error)
 	LastELT(ctx context.Context) (time.Time, error)
 	ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scores []caresignal.Score) error
-	AppendPredictions(ctx context.Context, recs []caresignal.PredictionRecord) error
+	AppendRequests(ctx context.Context, recs []caresignal.RequestRecord) error
 }
 
 // BatchOptions configure a batch scoring run.
@@ -43,13 +43,17 @@ type Batch struct {
 	// named; they have no score. The field, not the message: a message
 	// can quote the value.
 	Refused map[string]int
-	records []caresignal.PredictionRecord
+	records []caresignal.RequestRecord // one per chunk of patients
 }
+
+// chunkPatients is the most patients in one prediction record of a batch
+// scoring run.
+const chunkPatients = 1000
 
 // ScoreBatch scores every patient of the store's prediction extract (every
 // patient enrolled at the as-of date of the last ELT) with m, and builds
-// each prediction's record for the log, as the API would record it. It
-// writes nothing: Store does.
+// the prediction log's records, one per chunk of 1,000 patients, each
+// patient as the API would record it. It writes nothing: Store does.
 func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt BatchOptions) (*Batch, error) {
 	if opt.Horizon == 0 {
 		opt.Horizon = caresignal.DefaultHorizon
@@ -75,8 +79,14 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 	}
 	started := time.Now().UTC()
 	runID := wire.ScoreRunID(asOf, started)
-	b := &Batch{Enrolled: len(x.Rows), Refused: map[string]int{},
-		Scores: make([]caresignal.Score, 0, len(x.Rows)), records: make([]caresignal.PredictionRecord, 0, len(x.Rows))}
+	b := &Batch{Enrolled: len(x.Rows), Refused: map[string]int{}, Scores: make([]caresignal.Score, 0, len(x.Rows))}
+	chunk := wire.RequestLog{At: started, Model: m.Info(), Route: wire.ScoreRoute, Kind: wire.KindPatient, RequestID: runID, Key: opt.PseudonymKey}
+	flush := func() {
+		if rec, ok := chunk.Stored(); ok {
+			b.records = append(b.records, rec)
+		}
+		chunk = wire.RequestLog{At: chunk.At, Model: chunk.Model, Route: chunk.Route, Kind: chunk.Kind, RequestID: chunk.RequestID, Key: chunk.Key}
+	}
 	inst := caresignal.Instance{Horizon: opt.Horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
 	for i, r := range x.Rows {
 		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
@@ -84,22 +94,27 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 		for j, f := range m.Features.Features {
 			inst.Features[f.Name] = r.Values[cols[j]]
 		}
-		p, err := m.Predict(&inst)
+		var p caresignal.Prediction
+		var err error
+		if opt.KeepPredictions {
+			p, err = m.Predict(&inst)
+		} else {
+			p, err = m.PredictCurves(&inst) // nothing here reads the explanation
+		}
 		if err != nil {
 			b.Refused[caresignal.ErrorField(err)]++
 			continue
 		}
 		in, err := wire.AppendInstance(nil, &inst)
+		if err == nil {
+			err = chunk.Add(inst.PatientID, in, p.FeaturesHash, func(dst []byte) ([]byte, error) { return wire.AppendOutputs(dst, p.Hazard, p.ExpectedMonths) })
+		}
 		if err != nil {
 			return nil, fmt.Errorf("recording patient %d of the extract: %w", i+1, err)
 		}
-		out, err := wire.AppendOutputs(nil, p.Hazard, p.ExpectedMonths)
-		if err != nil {
-			return nil, fmt.Errorf("recording patient %d of the extract: %w", i+1, err)
+		if chunk.Len() == chunkPatients {
+			flush()
 		}
-		rec := wire.Record{At: started, Model: m.Info(), Route: wire.ScoreRoute, RequestID: runID,
-			PatientID: inst.PatientID, Inputs: in, FeaturesHash: p.FeaturesHash, Outputs: out}
-		b.records = append(b.records, rec.Stored(opt.PseudonymKey))
 		b.Scores = append(b.Scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
 			HazardNext: p.Hazard[0], SurvivalEnd: p.Survival[opt.Horizon-1], ExpectedMonths: p.ExpectedMonths, MedianMonths: p.MedianMonths})
 		if opt.KeepPredictions {
@@ -109,12 +124,14 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 			opt.Progress(i, len(x.Rows))
 		}
 	}
+	flush()
 	b.Run = caresignal.ScoreRun{Model: m.Info(), AsOf: asOf, ScoredAt: time.Now().UTC(), Horizon: opt.Horizon}
 	return b, nil
 }
 
-// recordChunk is the most records appended in one transaction.
-const recordChunk = 5000
+// recordChunk is the most records appended in one transaction (5,000
+// patients).
+const recordChunk = 5
 
 // Store writes the run's scores to the scores table, replacing an earlier
 // run of the same model version and as-of date, and then every score's
@@ -124,9 +141,14 @@ func (b *Batch) Store(ctx context.Context, store BatchStore) error {
 	if err := store.ReplaceScores(ctx, b.Run, b.Scores); err != nil {
 		return err
 	}
+	stored := 0
 	for start := 0; start < len(b.records); start += recordChunk {
-		if err := store.AppendPredictions(ctx, b.records[start:min(start+recordChunk, len(b.records))]); err != nil {
-			return fmt.Errorf("the scores are stored, but their prediction-log records are not (%d of %d stored): %w", start, len(b.records), err)
+		recs := b.records[start:min(start+recordChunk, len(b.records))]
+		if err := store.AppendRequests(ctx, recs); err != nil {
+			return fmt.Errorf("the scores are stored, but the prediction log holds only %d of their %d predictions: %w", stored, len(b.Scores), err)
+		}
+		for _, r := range recs {
+			stored += r.Instances
 		}
 	}
 	return nil

@@ -26,18 +26,18 @@ func (s *Scorer) Invocations(call Call, body []byte) ([]byte, error) {
 	}
 	s.count(m, len(hazards))
 	if s.log != nil {
-		now := time.Now().UTC()
-		recs := make([]caresignal.PredictionRecord, 0, len(hazards))
+		r := wire.RequestLog{At: time.Now().UTC(), Model: m.Info(), Route: call.Route, Kind: wire.KindPersonPeriod, RequestID: call.RequestID}
+		var in []byte
 		for i, h := range hazards {
-			in, err1 := wire.AppendRow(nil, records[i])
-			out, err2 := wire.AppendOutputs(nil, []float64{h}, 0)
-			if err1 != nil || err2 != nil {
-				continue // not possible: decoded numbers are finite, hazards in [0, 1]
+			var err error
+			if in, err = wire.AppendRow(in[:0], records[i]); err == nil {
+				err = r.Add("", in, "", func(dst []byte) ([]byte, error) { return wire.AppendOutputs(dst, []float64{h}, 0) })
 			}
-			r := wire.Record{At: now, Model: m.Info(), Route: call.Route, RequestID: call.RequestID, Inputs: in, Outputs: out}
-			recs = append(recs, r.Stored(s.key))
+			if err != nil {
+				s.logger.Error("prediction log: a prediction not kept", "request_id", call.RequestID, "err", err) // not possible: decoded numbers are finite, hazards in [0, 1]
+			}
 		}
-		s.keep(call, recs)
+		s.keep(call, &r)
 	}
 	return wire.EncodeInvocations(hazards)
 }

@@ -17,13 +17,13 @@ import (
 // Recorder keeps prediction records; *predlog.Logger is one. Log must not
 // wait for a database: it is called on the request's path.
 type Recorder interface {
-	Log(recs ...caresignal.PredictionRecord) error
+	Log(recs ...caresignal.RequestRecord) error
 }
 
 // Config is what a Scorer needs.
 type Config struct {
 	Models *Models // required
-	// Log, if set, receives a record of every prediction answered.
+	// Log, if set, receives a record of every request answered.
 	Log Recorder
 	// PseudonymKey, when set, replaces every patient id in the records
 	// with its keyed hash (see wire.Pseudonym).
@@ -98,7 +98,7 @@ func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 	if err != nil {
 		return wire.Encoded{}, err
 	}
-	s.recordPatients(call, m, false, req.Raws, ans.Predictions, &enc)
+	s.recordPatients(call, m, wire.KindPatient, false, req.Raws, ans.Predictions, &enc)
 	if set.Shadow != nil {
 		s.shadow(call, set.Shadow, req.Instances, req.Raws, req.Batch, ans)
 	}
@@ -132,37 +132,36 @@ func Score(m *model.Model, insts []caresignal.Instance, batch bool, f wire.Field
 	return &wire.Answer{Model: m.Info(), Predictions: preds, Fields: f}, nil
 }
 
-// recordPatients hands predictions of patients to the log, with each
-// instance's JSON as received. enc, when not nil, is the encoded answer,
-// whose outputs are copied rather than formatted again.
-func (s *Scorer) recordPatients(call Call, m *model.Model, shadow bool, raws [][]byte, preds []caresignal.Prediction, enc *wire.Encoded) {
+// recordPatients hands the log one record of the request's predictions
+// of patients, with each instance's JSON as received. enc, when not nil,
+// is the encoded answer, whose outputs are copied rather than formatted
+// again.
+func (s *Scorer) recordPatients(call Call, m *model.Model, kind wire.Kind, shadow bool, raws [][]byte, preds []caresignal.Prediction, enc *wire.Encoded) {
 	if s.log == nil {
 		return
 	}
-	now := time.Now().UTC()
-	info := m.Info()
-	recs := make([]caresignal.PredictionRecord, 0, len(preds))
+	r := wire.RequestLog{At: time.Now().UTC(), Model: m.Info(), Route: call.Route, Kind: kind, Shadow: shadow, RequestID: call.RequestID, Key: s.key}
 	for i := range preds {
 		p := &preds[i]
-		var out []byte
+		out := func(dst []byte) ([]byte, error) { return wire.AppendOutputs(dst, p.Hazard, p.ExpectedMonths) }
 		if enc != nil && enc.HasOutputs() {
-			out = enc.AppendOutputs(nil, i)
-		} else {
-			var err error
-			if out, err = wire.AppendOutputs(nil, p.Hazard, p.ExpectedMonths); err != nil {
-				continue // not possible: the answer was encoded
-			}
+			out = func(dst []byte) ([]byte, error) { return enc.AppendOutputs(dst, i), nil }
 		}
-		r := wire.Record{At: now, Model: info, Route: call.Route, Shadow: shadow, RequestID: call.RequestID,
-			PatientID: p.PatientID, Inputs: raws[i], FeaturesHash: p.FeaturesHash, Outputs: out}
-		recs = append(recs, r.Stored(s.key))
+		if err := r.Add(p.PatientID, raws[i], p.FeaturesHash, out); err != nil {
+			s.logger.Error("prediction log: a prediction not kept", "request_id", call.RequestID, "err", err) // not possible: the answer was encoded
+		}
 	}
-	s.keep(call, recs)
+	s.keep(call, &r)
 }
 
-func (s *Scorer) keep(call Call, recs []caresignal.PredictionRecord) {
-	if err := s.log.Log(recs...); err != nil {
-		s.logger.Error("prediction log: records not kept", "request_id", call.RequestID, "records", len(recs), "err", err)
+// keep hands r's record to the log.
+func (s *Scorer) keep(call Call, r *wire.RequestLog) {
+	rec, ok := r.Stored()
+	if !ok {
+		return
+	}
+	if err := s.log.Log(rec); err != nil {
+		s.logger.Error("prediction log: records not kept", "request_id", call.RequestID, "predictions", rec.Instances, "err", err)
 	}
 }
 
@@ -191,7 +190,7 @@ func (s *Scorer) shadow(call Call, shadow *model.Model, insts []caresignal.Insta
 			if raws == nil {
 				raws = instancesJSON(insts)
 			}
-			s.recordPatients(call, shadow, true, raws, ans.Predictions, nil)
+			s.recordPatients(call, shadow, wire.KindPatient, true, raws, ans.Predictions, nil)
 		}
 		info := shadow.Info()
 		obs := s.metrics.shadowDiff.WithLabelValues(info.Name, info.Version)

@@ -20,10 +20,10 @@ func testModel(t testing.TB) *model.Model {
 // recorder keeps the records a scorer hands it.
 type recorder struct {
 	mu   sync.Mutex
-	recs []caresignal.PredictionRecord
+	recs []caresignal.RequestRecord
 }
 
-func (r *recorder) Log(recs ...caresignal.PredictionRecord) error {
+func (r *recorder) Log(recs ...caresignal.RequestRecord) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.recs = append(r.recs, recs...)
@@ -75,10 +75,11 @@ func TestScorerRecordsWhatItAnswers(t *testing.T) {
 	if _, err := s.Invocations(Call{RequestID: "r3", Route: "POST /invocations"}, []byte(inv)); err != nil {
 		t.Fatal(err)
 	}
-	if len(log.recs) != 4 {
-		t.Fatalf("%d records, want 4", len(log.recs))
+	if len(log.recs) != 3 || log.recs[0].Instances != 2 {
+		t.Fatalf("%d records, want one per request (3)", len(log.recs))
 	}
-	for i, row := range log.recs {
+	rows := modeltest.Predictions(t, log.recs)
+	for i, row := range rows {
 		rec := wire.Read(&row)
 		if rec.Model != m.Info() || rec.ID == "" || rec.At.IsZero() || rec.Shadow {
 			t.Errorf("record %d: %+v", i, rec)
@@ -91,7 +92,7 @@ func TestScorerRecordsWhatItAnswers(t *testing.T) {
 			t.Fatalf("record %d outputs %s: %v", i, rec.Outputs, err)
 		}
 		var want []float64
-		switch rec.Kind() {
+		switch rec.Kind {
 		case wire.KindPatient:
 			inst, err := rec.DecodePatient()
 			if err != nil {
@@ -120,14 +121,14 @@ func TestScorerRecordsWhatItAnswers(t *testing.T) {
 			}
 		}
 	}
-	if r := log.recs[1]; r.Route != "POST /api/engagement" || r.RequestID != "r1" || string(r.Inputs) != `{"patient_id": "`+wire.Pseudonym(key, "P2")+`",  "features": `+features+`, "months_enrolled": 4}` {
+	if r := rows[1]; r.Route != "POST /api/engagement" || r.RequestID != "r1" || string(r.Inputs) != `{"patient_id": "`+wire.Pseudonym(key, "P2")+`",  "features": `+features+`, "months_enrolled": 4}` {
 		t.Errorf("the second patient of the batch: %+v %s", r, r.Inputs)
 	}
 	if h := ans.Predictions[0].Hazard; len(h) != 3 {
 		t.Errorf("answer %+v", ans)
 	}
-	if wire.KindOf(log.recs[3].Route) != wire.KindPersonPeriod || log.recs[2].Route != "POST /v2/models/{name}/infer" {
-		t.Errorf("routes %q, %q", log.recs[2].Route, log.recs[3].Route)
+	if rows[3].Kind != "person_period" || rows[2].Route != "POST /v2/models/{name}/infer" || rows[2].Kind != "patient" {
+		t.Errorf("routes %q, %q", rows[2].Route, rows[3].Route)
 	}
 }
 
@@ -151,8 +152,9 @@ func TestShadowRecordsBesideProduction(t *testing.T) {
 	if len(log.recs) != 2 {
 		t.Fatalf("%d records, want production's and the shadow's", len(log.recs))
 	}
-	prod, shadow := wire.Read(&log.recs[0]), wire.Read(&log.recs[1])
-	if prod.Shadow || !shadow.Shadow || shadow.Route != prod.Route || !wire.IsShadow(log.recs[1].Route) || string(prod.Outputs) != string(shadow.Outputs) {
+	rows := modeltest.Predictions(t, log.recs)
+	prod, shadow := wire.Read(&rows[0]), wire.Read(&rows[1])
+	if prod.Shadow || !shadow.Shadow || shadow.Route != prod.Route || !wire.IsShadow(rows[1].Route) || string(prod.Outputs) != string(shadow.Outputs) {
 		t.Errorf("production %+v\nshadow %+v", prod, shadow)
 	}
 }

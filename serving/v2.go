@@ -47,7 +47,7 @@ func (s *Scorer) InferV2(call Call, name, version string, body []byte) ([]byte, 
 	var raws [][]byte
 	if s.log != nil {
 		raws = instancesJSON(insts)
-		s.recordPatients(call, m, false, raws, ans.Predictions, nil)
+		s.recordPatients(call, m, wire.KindPatient, false, raws, ans.Predictions, nil)
 	}
 	if set.Shadow != nil {
 		s.shadow(call, set.Shadow, insts, raws, true, ans)

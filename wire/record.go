@@ -16,14 +16,16 @@ import (
 	"github.com/caresignal/caresignal"
 )
 
-// The prediction record: one answered prediction as the log keeps it,
-// enough to rescore it offline with the same model version and compare.
-// Record is the typed form every writer builds and every reader gets;
-// caresignal.PredictionRecord is the row the Store keeps. Stored and Read
-// are the only ways between the two, so the stored route, the shadow
-// marker, the outputs' format and the pseudonyms have one owner.
+// The prediction record. The log stores one record per request (an API
+// request, a chunk of a batch scoring run), holding each instance's inputs
+// and outputs: RequestLog builds it, and is the only builder of the
+// stored row (caresignal.RequestRecord), so the stored route, the shadow
+// marker, the kind, the outputs' format and the pseudonyms have one
+// owner. The log is read a prediction at a time (the database's
+// predictions view): Read turns such a row into a Record.
 
-// Kind says what a record's inputs hold, and so how it is rescored.
+// Kind says what a record's inputs hold, and so how it is rescored and
+// whether it describes a patient the care program serves.
 type Kind uint8
 
 // The kinds of record.
@@ -34,7 +36,32 @@ const (
 	// KindPersonPeriod: one person-period row of MLflow /invocations,
 	// answered with one hazard.
 	KindPersonPeriod
+	// KindWhatIf: a patient object scored from the what-if form. The
+	// answer is real, but the inputs may be hypothetical: drift and
+	// follow-up leave these out.
+	KindWhatIf
 )
+
+var kindNames = [...]string{KindPatient: "patient", KindPersonPeriod: "person_period", KindWhatIf: "whatif"}
+
+// String is the kind's stored name: patient, person_period or whatif.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// ParseKind reads a stored kind name; an empty or unknown one is the
+// kind route implies (rows of earlier versions had no kind).
+func ParseKind(name, route string) Kind {
+	for k, n := range kindNames {
+		if n != "" && n == name {
+			return Kind(k)
+		}
+	}
+	return KindOf(route)
+}
 
 // ScoreRoute is the route of the records batch scoring writes (caresignal
 // score and the demo).
@@ -43,28 +70,118 @@ const ScoreRoute = "caresignal score"
 // shadowSuffix marks the stored route of a shadow model's records.
 const shadowSuffix = " (shadow)"
 
-// Record is one prediction as the log keeps it.
-type Record struct {
+// RequestLog is the record of one request being built: fill in the
+// header, Add each instance, then take Stored.
+type RequestLog struct {
 	ID    string // unique; empty: Stored draws one
 	At    time.Time
 	Model caresignal.ModelInfo
-	// Route is the route pattern that served the prediction, or
-	// ScoreRoute. It tells the record's Kind: routes ending in
-	// /invocations hold person-period rows.
+	// Route is the route pattern that served the request, or ScoreRoute.
 	Route string
+	Kind  Kind // zero: KindOf(Route)
+	// Shadow marks a shadow model's answers: recorded beside
+	// production's, never returned to the caller.
+	Shadow    bool
+	RequestID string
+	// Key, when set, pseudonymises every patient id (see Pseudonym), in
+	// the item and in the inputs' top-level "patient_id".
+	Key []byte
+
+	items []byte
+	n     int
+}
+
+// Add appends one instance: its patient id as received (may be empty),
+// its inputs as received (the request object, or the person-period row),
+// the hash of the features scored (may be empty), and its outputs,
+// appended to dst by out in AppendOutputs's form.
+func (r *RequestLog) Add(patientID string, inputs []byte, featuresHash string, out func(dst []byte) ([]byte, error)) error {
+	if len(r.Key) > 0 && patientID != "" {
+		patientID = Pseudonym(r.Key, patientID)
+		inputs = pseudonymiseInputs(inputs, patientID)
+	}
+	b := r.items
+	if b == nil {
+		b = make([]byte, 0, 256+len(inputs))
+	}
+	prev := len(b)
+	if r.n == 0 {
+		b = append(b, '[')
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, '{')
+	if patientID != "" {
+		b = append(b, `"patient_id":`...)
+		b = AppendString(b, patientID)
+		b = append(b, ',')
+	}
+	if featuresHash != "" {
+		b = append(b, `"features_hash":`...)
+		b = AppendString(b, featuresHash)
+		b = append(b, ',')
+	}
+	b = append(b, `"inputs":`...)
+	b = append(b, inputs...)
+	b = append(b, `,"outputs":`...)
+	r.items = b
+	b, err := out(b)
+	if err != nil {
+		r.items = r.items[:prev] // the half-written item goes
+		return err
+	}
+	r.items = append(b, '}')
+	r.n++
+	return nil
+}
+
+// Len is the number of instances added.
+func (r *RequestLog) Len() int { return r.n }
+
+// Stored returns the row the log stores, or ok=false when no instance was
+// added. An empty ID is drawn with NewID.
+func (r *RequestLog) Stored() (rec caresignal.RequestRecord, ok bool) {
+	if r.n == 0 {
+		return caresignal.RequestRecord{}, false
+	}
+	id := r.ID
+	if id == "" {
+		id = NewID()
+	}
+	route := r.Route
+	if r.Shadow {
+		route += shadowSuffix
+	}
+	kind := r.Kind
+	if kind == 0 {
+		kind = KindOf(r.Route)
+	}
+	return caresignal.RequestRecord{ID: id, At: r.At, Model: r.Model.Name, Version: r.Model.Version, Route: route,
+		Kind: kind.String(), RequestID: r.RequestID, Instances: r.n, Items: append(r.items, ']')}, true
+}
+
+// Record is one prediction as the log keeps it: one instance of a logged
+// request.
+type Record struct {
+	ID    string
+	At    time.Time
+	Model caresignal.ModelInfo
+	// Route is the route pattern that served the prediction, or
+	// ScoreRoute.
+	Route string
+	Kind  Kind
 	// Shadow marks a shadow model's answer: recorded beside production's,
 	// never returned to the caller.
 	Shadow    bool
 	RequestID string
-	PatientID string // as received; Stored pseudonymises it
-	// Inputs is the instance as received (KindPatient), or the
-	// person-period row (KindPersonPeriod).
+	PatientID string // pseudonymised, when the server was configured to
+	// Inputs is the instance as received (KindPatient, KindWhatIf), or
+	// the person-period row (KindPersonPeriod).
 	Inputs []byte
 	// FeaturesHash identifies the transformed feature row the model
 	// scored (see caresignal.Prediction); empty for imported models.
 	FeaturesHash string
-	// Outputs is {"hazard":[...],"expected_months":x}, from
-	// Encoded.Outputs or AppendOutputs.
+	// Outputs is {"hazard":[...],"expected_months":x} (see AppendOutputs).
 	Outputs []byte
 }
 
@@ -75,11 +192,10 @@ type Outputs struct {
 	ExpectedMonths float64   `json:"expected_months"`
 }
 
-// Kind tells what the record's inputs hold.
-func (r *Record) Kind() Kind { return KindOf(r.Route) }
-
-// KindOf tells what the inputs of a record of route hold.
+// KindOf tells what the inputs of a record of route hold, for records
+// stored without a kind.
 func KindOf(route string) Kind {
+	route, _ = strings.CutSuffix(route, shadowSuffix)
 	if strings.HasSuffix(route, "/invocations") {
 		return KindPersonPeriod
 	}
@@ -89,33 +205,31 @@ func KindOf(route string) Kind {
 // IsShadow reports whether a stored route is a shadow model's.
 func IsShadow(storedRoute string) bool { return strings.HasSuffix(storedRoute, shadowSuffix) }
 
-// Stored returns the row the log stores for r. With a pseudonym key, the
-// patient id is replaced by its keyed hash, in the row's patient_id and in
-// the inputs' top-level "patient_id" (every other byte of the inputs stays
-// as received). An empty ID is drawn with NewID.
-func (r *Record) Stored(key []byte) caresignal.PredictionRecord {
-	id := r.ID
-	if id == "" {
-		id = NewID()
-	}
-	route := r.Route
-	if r.Shadow {
-		route += shadowSuffix
-	}
-	patient, inputs := r.PatientID, r.Inputs
-	if len(key) > 0 && patient != "" {
-		patient = Pseudonym(key, patient)
-		inputs = pseudonymiseInputs(inputs, patient)
-	}
-	return caresignal.PredictionRecord{ID: id, At: r.At, Model: r.Model.Name, Version: r.Model.Version, Route: route,
-		RequestID: r.RequestID, PatientID: patient, Inputs: inputs, FeaturesHash: r.FeaturesHash, Outputs: r.Outputs}
-}
-
-// Read returns the typed form of a stored row.
+// Read returns the typed form of a row of the predictions view.
 func Read(rec *caresignal.PredictionRecord) Record {
 	route, shadow := strings.CutSuffix(rec.Route, shadowSuffix)
-	return Record{ID: rec.ID, At: rec.At, Model: caresignal.ModelInfo{Name: rec.Model, Version: rec.Version}, Route: route, Shadow: shadow,
-		RequestID: rec.RequestID, PatientID: rec.PatientID, Inputs: rec.Inputs, FeaturesHash: rec.FeaturesHash, Outputs: rec.Outputs}
+	return Record{ID: rec.ID, At: rec.At, Model: caresignal.ModelInfo{Name: rec.Model, Version: rec.Version}, Route: route,
+		Kind: ParseKind(rec.Kind, route), Shadow: shadow, RequestID: rec.RequestID, PatientID: rec.PatientID, Inputs: rec.Inputs,
+		FeaturesHash: rec.FeaturesHash, Outputs: rec.Outputs}
+}
+
+// Legacy converts a record of one prediction, as earlier versions wrote
+// to their spill files, to the record of a request of one instance, under
+// the same id. Its patient id and inputs are stored as they are (they were
+// pseudonymised, if at all, when the line was written).
+func Legacy(rec *caresignal.PredictionRecord) (caresignal.RequestRecord, error) {
+	if !json.Valid(rec.Inputs) || !json.Valid(rec.Outputs) {
+		return caresignal.RequestRecord{}, errors.New("the record's inputs or outputs are not JSON")
+	}
+	route, shadow := strings.CutSuffix(rec.Route, shadowSuffix)
+	r := RequestLog{ID: rec.ID, At: rec.At, Model: caresignal.ModelInfo{Name: rec.Model, Version: rec.Version}, Route: route,
+		Kind: ParseKind(rec.Kind, route), Shadow: shadow, RequestID: rec.RequestID}
+	err := r.Add(rec.PatientID, rec.Inputs, rec.FeaturesHash, func(dst []byte) ([]byte, error) { return append(dst, rec.Outputs...), nil })
+	if err != nil {
+		return caresignal.RequestRecord{}, err
+	}
+	out, _ := r.Stored()
+	return out, nil
 }
 
 // DecodeOutputs reads the record's outputs.
@@ -129,8 +243,8 @@ func (r *Record) DecodeOutputs() (Outputs, error) {
 // batch request.
 var ErrNotOnePatient = errors.New("inputs are not one patient's request object")
 
-// DecodePatient reads a KindPatient record's inputs as the server reads
-// a request of one patient.
+// DecodePatient reads a KindPatient or KindWhatIf record's inputs as the
+// server reads a request of one patient.
 func (r *Record) DecodePatient() (caresignal.Instance, error) {
 	req, err := DecodeRequest(r.Inputs, nil)
 	if err != nil {

@@ -23,7 +23,7 @@ type sink struct {
 	calls  atomic.Int64
 }
 
-func (s *sink) AppendPredictions(ctx context.Context, recs []caresignal.PredictionRecord) error {
+func (s *sink) AppendRequests(ctx context.Context, recs []caresignal.RequestRecord) error {
 	s.calls.Add(1)
 	if s.hang != nil {
 		select {

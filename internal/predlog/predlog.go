@@ -1,5 +1,6 @@
 // Package predlog records every prediction the server answers without
-// adding a database round trip to any request: records go into a bounded
+// adding a database round trip to any request. A record holds one
+// request's predictions (caresignal.RequestRecord); records go into a bounded
 // in-memory queue, and one writer stores them in batches. When the
 // database cannot take a batch, the batch is appended to a local spill
 // file (JSON lines, synced to disk) and replayed, in order, once the
@@ -29,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // Options tune a Logger; zero values take the defaults.
@@ -37,8 +39,12 @@ type Options struct {
 	SpillDir string
 	// QueueSize bounds the records waiting in memory (default 4,096).
 	QueueSize int
-	// BatchSize is the most records stored in one transaction (default 1,000).
-	BatchSize int
+	// BatchSize is the most records stored in one transaction (default
+	// 1,000); a batch also ends once its records hold BatchBytes of
+	// instances (default 4 MiB), so that batches of large requests stay
+	// small transactions.
+	BatchSize  int
+	BatchBytes int
 	// FlushEvery is the longest a record waits for its batch (default 200ms).
 	FlushEvery time.Duration
 	// RetryEvery is how often a spilled log is offered to the database
@@ -62,7 +68,7 @@ type Logger struct {
 	opt  Options
 	log  *slog.Logger
 
-	queue chan caresignal.PredictionRecord
+	queue chan caresignal.RequestRecord
 	kick  chan struct{} // wakes the writer (buffer of one)
 	// progress is when the writer last took records from the queue
 	// (Unix nanoseconds).
@@ -97,6 +103,9 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
+	if opt.BatchBytes <= 0 {
+		opt.BatchBytes = 4 << 20
+	}
 	if opt.FlushEvery <= 0 {
 		opt.FlushEvery = 200 * time.Millisecond
 	}
@@ -113,11 +122,11 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	l := &Logger{sink: sink, opt: opt, log: opt.Logger,
-		queue: make(chan caresignal.PredictionRecord, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
-	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records stored in the database."})
-	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records written to the local spill file because the database could not take them or the queue was full."})
-	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records stored in the database after it came back."})
-	l.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_depth", Help: "Prediction records waiting in memory to be stored."},
+		queue: make(chan caresignal.RequestRecord, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records (one per request) stored in the database."})
+	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records (one per request) written to the local spill file because the database could not take them or the queue was full."})
+	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records (one per request) stored in the database after it came back."})
+	l.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_depth", Help: "Prediction records (one per request) waiting in memory to be stored."},
 		func() float64 { return float64(len(l.queue)) })
 	l.spillBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_spill_bytes", Help: "Size of the spill files waiting to be replayed."},
 		func() float64 { return float64(l.SpillBytes()) })
@@ -145,7 +154,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 // every record taking the dearer way through the spill file (written,
 // read back and stored). After Close it returns an error and records
 // nothing.
-func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
+func (l *Logger) Log(recs ...caresignal.RequestRecord) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
 	if l.closed.Load() {
@@ -175,7 +184,7 @@ func (l *Logger) Log(recs ...caresignal.PredictionRecord) error {
 
 // waitForRoom queues rec when room appears before the writer has made no
 // progress for QueueWait (it is then stuck on the database).
-func (l *Logger) waitForRoom(rec caresignal.PredictionRecord) bool {
+func (l *Logger) waitForRoom(rec caresignal.RequestRecord) bool {
 	if l.opt.QueueWait < 0 {
 		return false
 	}
@@ -203,7 +212,8 @@ func (l *Logger) waitForRoom(rec caresignal.PredictionRecord) bool {
 // quarter full, or Close.
 func (l *Logger) run() {
 	defer close(l.done)
-	batch := make([]caresignal.PredictionRecord, 0, l.opt.BatchSize)
+	batch := make([]caresignal.RequestRecord, 0, l.opt.BatchSize)
+	size := 0            // bytes of items in batch
 	var oldest time.Time // when the batch's first record was taken
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
@@ -230,9 +240,9 @@ func (l *Logger) run() {
 					l.progress.Store(oldest.UnixNano())
 				}
 				batch = append(batch, rec)
-				if len(batch) >= l.opt.BatchSize {
+				if size += len(rec.Items); len(batch) >= l.opt.BatchSize || size >= l.opt.BatchBytes {
 					l.store(batch)
-					batch = batch[:0]
+					batch, size = batch[:0], 0
 				}
 			default:
 				break drain
@@ -240,7 +250,7 @@ func (l *Logger) run() {
 		}
 		if len(batch) > 0 && time.Since(oldest) >= l.opt.FlushEvery {
 			l.store(batch)
-			batch = batch[:0]
+			batch, size = batch[:0], 0
 		}
 		select {
 		case <-l.kick:
@@ -259,13 +269,13 @@ const pollEvery = 10 * time.Millisecond
 // store writes a batch, or spills it. While a spill file waits to be
 // replayed, new batches are spilled behind it, so records reach the
 // database in the order they were served.
-func (l *Logger) store(batch []caresignal.PredictionRecord) {
+func (l *Logger) store(batch []caresignal.RequestRecord) {
 	if len(batch) == 0 {
 		return
 	}
 	if !l.spilling.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
-		err := l.sink.AppendPredictions(ctx, batch)
+		err := l.sink.AppendRequests(ctx, batch)
 		cancel()
 		if err == nil {
 			l.written.Add(float64(len(batch)))
@@ -279,7 +289,7 @@ func (l *Logger) store(batch []caresignal.PredictionRecord) {
 }
 
 // spill appends records to the spill file, syncing it when asked.
-func (l *Logger) spill(recs []caresignal.PredictionRecord, sync bool) error {
+func (l *Logger) spill(recs []caresignal.RequestRecord, sync bool) error {
 	l.spillMu.Lock()
 	defer l.spillMu.Unlock()
 	err := appendLines(filepath.Join(l.opt.SpillDir, spillName), recs, sync)
@@ -294,7 +304,7 @@ func (l *Logger) spill(recs []caresignal.PredictionRecord, sync bool) error {
 	return nil
 }
 
-func appendLines(path string, recs []caresignal.PredictionRecord, sync bool) error {
+func appendLines(path string, recs []caresignal.RequestRecord, sync bool) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -375,32 +385,33 @@ func (l *Logger) replayFile(path string) error {
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	batch := make([]caresignal.PredictionRecord, 0, l.opt.BatchSize)
+	batch := make([]caresignal.RequestRecord, 0, l.opt.BatchSize)
+	size := 0
 	send := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
 		defer cancel()
-		if err := l.sink.AppendPredictions(ctx, batch); err != nil {
+		if err := l.sink.AppendRequests(ctx, batch); err != nil {
 			return err
 		}
 		l.replayed.Add(float64(len(batch)))
-		batch = batch[:0]
+		batch, size = batch[:0], 0
 		return nil
 	}
 	line := 0
 	for sc.Scan() {
 		line++
-		var rec caresignal.PredictionRecord
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+		rec, err := readLine(sc.Bytes())
+		if err != nil {
 			// A torn last line (a crash mid-append) is the only way to get
 			// here; the lines before it are intact.
-			l.log.Error("prediction log: an unreadable line in a spill file is skipped", "file", filepath.Base(path), "line", line)
+			l.log.Error("prediction log: an unreadable line in a spill file is skipped", "file", filepath.Base(path), "line", line, "err", err)
 			continue
 		}
 		batch = append(batch, rec)
-		if len(batch) >= l.opt.BatchSize {
+		if size += len(rec.Items); len(batch) >= l.opt.BatchSize || size >= l.opt.BatchBytes {
 			if err := send(); err != nil {
 				f.Close()
 				return err
@@ -417,6 +428,28 @@ func (l *Logger) replayFile(path string) error {
 	}
 	f.Close()
 	return os.Remove(path)
+}
+
+// readLine reads one line of a spill file: a request's record, or, in a
+// file an earlier version spilled, one prediction's record (which is then
+// stored as a request of one, under its id).
+func readLine(line []byte) (caresignal.RequestRecord, error) {
+	var probe struct {
+		Items json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return caresignal.RequestRecord{}, err
+	}
+	if probe.Items != nil {
+		var rec caresignal.RequestRecord
+		err := json.Unmarshal(line, &rec)
+		return rec, err
+	}
+	var old caresignal.PredictionRecord
+	if err := json.Unmarshal(line, &old); err != nil {
+		return caresignal.RequestRecord{}, err
+	}
+	return wire.Legacy(&old)
 }
 
 func fileSize(path string) int64 {

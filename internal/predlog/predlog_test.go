@@ -19,12 +19,15 @@ import (
 	"github.com/caresignal/caresignal/wire"
 )
 
-func records(from, n int) []caresignal.PredictionRecord {
-	out := make([]caresignal.PredictionRecord, n)
+// records returns n records of one request each, patients from, from+1, ...
+func records(from, n int) []caresignal.RequestRecord {
+	out := make([]caresignal.RequestRecord, n)
 	for i := range out {
-		out[i] = caresignal.PredictionRecord{ID: wire.NewID(), At: time.Now(), Model: "engagement", Version: "v1",
-			Route: "POST /api/engagement", RequestID: "r", PatientID: fmt.Sprintf("P%06d", from+i),
-			Inputs: json.RawMessage(`{"features": {"age": 54}}`), FeaturesHash: "h", Outputs: json.RawMessage(`{"hazard":[0.05]}`)}
+		r := wire.RequestLog{At: time.Now(), Model: caresignal.ModelInfo{Name: "engagement", Version: "v1"}, Route: "POST /api/engagement", RequestID: "r"}
+		r.Add(fmt.Sprintf("P%06d", from+i), []byte(`{"features": {"age": 54}}`), "h", func(dst []byte) ([]byte, error) {
+			return append(dst, `{"hazard":[0.05]}`...), nil
+		})
+		out[i], _ = r.Stored()
 	}
 	return out
 }
@@ -103,7 +106,7 @@ func TestOutageLosesNothing(t *testing.T) {
 		t.Fatalf("stored %d of %d records (%v)", n, total, err)
 	}
 	var distinct int
-	if err := direct.DB().QueryRow("SELECT COUNT(DISTINCT patient_id) FROM prediction_log").Scan(&distinct); err != nil || distinct != total {
+	if err := direct.DB().QueryRow("SELECT COUNT(DISTINCT patient_id) FROM predictions").Scan(&distinct); err != nil || distinct != total {
 		t.Errorf("%d distinct patients of %d (%v)", distinct, total, err)
 	}
 	if l.SpillBytes() != 0 {
@@ -176,5 +179,37 @@ func TestTornSpillLine(t *testing.T) {
 	l.Close(context.Background())
 	if l.SpillBytes() != 0 {
 		t.Error("the replayed file was kept")
+	}
+}
+
+// TestEarlierSpillFile: a spill file an earlier version wrote, one
+// prediction per line, is replayed beside lines of this version: each old
+// line becomes a request of one under its id, read back as it was.
+func TestEarlierSpillFile(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	dir := t.TempDir()
+	old := caresignal.PredictionRecord{ID: "old-1", At: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), Model: "engagement", Version: "v0",
+		Route: "POST /invocations", RequestID: "q", Inputs: json.RawMessage(`{"month":2,"age":50}`), Outputs: json.RawMessage(`{"hazard":[0.2],"expected_months":0}`)}
+	line, _ := json.Marshal(old)
+	newer, _ := json.Marshal(records(0, 1)[0])
+	if err := os.WriteFile(filepath.Join(dir, "predictions.spill.jsonl"), []byte(string(line)+"\n"+string(newer)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := predlog.New(store, fastOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the replay", func() bool { n, _ := store.CountPredictions(ctx); return n == 2 })
+	l.Close(ctx)
+	var got []caresignal.PredictionRecord
+	store.ScanPredictions(ctx, caresignal.PredictionFilter{Version: "v0"}, func(r *caresignal.PredictionRecord) error { got = append(got, *r); return nil })
+	if len(got) != 1 || got[0].ID != "old-1/00000" || got[0].Kind != "person_period" || string(got[0].Inputs) != string(old.Inputs) ||
+		string(got[0].Outputs) != string(old.Outputs) || !got[0].At.Equal(old.At) || got[0].RequestID != "q" {
+		t.Errorf("the earlier line read back as %+v", got)
 	}
 }

@@ -74,9 +74,9 @@ func TestPageSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := caresignal.PredictionRecord{ID: "x-1", At: time.Now(), Model: "m", Version: "v", Route: "r",
-		Inputs: []byte(`{}`), Outputs: []byte(`{}`)}
-	if err := s.AppendPredictions(ctx, []caresignal.PredictionRecord{rec}); err != nil {
+	rec := caresignal.RequestRecord{ID: "x-1", At: time.Now(), Model: "m", Version: "v", Route: "r", Kind: "patient",
+		Instances: 1, Items: []byte(`[{"inputs":{},"outputs":{}}]`)}
+	if err := s.AppendRequests(ctx, []caresignal.RequestRecord{rec}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.CountPredictions(ctx); err != nil || n != 1 {

@@ -65,7 +65,7 @@ type Store struct {
 	q  map[string]string
 
 	predMu   sync.Mutex
-	predStmt *sql.Stmt // INSERT of a full chunk of prediction records
+	predStmt *sql.Stmt // INSERT of a full chunk of prediction request records
 }
 
 var _ caresignal.Store = (*Store)(nil)

@@ -341,7 +341,7 @@ func TestShadowNeverAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	byVersion := map[string]int{}
-	rows, err := f.store.DB().Query("SELECT model_version, route FROM prediction_log")
+	rows, err := f.store.DB().Query("SELECT model_version, route FROM predictions")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 		t.Fatalf("%d answered, %d failed, %d records stored (%v)", load.ok.Load(), load.failed.Load(), n, err)
 	}
 	var inputs, route string
-	if err := check.DB().QueryRow("SELECT inputs, route FROM prediction_log LIMIT 1").Scan(&inputs, &route); err != nil {
+	if err := check.DB().QueryRow("SELECT inputs, route FROM predictions LIMIT 1").Scan(&inputs, &route); err != nil {
 		t.Fatal(err)
 	}
 	if inputs != body || route != "POST /api/engagement" {
