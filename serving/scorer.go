@@ -105,6 +105,27 @@ func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 	return enc, nil
 }
 
+// WhatIf scores one patient of the web app's what-if form with m, and
+// records it as a what-if prediction (wire.KindWhatIf): a real answer of
+// the model, which parity rescores, but perhaps of a hypothetical
+// patient, which drift and follow-up leave out. The form has no JSON
+// body: the inputs are recorded in the request shape.
+func (s *Scorer) WhatIf(call Call, m *model.Model, inst *caresignal.Instance) (caresignal.Prediction, error) {
+	p, err := m.Predict(inst)
+	if err != nil {
+		return p, err
+	}
+	s.count(m, 1)
+	if s.log != nil {
+		in, err := wire.AppendInstance(nil, inst)
+		if err != nil {
+			return p, err
+		}
+		s.recordPatients(call, m, wire.KindWhatIf, false, [][]byte{in}, []caresignal.Prediction{p}, nil)
+	}
+	return p, nil
+}
+
 // Score answers decoded instances with m: the answer of POST
 // /api/engagement, carrying the outputs f asks for (zero: all). batch
 // says the request used "instances", so errors name "instances[i].…".

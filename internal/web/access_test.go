@@ -300,6 +300,19 @@ func TestWebLogin(t *testing.T) {
 	if resp, _ := get("/model"); resp.StatusCode != 200 {
 		t.Fatalf("viewer session: %d", resp.StatusCode)
 	}
+	// A viewer may not call the scoring API, but may use the what-if form
+	// (docs/operations.md, "Who may do what").
+	if resp, _ := f.do(t, "POST", "/api/engagement", f.keys["viewer"], `{"features": {}}`); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /api/engagement as viewer: %d, want 403", resp.StatusCode)
+	}
+	_, page = get("/")
+	if csrf = token.FindStringSubmatch(page); csrf == nil {
+		t.Fatal("no CSRF token in the viewer's what-if form")
+	}
+	form.Set("csrf", csrf[1])
+	if resp, body := postForm("/", form); resp.StatusCode != 200 || !strings.Contains(body, "Top drivers") {
+		t.Errorf("what-if as viewer: %d", resp.StatusCode)
+	}
 	if r, _ := f.do(t, "DELETE", "/api/admin/keys/"+f.ids["viewer"], f.keys["admin"], ""); r.StatusCode != 200 {
 		t.Fatal("revoke failed")
 	}

@@ -13,6 +13,9 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +301,69 @@ func TestPseudonymisedServedLog(t *testing.T) {
 			t.Errorf("pseudonyms %v", ids)
 		}
 	})
+}
+
+// TestWhatIfLoggedApart: a score from the what-if form goes to the
+// prediction log as a what-if record, which parity rescores and drift's
+// reader of API patients leaves out, beside an API request's patient.
+func TestWhatIfLoggedApart(t *testing.T) {
+	m := testModel(t)
+	artifact, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, artifact, "test"); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := predlog.New(s, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PredictionLog: pl}))
+	defer srv.Close()
+	form := url.Values{"age": {"70"}, "sex": {"M"}, "program": {"weight"}, "channel": {"sms"}, "baseline_score": {"0.4"},
+		"prior_no_shows": {"3"}, "enrolled_via": {"self"}, "sessions_last_month": {"0"}, "days_since_last_session": {"45"},
+		"messages_last_month": {"1"}, "months_enrolled": {"3"}, "horizon": {"6"}}
+	resp, err := http.PostForm(srv.URL+"/", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Post(srv.URL+"/api/engagement", "application/json", strings.NewReader(modeltest.Single))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := pl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	s.ScanPredictions(ctx, caresignal.PredictionFilter{}, func(r *caresignal.PredictionRecord) error {
+		kinds = append(kinds, r.Kind+" "+r.Route)
+		if r.Kind == "whatif" {
+			rec := wire.Read(r)
+			inst, err := rec.DecodePatient()
+			if err != nil || inst.MonthsEnrolled != 3 || inst.Horizon != 6 || inst.Features["days_since_last_session"].Num != 45 {
+				t.Errorf("what-if inputs %s read as %+v (%v)", r.Inputs, inst, err)
+			}
+		}
+		return nil
+	})
+	if !slices.Equal(kinds, []string{"whatif POST /{$}", "patient POST /api/engagement"}) {
+		t.Fatalf("logged %q, want the what-if, then the API request", kinds)
+	}
+	rep, err := monitor.Parity(ctx, s, monitor.RegistryLoader(s), monitor.ParityOptions{})
+	if err != nil || !rep.OK() || rep.Checked != 2 {
+		t.Errorf("parity of both: %s (%v)", rep.Summary(), err)
+	}
+	api, err := monitor.APIRequests(ctx, s, caresignal.PredictionFilter{})
+	if err != nil || len(api) != 1 || api[0].PatientID != "P0012345" {
+		t.Errorf("API patients for drift: %+v (%v)", api, err)
+	}
 }

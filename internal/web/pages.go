@@ -88,8 +88,9 @@ func (s *server) handleIndex() http.Handler {
 	})
 }
 
-// handleWhatIf scores the form. It is a POST so that feature values stay
-// out of URLs and therefore out of access logs and browser history.
+// handleWhatIf scores the form, recorded in the prediction log as a
+// what-if. It is a POST so that feature values stay out of URLs and
+// therefore out of access logs and browser history.
 func (s *server) handleWhatIf() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -106,7 +107,7 @@ func (s *server) handleWhatIf() http.Handler {
 		page.Horizon = strings.TrimSpace(r.PostForm.Get("horizon"))
 		inst, errs := page.instance()
 		if len(errs) == 0 {
-			p, err := page.Model.Predict(&inst)
+			p, err := s.scorer.WhatIf(call(r), page.Model, &inst)
 			if err == nil {
 				page.Result = newResult(p, inst, page.Model.Link.ScaleName())
 				s.render(w, http.StatusOK, "index.html", page)
