@@ -102,7 +102,9 @@ func (r *RequestLog) Add(patientID string, inputs []byte, featuresHash string, o
 	}
 	b := r.items
 	if b == nil {
-		b = make([]byte, 0, 256+len(inputs))
+		// Room for the item's ids and a year of outputs, so that one
+		// patient's record is one allocation.
+		b = make([]byte, 0, 512+len(inputs))
 	}
 	prev := len(b)
 	if r.n == 0 {
