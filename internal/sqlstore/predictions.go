@@ -20,11 +20,16 @@ var (
 	predictionColumns = []string{"id", "at", "model_name", "model_version", "route", "kind", "request_id", "patient_id", "inputs", "features_hash", "outputs"}
 )
 
-// requestChunk is the most records in one INSERT statement (9 columns
-// each: well under both databases' parameter limits). The statement for a
-// full chunk is prepared once and kept, since parsing it costs about as
-// much as running it.
-const requestChunk = 500
+// Records are inserted by prepared statements of a few fixed numbers of
+// rows, so that no INSERT is parsed twice (parsing a statement of many
+// rows costs about as much as running it), each statement binding at most
+// stmtBytes of items: the embedded database's driver copies every bound
+// value into memory of its own, and it returns regions past a few
+// megabytes to the system on every statement, to fault them in again on
+// the next.
+var stmtRows = [...]int{64, 8, 1}
+
+const stmtBytes = 1 << 20
 
 // AppendRequests stores records in one transaction; a record whose id is
 // already stored is skipped, so a replayed batch is harmless.
@@ -40,28 +45,33 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 			return caresignal.Invalidf("instances", "prediction record %d holds no instance", i)
 		}
 	}
-	full, err := s.requestStmt(ctx)
-	if err != nil {
-		return s.fail(err, "preparing the prediction log insert")
+	var stmts [len(stmtRows)]*sql.Stmt
+	for k, rows := range stmtRows {
+		var err error
+		if stmts[k], err = s.requestStmt(ctx, k, rows); err != nil {
+			return s.fail(err, "preparing the prediction log insert")
+		}
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, min(len(recs), requestChunk)*len(requestColumns))
-		for start := 0; start < len(recs); start += requestChunk {
-			chunk := recs[start:min(start+requestChunk, len(recs))]
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, stmtRows[0]*len(requestColumns))
+		for start := 0; start < len(recs); {
+			k := len(stmtRows) - 1 // one row: always possible
+			for j, rows := range stmtRows[:k] {
+				if start+rows <= len(recs) && itemBytes(recs[start:start+rows]) <= stmtBytes {
+					k = j
+					break
+				}
+			}
+			chunk := recs[start : start+stmtRows[k]]
 			args = args[:0]
 			for i := range chunk {
 				r := &chunk[i]
 				args = append(args, r.ID, stamp(instant(r.At)), r.Model, r.Version, r.Route, r.Kind, r.RequestID, r.Instances, string(r.Items))
 			}
-			var err error
-			if len(chunk) == requestChunk {
-				_, err = tx.StmtContext(ctx, full).ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, requestInsert(s.d.Bind, len(chunk)), args...)
-			}
-			if err != nil {
+			if _, err := tx.StmtContext(ctx, stmts[k]).ExecContext(ctx, args...); err != nil {
 				return err
 			}
+			start += len(chunk)
 		}
 		return nil
 	})
@@ -69,6 +79,14 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 		return s.fail(err, "storing %d prediction records", len(recs))
 	}
 	return nil
+}
+
+func itemBytes(recs []caresignal.RequestRecord) int {
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Items)
+	}
+	return n
 }
 
 // CountPredictions returns how many predictions the log holds.
@@ -84,18 +102,18 @@ func requestInsert(bind func(int) string, rows int) string {
 	return insertSQL(bind, "prediction_requests", requestColumns, rows) + " ON CONFLICT (id) DO NOTHING"
 }
 
-// requestStmt returns the prepared INSERT of a full chunk.
-func (s *Store) requestStmt(ctx context.Context) (*sql.Stmt, error) {
+// requestStmt returns the prepared INSERT of stmtRows[k] rows.
+func (s *Store) requestStmt(ctx context.Context, k, rows int) (*sql.Stmt, error) {
 	s.predMu.Lock()
 	defer s.predMu.Unlock()
-	if s.predStmt == nil {
-		st, err := s.db.PrepareContext(ctx, requestInsert(s.d.Bind, requestChunk))
+	if s.predStmts[k] == nil {
+		st, err := s.db.PrepareContext(ctx, requestInsert(s.d.Bind, rows))
 		if err != nil {
 			return nil, err
 		}
-		s.predStmt = st
+		s.predStmts[k] = st
 	}
-	return s.predStmt, nil
+	return s.predStmts[k], nil
 }
 
 // predictionWhere renders f as a WHERE clause (or "") and its arguments.

@@ -64,8 +64,8 @@ type Store struct {
 	d  Dialect
 	q  map[string]string
 
-	predMu   sync.Mutex
-	predStmt *sql.Stmt // INSERT of a full chunk of prediction request records
+	predMu    sync.Mutex
+	predStmts [len(stmtRows)]*sql.Stmt // the INSERTs of prediction records, by stmtRows
 }
 
 var _ caresignal.Store = (*Store)(nil)
@@ -96,9 +96,11 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Close closes the pool.
 func (s *Store) Close() error {
 	s.predMu.Lock()
-	if s.predStmt != nil {
-		s.predStmt.Close()
-		s.predStmt = nil
+	for i, st := range s.predStmts {
+		if st != nil {
+			st.Close()
+			s.predStmts[i] = nil
+		}
 	}
 	s.predMu.Unlock()
 	return s.db.Close()

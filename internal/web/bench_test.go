@@ -26,6 +26,15 @@ func BenchmarkEngagementLogged(b *testing.B)         { benchRequests(b, modeltes
 func BenchmarkEngagementBatch100(b *testing.B)       { benchRequests(b, modeltest.Batch(100), false) }
 func BenchmarkEngagementBatch100Logged(b *testing.B) { benchRequests(b, modeltest.Batch(100), true) }
 
+// The batch with the outputs the Flask anchor answers with (no median, no
+// explanation), as the load benchmark sends it.
+func BenchmarkEngagementBatch100Curves(b *testing.B)       { benchRequests(b, anchorFields(100), false) }
+func BenchmarkEngagementBatch100CurvesLogged(b *testing.B) { benchRequests(b, anchorFields(100), true) }
+
+func anchorFields(n int) string {
+	return `{"outputs": ["hazard", "survival", "expected_months"], ` + strings.TrimPrefix(modeltest.Batch(n), "{")
+}
+
 func benchRequests(b *testing.B, body string, logged bool) {
 	var pl *predlog.Logger
 	reg := prometheus.NewRegistry()
