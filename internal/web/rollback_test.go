@@ -62,7 +62,23 @@ func TestRollbackAfterPromotingTheCanary(t *testing.T) {
 	if err != nil || cfg.CanaryVersion != "" || cfg.CanaryPercent != 0 {
 		t.Errorf("the registry's serving config after the rollback: %+v, %v; want no canary", cfg, err)
 	}
-	if code, body := f.admin(t, "GET", "/api/admin/models", ""); code != 200 || json.Unmarshal([]byte(body), &struct{}{}) != nil {
-		t.Errorf("GET /api/admin/models: %d %s", code, body)
+	// The administrators' view: this server's state and the registry's
+	// agree, at the rollback's generation.
+	var models struct {
+		Serving struct {
+			Production struct{ Version string }
+			Canary     any
+			Generation int64
+		}
+		Registry struct {
+			Production, CanaryVersion string
+			Generation                int64
+		}
+	}
+	code, body = f.admin(t, "GET", "/api/admin/models", "")
+	if code != 200 || json.Unmarshal([]byte(body), &models) != nil || models.Serving.Generation == 0 ||
+		models.Serving.Generation != models.Registry.Generation || models.Serving.Production.Version != f.v1.Version ||
+		models.Registry.Production != f.v1.Version || models.Serving.Canary != nil || models.Registry.CanaryVersion != "" {
+		t.Errorf("GET /api/admin/models: %d %.600s", code, body)
 	}
 }
