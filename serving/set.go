@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/model"
@@ -29,6 +30,12 @@ type Set struct {
 	Canary        *model.Model // nil: no canary
 	CanaryPercent float64      // share of requests the canary answers, 0–100
 	Shadow        *model.Model // nil: no shadow
+
+	// Generation is the generation of the registry's serving state the
+	// set was built from, and ChangedAt when that state was made; zero
+	// for a set not read from the registry.
+	Generation int64
+	ChangedAt  time.Time
 
 	// known tells the request decoder the names to expect in requests
 	// to these models; set by Models.Set.
@@ -66,6 +73,39 @@ func (ms *Models) Set(s *Set) {
 	}
 	s.known = wire.NewKnown(inputs...)
 	ms.p.Store(s)
+}
+
+// State describes a set as answers name it: the versions it answers
+// with, the shadow, and the registry generation it was built from.
+type State struct {
+	Production caresignal.ModelInfo  `json:"production"`
+	Canary     *CanaryState          `json:"canary,omitempty"`
+	Shadow     *caresignal.ModelInfo `json:"shadow,omitempty"`
+	Generation int64                 `json:"generation"`
+	ChangedAt  *time.Time            `json:"changed_at,omitempty"` // absent at generation 0
+}
+
+// CanaryState is a set's canary and the share of requests it answers.
+type CanaryState struct {
+	Model   caresignal.ModelInfo `json:"model"`
+	Percent float64              `json:"percent"`
+}
+
+// State describes s.
+func (s *Set) State() State {
+	st := State{Production: s.Production.Info(), Generation: s.Generation}
+	if s.Canary != nil {
+		st.Canary = &CanaryState{Model: s.Canary.Info(), Percent: s.CanaryPercent}
+	}
+	if s.Shadow != nil {
+		info := s.Shadow.Info()
+		st.Shadow = &info
+	}
+	if !s.ChangedAt.IsZero() {
+		at := s.ChangedAt
+		st.ChangedAt = &at
+	}
+	return st
 }
 
 // Pick chooses the model that answers a request. With a canary, a request

@@ -12,7 +12,7 @@ import (
 )
 
 func runModels(ctx context.Context, e *env, args []string) error {
-	return subcommand(ctx, e, "models", "The model registry in the database: publish artifacts as versions, activate one as production, roll\nback, and set a canary or shadow. Running servers follow within --registry-poll.", args, []command{
+	return subcommand(ctx, e, "models", "The model registry in the database: publish artifacts as versions, activate one as production, roll\nback, and set a canary or shadow. Each change prints the serving state it leaves. Running servers\nfollow at once on PostgreSQL (which notifies them), else within --registry-poll.", args, []command{
 		{"publish", "store a model artifact as a staging version (--activate: make it production)", runModelsPublish},
 		{"list", "list the versions with their stages", runModelsList},
 		{"activate", "make NAME VERSION the production version (verified first)", runModelsActivate},
@@ -96,7 +96,7 @@ func runModelsList(ctx context.Context, e *env, args []string) error {
 }
 
 func runModelsActivate(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "models activate", "NAME VERSION", "Make a version the production version. Its artifact is loaded and verified first; the version it\nreplaces is archived.")
+	fs := newFlagSet(e, "models activate", "NAME VERSION", "Make a version the production version. Its artifact is loaded and verified first; the version it\nreplaces is archived. A canary or shadow naming either version ends with it.")
 	var d dataFlags
 	d.register(fs, e)
 	return withStore(ctx, fs, &d, args, 2, func(store caresignal.Store, pos []string) error {
@@ -111,12 +111,12 @@ func runModelsActivate(ctx context.Context, e *env, args []string) error {
 		} else {
 			fmt.Fprintf(e.stdout, "%s is production\n", target)
 		}
-		return nil
+		return printServingState(ctx, e, store, pos[0])
 	})
 }
 
 func runModelsRollback(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "models rollback", "NAME", "Archive NAME's production version and return to production the version that was production before it.")
+	fs := newFlagSet(e, "models rollback", "NAME", "Archive NAME's production version and return to production the version that was production before it.\nA canary or shadow naming either version ends with it.")
 	var d dataFlags
 	d.register(fs, e)
 	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
@@ -126,44 +126,77 @@ func runModelsRollback(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s: production is %s again (%s archived)\n", pos[0], to.Version, from.Version)
-		return nil
+		return printServingState(ctx, e, store, pos[0])
 	})
 }
 
 func runModelsServing(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "models serving", "NAME", "Set how servers answer for NAME beside its production version: a canary version answering a share\nof the requests (split by patient, so a patient keeps one version), and a shadow version scored\nbeside production and never returned. Empty values remove them; without flags, print the settings.")
+	fs := newFlagSet(e, "models serving", "NAME", "Set how servers answer for NAME beside its production version: a canary version answering a share\nof the requests (split by patient, so a patient keeps one version), and a shadow version scored\nbeside production and never returned. Neither may be the production version. A flag not given\nkeeps its setting, an empty value removes it; without any of the three, print the serving state.")
 	var d dataFlags
 	d.register(fs, e)
-	canary := fs.String("canary", "", "canary version")
+	canary := fs.String("canary", "", "canary version (\"\" removes it)")
 	percent := fs.Float64("canary-percent", 0, "share of requests the canary answers, 0-100")
-	shadow := fs.String("shadow", "", "shadow version")
+	shadow := fs.String("shadow", "", "shadow version (\"\" removes it)")
 	return withStore(ctx, fs, &d, args, 1, func(store caresignal.Store, pos []string) error {
-		set := false
-		fs.Visit(func(*flag.Flag) { set = true })
-		if set {
-			cfg := caresignal.ServingConfig{Name: pos[0], CanaryVersion: *canary, CanaryPercent: *percent, ShadowVersion: *shadow,
-				UpdatedAt: time.Now().UTC(), UpdatedByActor: "cli"}
-			for _, v := range []string{*canary, *shadow} {
-				if v == "" {
-					continue
-				}
-				if _, err := model.FromRegistry(ctx, store, pos[0], v); err != nil {
-					return err
-				}
-			}
-			err := store.SetServingConfig(ctx, cfg)
-			cliAudit(ctx, store, "model.serving", pos[0], err)
-			if err != nil {
-				return err
-			}
+		// Only these three change anything: a --db or --data-dir given to
+		// reach the registry must not clear the canary and the shadow.
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if !given["canary"] && !given["canary-percent"] && !given["shadow"] {
+			return printServingState(ctx, e, store, pos[0])
 		}
 		cfg, err := store.ServingConfig(ctx, pos[0])
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%s: canary %s at %g%%, shadow %s\n", pos[0], orNone(cfg.CanaryVersion), cfg.CanaryPercent, orNone(cfg.ShadowVersion))
-		return nil
+		if given["canary"] {
+			cfg.CanaryVersion = *canary
+			if *canary == "" {
+				cfg.CanaryPercent = 0
+			}
+		}
+		if given["canary-percent"] {
+			cfg.CanaryPercent = *percent
+		}
+		if given["shadow"] {
+			cfg.ShadowVersion = *shadow
+		}
+		cfg.UpdatedAt, cfg.UpdatedByActor = time.Now().UTC(), "cli"
+		for _, v := range []string{*canary, *shadow} {
+			if v == "" {
+				continue
+			}
+			if _, err := model.FromRegistry(ctx, store, pos[0], v); err != nil {
+				return err
+			}
+		}
+		err = store.SetServingConfig(ctx, cfg)
+		cliAudit(ctx, store, "model.serving", pos[0], err)
+		if err != nil {
+			return err
+		}
+		return printServingState(ctx, e, store, pos[0])
 	})
+}
+
+// printServingState prints name's serving state as the registry holds it:
+// what every server following it serves once it has caught up with the
+// generation printed.
+func printServingState(ctx context.Context, e *env, store caresignal.Store, name string) error {
+	st, err := store.ServingState(ctx, name)
+	if err != nil {
+		return err
+	}
+	canary := "none"
+	if st.CanaryVersion != "" {
+		canary = fmt.Sprintf("%s at %g%%", st.CanaryVersion, st.CanaryPercent)
+	}
+	changed := ""
+	if st.Generation > 0 {
+		changed = fmt.Sprintf(", changed %s by %s", st.ChangedAt.Format(time.RFC3339), st.ChangedBy)
+	}
+	fmt.Fprintf(e.stdout, "%s: production %s, canary %s, shadow %s (generation %d%s)\n", name, orNone(st.Production), canary, orNone(st.ShadowVersion), st.Generation, changed)
+	return nil
 }
 
 func runModelsHistory(ctx context.Context, e *env, args []string) error {

@@ -58,7 +58,7 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.StringVar(&s.proxies, "trusted-proxy", envDefault(e, "CARESIGNAL_TRUSTED_PROXY", ""), "comma-separated addresses or CIDRs of the TLS-terminating proxy; in prod mode only they may connect (health probes excepted) (env CARESIGNAL_TRUSTED_PROXY)")
 	fs.Float64Var(&s.rateLimit, "rate-limit", envFloat(e, "CARESIGNAL_RATE_LIMIT", 0), "requests per second allowed to each API key, 0 for no limit (env CARESIGNAL_RATE_LIMIT)")
 	fs.IntVar(&s.burst, "rate-burst", 0, "requests a key may make at once above its rate (default: one second's worth)")
-	fs.DurationVar(&s.registryPoll, "registry-poll", 5*time.Second, "how often to check the model registry for a new production version, canary or shadow")
+	fs.DurationVar(&s.registryPoll, "registry-poll", time.Second, "how often to read the model registry's serving state (production, canary, shadow); on PostgreSQL changes also arrive at once by notification")
 	fs.DurationVar(&s.keyRefresh, "key-refresh", 10*time.Second, "how often to re-read the API keys (revocations elsewhere take effect within this)")
 	fs.BoolVar(&s.predLog, "prediction-log", true, "record every prediction served in the database's prediction log")
 	fs.StringVar(&s.spillDir, "spill-dir", envDefault(e, "CARESIGNAL_SPILL_DIR", ""), "where the prediction log keeps records while the database is unreachable (default <data-dir>/spill) (env CARESIGNAL_SPILL_DIR)")

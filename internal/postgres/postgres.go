@@ -1,6 +1,7 @@
 // Package postgres is the production data layer: caresignal.Store on
 // PostgreSQL through pgx. Source tables are loaded with COPY; the ELT runs
-// inside the database. Its SQL lives in sql/.
+// inside the database; registry changes are announced with NOTIFY to the
+// servers that LISTEN (watch.go). Its SQL lives in sql/.
 package postgres
 
 import (
@@ -46,6 +47,8 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		LockMigrations: "SELECT pg_advisory_xact_lock(7274417)",
 		// One lock per schema and model name, in the two-key space.
 		LockModel:  "SELECT pg_advisory_xact_lock(7274418, hashtext(current_schema() || '/' || $1))",
+		Notify:     notifyChange,
+		Watch:      watcher(cfg),
 		LoadSource: loadSource,
 		IsConflict: isConflict,
 	})

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/caresignal/caresignal"
@@ -118,7 +117,8 @@ func (s *Store) ProductionModel(ctx context.Context, name string) (caresignal.Mo
 // SetStage moves a version to stage; to production, it first archives
 // the current production version, in the same transaction. A version is
 // promoted only if its artifact still matches its checksum (ECORRUPT
-// otherwise), so a damaged artifact never goes live.
+// otherwise), so a damaged artifact never goes live. A move into or out
+// of production changes the serving state (see changeServing).
 func (s *Store) SetStage(ctx context.Context, name, version, stage, actor string) (caresignal.ModelVersion, error) {
 	if err := checkVersion(name, version); err != nil {
 		return caresignal.ModelVersion{}, err
@@ -153,8 +153,13 @@ func (s *Store) SetStage(ctx context.Context, name, version, stage, actor string
 				return err
 			}
 		}
-		_, err = s.moveStage(ctx, tx, v, stage, causeSetStage, actor, t)
-		return err
+		if _, err = s.moveStage(ctx, tx, v, stage, causeSetStage, actor, t); err != nil {
+			return err
+		}
+		if stage != caresignal.StageProduction && v.Stage != caresignal.StageProduction {
+			return nil // production is as it was
+		}
+		return s.changeServing(ctx, tx, name, actor, t, version, previous.Version)
 	})
 	if err != nil {
 		return caresignal.ModelVersion{}, s.fail(err, "moving model %s@%s to %s", name, version, stage)
@@ -175,7 +180,8 @@ func (s *Store) SetStage(ctx context.Context, name, version, stage, actor string
 // rollback and rolling back returns to v2. Moving the production version
 // out of production by hand does not change the lineage: activating
 // another and rolling back returns to it. A rollback target is checked
-// against its checksum like any promotion.
+// against its checksum like any promotion. The rollback changes the
+// serving state (see changeServing).
 func (s *Store) Rollback(ctx context.Context, name, actor string) (from, to caresignal.ModelVersion, err error) {
 	if name == "" {
 		return from, to, caresignal.Invalidf("name", "no model name given")
@@ -202,8 +208,10 @@ func (s *Store) Rollback(ctx context.Context, name, actor string) (from, to care
 		if _, _, err := s.artifact(ctx, tx, target.Name, target.Version); err != nil {
 			return err
 		}
-		to, err = s.moveStage(ctx, tx, target, caresignal.StageProduction, causeRollback, actor, t)
-		return err
+		if to, err = s.moveStage(ctx, tx, target, caresignal.StageProduction, causeRollback, actor, t); err != nil {
+			return err
+		}
+		return s.changeServing(ctx, tx, name, actor, t, from.Version, to.Version)
 	})
 	if err != nil {
 		return caresignal.ModelVersion{}, caresignal.ModelVersion{}, s.fail(err, "rolling back model %s", name)
@@ -300,72 +308,6 @@ func (s *Store) StageHistory(ctx context.Context, name string, limit int) ([]car
 		return nil, s.fail(err, "reading the stage history")
 	}
 	return out, nil
-}
-
-// ServingConfig returns name's canary and shadow settings.
-func (s *Store) ServingConfig(ctx context.Context, name string) (caresignal.ServingConfig, error) {
-	cfg := caresignal.ServingConfig{Name: name}
-	if name == "" {
-		return cfg, caresignal.Invalidf("name", "no model name given")
-	}
-	var canary, shadow sql.NullString
-	var at any
-	err := s.db.QueryRowContext(ctx, "SELECT canary_version, canary_percent, shadow_version, updated_at, updated_by FROM model_serving WHERE name = "+s.d.Bind(1), name).
-		Scan(&canary, &cfg.CanaryPercent, &shadow, &at, &cfg.UpdatedByActor)
-	if errors.Is(err, sql.ErrNoRows) {
-		return cfg, nil
-	}
-	if err == nil {
-		cfg.UpdatedAt, err = parseTime(at)
-	}
-	if err != nil {
-		return caresignal.ServingConfig{Name: name}, s.fail(err, "reading the serving config of model %s", name)
-	}
-	cfg.CanaryVersion, cfg.ShadowVersion = canary.String, shadow.String
-	return cfg, nil
-}
-
-// SetServingConfig saves cfg, whose versions must exist. A zero
-// UpdatedAt means now.
-func (s *Store) SetServingConfig(ctx context.Context, cfg caresignal.ServingConfig) error {
-	if cfg.Name == "" {
-		return caresignal.Invalidf("name", "no model name given")
-	}
-	if p := cfg.CanaryPercent; math.IsNaN(p) || p < 0 || p > 100 {
-		return caresignal.Invalidf("canary_percent", "canary percent %v is outside [0, 100]", p)
-	}
-	if cfg.CanaryPercent > 0 && cfg.CanaryVersion == "" {
-		return caresignal.Invalidf("canary_version", "a canary percent of %v needs a canary version", cfg.CanaryPercent)
-	}
-	if cfg.UpdatedByActor == "" {
-		return caresignal.Invalidf("updated_by", "no actor given: name who changes the serving config")
-	}
-	at := instant(cfg.UpdatedAt)
-	err := s.inModelTx(ctx, cfg.Name, func(tx *sql.Tx) error {
-		for _, c := range []struct{ field, version string }{{"canary_version", cfg.CanaryVersion}, {"shadow_version", cfg.ShadowVersion}} {
-			if c.version == "" {
-				continue
-			}
-			_, err := s.version(ctx, tx, cfg.Name, c.version)
-			if caresignal.ErrorCode(err) == caresignal.ENOTFOUND {
-				return caresignal.Invalidf(c.field, "model %s has no version %s", cfg.Name, c.version)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		b := s.d.Bind
-		_, err := tx.ExecContext(ctx, "INSERT INTO model_serving (name, canary_version, canary_percent, shadow_version, updated_at, updated_by) VALUES ("+
-			b(1)+", "+b(2)+", "+b(3)+", "+b(4)+", "+b(5)+", "+b(6)+") ON CONFLICT (name) DO UPDATE SET "+
-			"canary_version = excluded.canary_version, canary_percent = excluded.canary_percent, shadow_version = excluded.shadow_version, "+
-			"updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-			cfg.Name, nullString(cfg.CanaryVersion), cfg.CanaryPercent, nullString(cfg.ShadowVersion), stamp(at), cfg.UpdatedByActor)
-		return err
-	})
-	if err != nil {
-		return s.fail(err, "saving the serving config of model %s", cfg.Name)
-	}
-	return nil
 }
 
 // inModelTx runs fn in a transaction holding the dialect's lock on one

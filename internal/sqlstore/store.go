@@ -35,6 +35,13 @@ type Dialect struct {
 	// keep two writers from interleaving on one name (SQLite needs none:
 	// its writers already take turns).
 	LockModel string
+	// Notify, if set, is run last in every transaction that changes a
+	// model name's serving state, with the name as its one parameter, to
+	// tell the servers watching the registry when the transaction commits.
+	Notify string
+	// Watch, if set, is Store.WatchRegistry: it signals the changes Notify
+	// announces.
+	Watch func(ctx context.Context, name string) <-chan struct{}
 	// IsConflict, if set, reports whether a driver error is a unique-key
 	// violation or another clash with a concurrent transaction, which
 	// the store reports as caresignal.ECONFLICT.
@@ -68,7 +75,10 @@ type Store struct {
 	predStmts [len(stmtRows)]*sql.Stmt // the INSERTs of prediction records, by stmtRows
 }
 
-var _ caresignal.Store = (*Store)(nil)
+var (
+	_ caresignal.Store           = (*Store)(nil)
+	_ caresignal.RegistryWatcher = (*Store)(nil)
+)
 
 // Open wraps db, loads the dialect's queries and applies pending
 // migrations. The Store owns db and closes it on Close.

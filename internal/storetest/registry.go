@@ -453,6 +453,10 @@ func registrySnapshot(t *testing.T, s caresignal.Store, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := s.ServingState(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	for _, v := range list {
 		fmt.Fprintf(&b, "%s@%s %s %s %s\n", v.Name, v.Version, v.Stage, v.StageChangedAt.Format(time.RFC3339Nano), v.Checksum)
@@ -460,7 +464,7 @@ func registrySnapshot(t *testing.T, s caresignal.Store, name string) string {
 	for _, c := range h {
 		fmt.Fprintf(&b, "%+v\n", c)
 	}
-	fmt.Fprintf(&b, "%+v\n", cfg)
+	fmt.Fprintf(&b, "%+v\n%+v\n", cfg, st)
 	return b.String()
 }
 

@@ -4,7 +4,9 @@
 // must come back in order with their types, failed writes must leave
 // the tables as they were, the model registry must keep one production
 // version per name through activations, rollbacks and concurrent writers
-// and refuse corrupted artifacts, and API keys and the audit log must
+// and refuse corrupted artifacts, every change to what servers answer
+// with must be one transaction that clears what it made stale and
+// increases the name's generation, and API keys and the audit log must
 // round-trip.
 package storetest
 
@@ -50,6 +52,9 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"CorruptArtifact", testCorruptArtifact},
 		{"FailedChangeKeepsRegistry", testFailedChangeKeepsRegistry},
 		{"ServingConfig", testServingConfig},
+		{"ChangesClearNamedVersions", testChangesClearNamedVersions},
+		{"ServingState", testServingState},
+		{"MigrationClearsProductionCanary", testMigrationClearsProductionCanary},
 		{"Keys", testKeys},
 		{"KeyConflictKeepsFirst", testKeyConflictKeepsFirst},
 		{"Audit", testAudit},

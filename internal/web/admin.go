@@ -60,22 +60,19 @@ func (s *server) servedName(r *http.Request) (*serving.Deployer, error) {
 	return d, nil
 }
 
-// servingJSON describes the set being served now.
-func servingJSON(sv *serving.Set) map[string]any {
-	out := map[string]any{"production": sv.Production.Info()}
-	if sv.Canary != nil {
-		out["canary"] = map[string]any{"model": sv.Canary.Info(), "percent": sv.CanaryPercent}
-	}
-	if sv.Shadow != nil {
-		out["shadow"] = sv.Shadow.Info()
-	}
-	return out
-}
-
+// handleAdminModels answers what this server serves, and what the
+// registry holds for its model: the serving state (whose generation the
+// served one catches up with), the versions and the stage history.
 func (s *server) handleAdminModels() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := map[string]any{"serving": servingJSON(s.models.Load())}
+		out := map[string]any{"serving": s.models.Load().State()}
 		if d := s.cfg.Deployer; d != nil {
+			state, err := d.Registry.ServingState(r.Context(), d.Name)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			out["registry"] = state
 			versions, err := d.Registry.ModelVersions(r.Context(), d.Name)
 			if err != nil {
 				s.writeError(w, r, err)
@@ -103,7 +100,7 @@ func (s *server) handleActivate() http.Handler {
 		if err != nil {
 			return target, 0, nil, err
 		}
-		return target, http.StatusOK, map[string]any{"previous": prev.Version, "serving": servingJSON(s.models.Load())}, nil
+		return target, http.StatusOK, map[string]any{"previous": prev.Version, "serving": s.models.Load().State()}, nil
 	})
 }
 
@@ -118,7 +115,7 @@ func (s *server) handleRollback() http.Handler {
 		if err != nil {
 			return target, 0, nil, err
 		}
-		return target + "@" + to.Version, http.StatusOK, map[string]any{"from": from.Version, "to": to.Version, "serving": servingJSON(s.models.Load())}, nil
+		return target + "@" + to.Version, http.StatusOK, map[string]any{"from": from.Version, "to": to.Version, "serving": s.models.Load().State()}, nil
 	})
 }
 
@@ -145,7 +142,7 @@ func (s *server) handleServingConfig() http.Handler {
 		if err := d.SetServing(r.Context(), cfg); err != nil {
 			return target, 0, nil, err
 		}
-		return target, http.StatusOK, map[string]any{"serving": servingJSON(s.models.Load())}, nil
+		return target, http.StatusOK, map[string]any{"serving": s.models.Load().State()}, nil
 	})
 }
 
@@ -159,7 +156,7 @@ func (s *server) handleReload() http.Handler {
 		if err != nil {
 			return d.Name, 0, nil, err
 		}
-		return d.Name, http.StatusOK, map[string]any{"changed": changed, "serving": servingJSON(s.models.Load())}, nil
+		return d.Name, http.StatusOK, map[string]any{"changed": changed, "serving": s.models.Load().State()}, nil
 	})
 }
 

@@ -90,6 +90,16 @@ func (s *server) handleHealthz() http.Handler {
 	})
 }
 
+// handleServing is GET /api/serving: what this server answers with now
+// (production, the canary and its share, the shadow) and the generation
+// of the registry's serving state that is, so that an operator or a
+// test can tell whether this server has caught up with a change.
+func (s *server) handleServing() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(s.log, w, http.StatusOK, s.models.Load().State())
+	})
+}
+
 // handleModelSummary is GET /api/models/{name}: the statistical summary of
 // a served model — coefficients on the inputs' scale with standard errors,
 // odds or hazard ratios with 95% intervals, p-values for unpenalised fits,

@@ -36,6 +36,7 @@ func (s *server) routeTable() []route {
 		{"POST /api/engagement", levelPredict, apiRoute, s.handleEngagement()},
 		{"GET /api/model", levelApp, apiRoute, s.handleModel()},
 		{"GET /api/models/{name}", levelApp, apiRoute, s.handleModelSummary()},
+		{"GET /api/serving", levelApp, apiRoute, s.handleServing()},
 		{"/api/", levelPublic, apiRoute, s.handleAPIFallback()}, // only ever answers 404 or 405
 		{"GET /healthz", levelPublic, apiRoute, s.handleHealthz()},
 		{"GET /readyz", levelPublic, apiRoute, s.handleReadyz()},
