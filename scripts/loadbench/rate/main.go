@@ -12,12 +12,13 @@
 // worker sleeps until its request is due, then sends it; when every worker is
 // busy, the next request waits for one, and its latency counts that wait.
 // Such a request, sent more than -late-after behind its time because no
-// connection was free, is "late"; one that would be late after the end of the
-// run is not sent but "dropped": the pool, or the server behind it, could not
-// keep the rate. Requests in flight at the end are awaited (up to -timeout)
-// and counted. A worker that slept may also wake a little after the request's
-// time (timer granularity, or a busy CPU): that delay counts in the latency
-// too, and in send_delay_*, but not as late.
+// connection was free, is "late". Requests that fell due during the run but
+// are still waiting at its end are sent all the same, for up to -drain more:
+// their wait belongs to the tail. Those still unsent then are "dropped": the
+// pool, or the server behind it, could not keep the rate. Requests in flight
+// are awaited (up to -timeout) and counted. A worker that slept may also wake
+// a little after the request's time (timer granularity, or a busy CPU): that
+// delay counts in the latency too, and in send_delay_*, but not as late.
 //
 // The client speaks HTTP/1.1 itself: the request's bytes are built once, and
 // each answer is read with net/http's response parser, one goroutine per
@@ -66,13 +67,14 @@ type config struct {
 	Conns     int
 	Timeout   time.Duration // per request: connect, write and read
 	LateAfter time.Duration
+	Drain     time.Duration // after the end, how long requests that fell due are still sent
 }
 
 // result is one run's figures; its JSON is the WRKJSON line.
 type result struct {
 	Requests   int     `json:"requests"` // answers received in the measured part (any status)
 	DurationS  float64 `json:"duration_s"`
-	RPS        float64 `json:"rps"`  // achieved: answers per second of the measured part
+	RPS        float64 `json:"rps"`  // achieved: answers per second, over the measured part or until the last send if later
 	Rate       float64 `json:"rate"` // offered
 	Bytes      int64   `json:"bytes"`
 	MeanMS     float64 `json:"mean_ms"`
@@ -91,6 +93,7 @@ type result struct {
 	Late       int     `json:"late"`    // sent more than late_after_ms behind their time for want of a free connection
 	Dropped    int     `json:"dropped"` // due, never sent
 	LateAfter  float64 `json:"late_after_ms"`
+	Drained    int     `json:"drained"` // sent after the end of the run (fell due before it)
 	SendP50MS  float64 `json:"send_delay_p50_ms"`
 	SendP99MS  float64 `json:"send_delay_p99_ms"`
 	SendMaxMS  float64 `json:"send_delay_max_ms"`
@@ -107,7 +110,8 @@ type worker struct {
 	lat                                       []int64 // ns from scheduled time to the end of the answer, measured part only
 	send                                      []int64 // ns from scheduled time to the start of the write, measured part only
 	bytes                                     int64
-	sent, late, non2xx                        int
+	lastSend                                  time.Time
+	sent, late, drained, non2xx               int
 	errConnect, errRead, errWrite, errTimeout int
 	warmErrors, warmNon2xx                    int
 }
@@ -118,8 +122,8 @@ func run(ctx context.Context, cfg config) (result, error) {
 	if cfg.Rate <= 0 || math.IsInf(cfg.Rate, 0) || math.IsNaN(cfg.Rate) {
 		return result{}, fmt.Errorf("rate must be positive, not %v", cfg.Rate)
 	}
-	if cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Conns < 1 || cfg.Timeout <= 0 {
-		return result{}, errors.New("duration, conns and timeout must be positive, warmup not negative")
+	if cfg.Duration <= 0 || cfg.Warmup < 0 || cfg.Drain < 0 || cfg.Conns < 1 || cfg.Timeout <= 0 {
+		return result{}, errors.New("duration, conns and timeout must be positive, warmup and drain not negative")
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
@@ -163,6 +167,7 @@ func run(ctx context.Context, cfg config) (result, error) {
 	var next atomic.Int64
 	start := time.Now().Add(5 * time.Millisecond)
 	end := start.Add(total)
+	stop := end.Add(cfg.Drain)
 	var done sync.WaitGroup
 	for _, wk := range workers {
 		done.Add(1)
@@ -182,11 +187,14 @@ func run(ctx context.Context, cfg config) (result, error) {
 				} else {
 					waited = true
 				}
-				late := waited && now.Sub(sched) > cfg.LateAfter
-				if late && now.After(end) {
-					return // the run is over and no connection was free for this request: dropped
+				if now.After(stop) {
+					return // the drain is over too: this request and those after it are dropped
 				}
+				late := waited && now.Sub(sched) > cfg.LateAfter
 				wk.do(ctx, &dialer, addr, req, cfg.Timeout, sched, now, late, i >= w)
+				if now.After(end) && i >= w {
+					wk.drained++
+				}
 			}
 		}()
 	}
@@ -203,7 +211,12 @@ func run(ctx context.Context, cfg config) (result, error) {
 	res := result{Rate: cfg.Rate, DurationS: cfg.Duration.Seconds(), Scheduled: int(n - w), Conns: cfg.Conns,
 		LateAfter: ms(int64(cfg.LateAfter))}
 	var lat, send []int64
+	var lastSend time.Time
 	for _, wk := range workers {
+		if wk.lastSend.After(lastSend) {
+			lastSend = wk.lastSend
+		}
+		res.Drained += wk.drained
 		lat, send = append(lat, wk.lat...), append(send, wk.send...)
 		res.Bytes += wk.bytes
 		res.Sent += wk.sent
@@ -218,7 +231,8 @@ func run(ctx context.Context, cfg config) (result, error) {
 	}
 	res.Dropped = res.Scheduled - res.Sent
 	res.Requests = len(lat)
-	res.RPS = float64(len(lat)) / cfg.Duration.Seconds()
+	measureStart := start.Add(due(w))
+	res.RPS = float64(len(lat)) / max(cfg.Duration, lastSend.Sub(measureStart)).Seconds()
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		var sum float64
@@ -245,6 +259,7 @@ func (wk *worker) do(ctx context.Context, dialer *net.Dialer, addr string, req [
 	sched, now time.Time, late, measured bool) {
 	if measured {
 		wk.sent++
+		wk.lastSend = now
 		wk.send = append(wk.send, int64(now.Sub(sched)))
 		if late {
 			wk.late++
@@ -372,7 +387,8 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", 0, "unrecorded part at the same rate before the measured one")
 	flag.IntVar(&cfg.Conns, "conns", 64, "connections, one worker each: at most this many requests in flight")
 	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "per request (connect, write, read)")
-	flag.DurationVar(&cfg.LateAfter, "late-after", time.Millisecond, "a request sent later than this behind its time, for want of a free connection, counts as late (and one still unsent this late at the end as dropped)")
+	flag.DurationVar(&cfg.LateAfter, "late-after", time.Millisecond, "a request sent later than this behind its time, for want of a free connection, counts as late")
+	flag.DurationVar(&cfg.Drain, "drain", time.Second, "after the run, requests that fell due during it are still sent for this long; the rest are dropped")
 	flag.Parse()
 	if cfg.URL == "" || cfg.Rate <= 0 || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "rate: -url and -rate are required; no arguments")
@@ -403,8 +419,8 @@ func main() {
 	}
 	fmt.Printf("  Latency from scheduled send: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
 		res.P50MS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS)
-	fmt.Printf("  Send delay behind schedule: p50 %.3f  p99 %.3f  max %.3f ms; late (> %s) %d, dropped %d of %d\n",
-		res.SendP50MS, res.SendP99MS, res.SendMaxMS, cfg.LateAfter, res.Late, res.Dropped, res.Scheduled)
+	fmt.Printf("  Send delay behind schedule: p50 %.3f  p99 %.3f  max %.3f ms; late (> %s) %d, sent after the end %d, dropped %d of %d\n",
+		res.SendP50MS, res.SendP99MS, res.SendMaxMS, cfg.LateAfter, res.Late, res.Drained, res.Dropped, res.Scheduled)
 	fmt.Printf("Requests/sec: %.2f (offered %.2f)\n", res.RPS, res.Rate)
 	if e := res.ErrConnect + res.ErrRead + res.ErrWrite + res.ErrTimeout; e > 0 {
 		fmt.Printf("Socket errors: connect %d, read %d, write %d, timeout %d\n", res.ErrConnect, res.ErrRead, res.ErrWrite, res.ErrTimeout)

@@ -37,7 +37,7 @@ func TestRateHoldsAndLatencyIncludesServerDelay(t *testing.T) {
 
 	cfg := config{URL: srv.URL + "/api/engagement", Body: []byte(`{"x":1}`), Headers: []string{"Authorization: Bearer k"},
 		Rate: 400, Warmup: 250 * time.Millisecond, Duration: time.Second, Conns: 8, Timeout: 5 * time.Second,
-		LateAfter: time.Millisecond}
+		LateAfter: time.Millisecond, Drain: time.Second}
 	res, err := run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestStallIsChargedToTheRequestsThatQueued(t *testing.T) {
 	defer srv.Close()
 
 	res, err := run(context.Background(), config{URL: srv.URL, Body: []byte("{}"), Rate: 200, Duration: 1500 * time.Millisecond,
-		Conns: 4, Timeout: 5 * time.Second, LateAfter: time.Millisecond})
+		Conns: 4, Timeout: 5 * time.Second, LateAfter: time.Millisecond, Drain: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,24 +124,28 @@ func TestStallIsChargedToTheRequestsThatQueued(t *testing.T) {
 }
 
 func TestUnsentAtTheEndIsDropped(t *testing.T) {
-	// Every answer takes 600 ms; two connections; 20 requests due in 500 ms:
-	// 2 are sent, 18 never are.
+	// Every answer takes 600 ms; two connections; 20 requests due in 500 ms
+	// and 200 ms to drain: 2 are sent on time, 2 more at 600 ms, 16 never.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		time.Sleep(600 * time.Millisecond)
 	}))
 	defer srv.Close()
 	res, err := run(context.Background(), config{URL: srv.URL, Rate: 40, Duration: 500 * time.Millisecond,
-		Conns: 2, Timeout: 5 * time.Second, LateAfter: time.Millisecond})
+		Conns: 2, Timeout: 5 * time.Second, LateAfter: time.Millisecond, Drain: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", res)
-	if res.Scheduled != 20 || res.Sent != 2 || res.Dropped != 18 || res.Requests != 2 {
-		t.Errorf("scheduled %d, sent %d, dropped %d, answered %d; want 20, 2, 18, 2", res.Scheduled, res.Sent, res.Dropped, res.Requests)
+	if res.Scheduled != 20 || res.Sent != 4 || res.Drained != 2 || res.Late != 2 || res.Dropped != 16 || res.Requests != 4 {
+		t.Errorf("scheduled %d, sent %d (%d after the end, %d late), dropped %d, answered %d; want 20, 4 (2, 2), 16, 4",
+			res.Scheduled, res.Sent, res.Drained, res.Late, res.Dropped, res.Requests)
 	}
-	if res.RPS != 4 {
-		t.Errorf("achieved %.1f req/s, want 4 (2 answers in 0.5 s)", res.RPS)
+	if res.RPS < 6 || res.RPS > 6.7 {
+		t.Errorf("achieved %.2f req/s, want about 6.6 (4 answers, the last sent at 600 ms)", res.RPS)
+	}
+	if res.MaxMS < 1150 {
+		t.Errorf("max %.1f ms, want at least 1,150 (request 2: due at 50 ms, sent at 600, answered at 1,200)", res.MaxMS)
 	}
 }
 
