@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: caresignal against the Flask + scikit-learn anchor and against a bare
-# net/http floor, in one run, on 127.0.0.1 only, with the same wrk load.  See docs/benchmarks.md.
+# net/http floor, in one run, on 127.0.0.1 only, with the same wrk load; then caresignal and the
+# floor at one fixed offered rate (scripts/loadbench/rate) for tail latency.  See docs/benchmarks.md.
 #
 #   scripts/loadbench/run.sh                    # from any directory; about 5 minutes
 #   OUT=/tmp/lb DURATION=30s scripts/loadbench/run.sh
@@ -10,6 +11,12 @@
 #   CONNS=64                 connections for the single-patient runs
 #   BATCH_CONNS=8            connections for the 100-patient runs
 #   REPEATS=1                measured single-patient runs per server (the median by req/s is reported)
+#   RATE_PCT=50              the fixed-rate runs offer this % of caresignal's saturated single-patient
+#                            req/s measured earlier in the same run, to caresignal and to the floor
+#   RATE=...                 offer this many req/s instead (RATE_PCT is then ignored)
+#   RATE_CONNS=$CONNS        connections (the most requests in flight) for the fixed-rate runs
+#   FULL_BATCH=1             also load caresignal with the anchor's batch body as it is (full answers:
+#                            reported, not a target); 0 skips that run
 #   CS_ENV=...               extra environment for "caresignal serve" only, e.g. GOMAXPROCS=3
 #   CS_FLAGS=...             extra flags for "caresignal serve", e.g. --prediction-log=false, or
 #                            "--mode prod --trusted-proxy 127.0.0.1" (the script then makes the keys)
@@ -42,6 +49,10 @@ WARMUP=${WARMUP:-5s}
 CONNS=${CONNS:-64}
 BATCH_CONNS=${BATCH_CONNS:-8}
 REPEATS=${REPEATS:-1}
+RATE_PCT=${RATE_PCT:-50}
+RATE=${RATE:-}
+RATE_CONNS=${RATE_CONNS:-$CONNS}
+FULL_BATCH=${FULL_BATCH:-1}
 PORT_BASE=${PORT_BASE:-18700}
 QUIET_PCT=${QUIET_PCT:-15}
 QUIET_MAX_S=${QUIET_MAX_S:-30}
@@ -96,6 +107,8 @@ secs() {  # wrk duration (20s, 1m, 2h, 20) -> seconds
 }
 DUR_S=$(secs "$DURATION")
 WARM_S=$(secs "$WARMUP")
+[[ -z $RATE || $RATE =~ ^[0-9]+([.][0-9]+)?$ ]] || die "bad RATE: $RATE (req/s)"
+[[ $RATE_PCT =~ ^[0-9]+([.][0-9]+)?$ ]] || die "bad RATE_PCT: $RATE_PCT"
 
 # ---------------------------------------------------------------- requirements
 install_missing() {
@@ -148,7 +161,7 @@ DEBUG_PORT=
   echo "libs: $("$PY" -c 'import sklearn, flask, pandas, numpy; print("sklearn", sklearn.__version__, "flask", flask.__version__, "pandas", pandas.__version__, "numpy", numpy.__version__)')"
   echo "gunicorn: $("$PY" -m gunicorn --version 2>&1)"
   echo "wrk: $(wrk -v 2>&1 | head -1)"
-  echo "settings: DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS BATCH_CONNS=$BATCH_CONNS REPEATS=$REPEATS ATTEMPTS=$ATTEMPTS NOISY_PCT=$NOISY_PCT QUIET_PCT=$QUIET_PCT CS_ENV=${CS_ENV:-} CS_FLAGS=${CS_FLAGS:-} API_KEY=$([[ -n ${API_KEY:-} ]] && echo set || echo unset)"
+  echo "settings: DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS BATCH_CONNS=$BATCH_CONNS REPEATS=$REPEATS RATE_PCT=$RATE_PCT RATE=${RATE:-} RATE_CONNS=$RATE_CONNS FULL_BATCH=$FULL_BATCH ATTEMPTS=$ATTEMPTS NOISY_PCT=$NOISY_PCT QUIET_PCT=$QUIET_PCT CS_ENV=${CS_ENV:-} CS_FLAGS=${CS_FLAGS:-} API_KEY=$([[ -n ${API_KEY:-} ]] && echo set || echo unset)"
   echo "ports: caresignal=$CS_PORT floor=$FLOOR_PORT anchor=$ANCHOR_PORT${DEBUG_PORT:+ caresignal-profiling=$DEBUG_PORT}"
   echo "loadavg_at_start: $(cat /proc/loadavg)"
 } | tee "$OUT/machine.txt"
@@ -222,20 +235,36 @@ post() {  # url body-file out-file -> HTTP status (curl with the headers wrk sen
     --data-binary "@$2" "$1"
 }
 
-# measure label server body conns url lua [body-file]: warmup, then the measured run with the
-# server's memory sampled every second; one "load" line in metrics.jsonl.  Sets OTHER_PCT: the
-# share of the CPUs that processes other than this server and wrk used during the measured run.
+# measure label server body conns url client [body-file] [attempt]: warmup, then the measured run
+# with the server's memory sampled every second; one "load" line in metrics.jsonl.  client is the
+# Lua script for wrk (saturation: as fast as the connections go), or rate=<req/s> for the
+# constant-rate client (that many requests per second offered, latency from each scheduled send;
+# body-file is then required).  Sets OTHER_PCT: the share of the CPUs that processes other than
+# this server and the client used during the measured run.
 measure() {
-  local label=$1 server=$2 body=$3 c=$4 url=$5 lua=$6 file=${7:-} attempt=${8:-1}
-  local t=$((c < 2 ? 1 : 2)) rc=0 b0 b1 s0 s1 cpu wrkjson rss hwm n mx
-  local args=(-t"$t" -c"$c" --timeout 10s --latency -s "$lua" "$url")
-  [[ -n $file ]] && args+=(-- "$file")
+  local label=$1 server=$2 body=$3 c=$4 url=$5 client=$6 file=${7:-} attempt=${8:-1}
+  local t rc=0 b0 b1 s0 s1 cpu wrkjson rss hwm n mx offered=null tool warm=() run=()
+  if [[ $client == rate=* ]]; then
+    offered=${client#rate=} tool=rate t=0
+    local args=(-url "$url" -body "$file" -rate "$offered" -conns "$c" -timeout 10s)
+    [[ -n ${API_KEY:-} && $server != anchor ]] && args+=(-bearer-env API_KEY)   # read from the environment
+    warm=("$tmp/rate" -duration "${WARM_S}s" "${args[@]}")
+    run=("$tmp/rate" -duration "${DUR_S}s" "${args[@]}")
+  else
+    tool=wrk t=$((c < 2 ? 1 : 2))
+    local args=(-t"$t" -c"$c" --timeout 10s --latency -s "$client" "$url")
+    [[ -n $file ]] && args+=(-- "$file")
+    warm=(wrk -d"$WARMUP" "${args[@]}")
+    run=(wrk -d"$DURATION" "${args[@]}")
+  fi
   wait_quiet
-  log "warmup  $label: wrk -d$WARMUP ${args[*]}"
-  timeout $((WARM_S + 60)) wrk -d"$WARMUP" "${args[@]}" > "$OUT/$label.warmup.txt" 2>&1 ||
-    log "warmup $label: wrk exited with status $?"
+  if ((WARM_S > 0)); then
+    log "warmup  $label: ${warm[*]}"
+    timeout $((WARM_S + 60)) "${warm[@]}" > "$OUT/$label.warmup.txt" 2>&1 ||
+      log "warmup $label: $tool exited with status $?"
+  fi
 
-  log "measure $label: wrk -d$DURATION ${args[*]}"
+  log "measure $label: ${run[*]}"
   ( while :; do mem_of "$server"; sleep 1; done ) > "$tmp/$label.mem" &
   SAMPLER_PID=$!
   local prof_pid=
@@ -245,7 +274,7 @@ measure() {
   fi
   b0=$(sys_busy); s0=$(ticks_of $(server_pids "$server"))
   local TIMEFORMAT='%R %U %S'
-  { time timeout $((DUR_S + 60)) wrk -d"$DURATION" "${args[@]}" > "$OUT/$label.txt" 2> "$OUT/$label.stderr.txt"; } \
+  { time timeout $((DUR_S + 60)) "${run[@]}" > "$OUT/$label.txt" 2> "$OUT/$label.stderr.txt"; } \
     2> "$tmp/$label.wrkcpu" || rc=$?
   [[ -z $prof_pid ]] || wait "$prof_pid" || log "measure $label: the CPU profile could not be taken"
   b1=$(sys_busy); s1=$(ticks_of $(server_pids "$server"))
@@ -253,29 +282,29 @@ measure() {
   kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=
   mx=$(awk -v r="$rss" '$1 > r {r = $1} END {print r}' "$tmp/$label.mem")
   cpu=$(tail -1 "$tmp/$label.wrkcpu")
-  ((rc == 0)) || log "measure $label: wrk exited with status $rc"
+  ((rc == 0)) || log "measure $label: $tool exited with status $rc"
   wrkjson=$(sed -n 's/^WRKJSON //p' "$OUT/$label.txt")
   [[ -n $wrkjson ]] || wrkjson=null
-  # cpu = "wall user sys" of wrk; the capacity is the wall time of the measured run x the CPUs
+  # cpu = "wall user sys" of the client; the capacity is the wall time of the measured run x the CPUs
   OTHER_PCT=$(awk -v busy=$((b1 - b0)) -v srv=$((s1 - s0)) -v cpu="$cpu" -v tck="$TCK" -v ncpu="$NCPU" \
     'BEGIN { split(cpu, w, " "); printf "%d", 100 * (busy / tck - srv / tck - w[2] - w[3]) / (w[1] * ncpu) }')
-  printf '{"kind":"load","label":"%s","server":"%s","body":"%s","conns":%d,"threads":%d,"attempt":%d,"noisy":%s,"wrk_rc":%d,"wrk":%s,' \
-    "$label" "$server" "$body" "$c" "$t" "$attempt" "$( ((OTHER_PCT > NOISY_PCT)) && echo true || echo false)" \
+  printf '{"kind":"load","label":"%s","server":"%s","body":"%s","client":"%s","offered_rps":%s,"conns":%d,"threads":%d,"attempt":%d,"noisy":%s,"wrk_rc":%d,"wrk":%s,' \
+    "$label" "$server" "$body" "$tool" "$offered" "$c" "$t" "$attempt" "$( ((OTHER_PCT > NOISY_PCT)) && echo true || echo false)" \
     "$rc" "$wrkjson" >> "$METRICS"
   awk -v busy=$((b1 - b0)) -v srv=$((s1 - s0)) -v cpu="$cpu" -v tck="$TCK" -v ncpu="$NCPU" \
     'BEGIN { split(cpu, w, " "); wc = w[2] + w[3]
       printf "\"cpu\":{\"wall_s\":%.2f,\"server_s\":%.2f,\"wrk_s\":%.2f,\"other_s\":%.2f,\"capacity_s\":%.2f},", w[1], srv / tck, wc, busy / tck - srv / tck - wc, w[1] * ncpu }' >> "$METRICS"
   printf '"mem":{"rss_end_kb":%d,"rss_max_kb":%d,"hwm_kb":%d,"procs":%d}}\n' "$rss" "$mx" "$hwm" "$n" >> "$METRICS"
-  grep -E 'Requests/sec|Non-2xx|Socket errors' "$OUT/$label.txt" | sed "s/^/    $label: /" >&2 || true
+  grep -E 'Requests/sec|Non-2xx|Socket errors|Latency from|Send delay' "$OUT/$label.txt" | sed "s/^/    $label: /" >&2 || true
   log "    $label: server RSS at end ${rss} KiB ($n processes), peak HWM ${hwm} KiB; other processes used ${OTHER_PCT}% of the CPUs"
 }
 
-# load_run label server body conns url lua [body-file]: measure, and measure again (up to
+# load_run label server body conns url client [body-file]: measure, and measure again (up to
 # ATTEMPTS times, while within BUDGET_S) when other processes disturbed the run.
 load_run() {
-  local label=$1 server=$2 body=$3 c=$4 url=$5 lua=$6 file=${7:-} attempt
+  local label=$1 server=$2 body=$3 c=$4 url=$5 client=$6 file=${7:-} attempt
   for attempt in $(seq 1 "$ATTEMPTS"); do
-    measure "$label.a$attempt" "$server" "$body" "$c" "$url" "$lua" "$file" "$attempt"
+    measure "$label.a$attempt" "$server" "$body" "$c" "$url" "$client" "$file" "$attempt"
     ((OTHER_PCT > NOISY_PCT)) || return 0
     if ((attempt < ATTEMPTS && SECONDS < BUDGET_S)); then
       log "    $label: disturbed (other processes ${OTHER_PCT}% > ${NOISY_PCT}%); measuring again"
@@ -305,6 +334,14 @@ sed -n 's/^wrk.body = \[\[\(.*\)\]\]$/\1/p' "$LUA_ANCHOR" > "$SINGLE"
 [[ -s $SINGLE ]] || die "could not read the single-patient body from post.lua"
 cp "$SINGLE" "$OUT/body_single.json"
 BATCH_N=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["instances"]))' "$BATCH")
+# Like with like for batches: the anchor answers each patient's id, horizon, hazard, survival and
+# expected months retained, so caresignal is asked for those outputs alone ("outputs" names them;
+# the answer then carries per patient the patient_id and the outputs named).
+BATCH_OUT=$OUT/body_batch100_outputs.json
+"$PY" -c 'import json, sys
+b = json.load(open(sys.argv[1]))
+b["outputs"] = ["hazard", "survival", "expected_months"]
+json.dump(b, open(sys.argv[2], "w"), separators=(",", ":"))' "$BATCH" "$BATCH_OUT" || die "could not make $BATCH_OUT"
 
 # caresignal (and the floor) get the same script, plus the Authorization header when API_KEY is
 # set; the key is read from the environment by wrk, so it is never written to a file.
@@ -324,8 +361,9 @@ if [[ -n ${API_KEY:-} ]]; then
 fi
 
 # ---------------------------------------------------------------- caresignal and the floor: build
-log "build caresignal and the floor"
-(cd "$root" && go build -o "$tmp/caresignal" ./cmd/caresignal && go build -o "$tmp/floor" ./scripts/loadbench/floor)
+log "build caresignal, the floor and the constant-rate client"
+(cd "$root" && go build -o "$tmp/caresignal" ./cmd/caresignal && go build -o "$tmp/floor" ./scripts/loadbench/floor &&
+  go build -o "$tmp/rate" ./scripts/loadbench/rate)
 log "caresignal demo --no-serve (synthetic cohort, train, save the model)"
 (cd "$tmp" && ./caresignal demo --no-serve --data-dir "$tmp/data" > "$OUT/caresignal_demo.txt" 2>&1) ||
   die "caresignal demo failed (see $OUT/caresignal_demo.txt)"
@@ -348,16 +386,38 @@ start_server caresignal "http://$HOST:$CS_PORT/healthz" \
   ${DEBUG_PORT:+--debug-addr "$HOST:$DEBUG_PORT"}
 code=$(post "$CS_URL" "$SINGLE" "$OUT/response_caresignal_single.json") || true
 [[ $code == 200 ]] || die "caresignal answered $code to the single-patient body: $(cat "$OUT/response_caresignal_single.json")"
-CS_BATCH_OK=1
-code=$(post "$CS_URL" "$BATCH" "$OUT/response_caresignal_batch100.json") || true
-if [[ $code != 200 ]]; then
-  CS_BATCH_OK=0
-  log "caresignal REJECTS body_batch100.json: HTTP $code $(head -c 2000 "$OUT/response_caresignal_batch100.json")"
-  printf '{"kind":"error","server":"caresignal","body":"batch100","status":%s,"response":%s}\n' "$code" \
-    "$("$PY" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$OUT/response_caresignal_batch100.json")" >> "$METRICS"
+# check_batch name body-file: can caresignal take this batch body?  Logs and records a refusal
+# (the runs with that body are then skipped); dies on a wrong number of predictions.  Returns 0 if
+# it answered 200.
+check_batch() {
+  local name=$1 file=$2 code got
+  code=$(post "$CS_URL" "$file" "$OUT/response_caresignal_$name.json") || true
+  if [[ $code != 200 ]]; then
+    log "caresignal REJECTS $(basename "$file"): HTTP $code $(head -c 2000 "$OUT/response_caresignal_$name.json"); its batch run is skipped"
+    printf '{"kind":"error","server":"caresignal","body":"%s","file":"%s","status":%s,"response":%s}\n' "$name" \
+      "$(basename "$file")" "${code:-0}" \
+      "$("$PY" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$OUT/response_caresignal_$name.json")" >> "$METRICS"
+    return 1
+  fi
+  got=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["predictions"]))' "$OUT/response_caresignal_$name.json")
+  [[ $got == "$BATCH_N" ]] || die "caresignal answered $got predictions for $BATCH_N patients ($(basename "$file"))"
+  log "caresignal's answer to $(basename "$file"): $(stat -c %s "$OUT/response_caresignal_$name.json") bytes"
+}
+CS_BATCH_OK=1 CS_BATCH_OUT_OK=1
+check_batch batch100 "$BATCH" || CS_BATCH_OK=0
+if check_batch batch100-outputs "$BATCH_OUT"; then
+  # only patient_id and the outputs named (and warnings, for inputs the server had to change)
+  extra=$("$PY" -c 'import json, sys
+ok = {"patient_id", "hazard", "survival", "expected_months", "warnings"}
+print(" ".join(sorted({k for p in json.load(open(sys.argv[1]))["predictions"] for k in p} - ok)))' \
+    "$OUT/response_caresignal_batch100-outputs.json")
+  if [[ -n $extra ]]; then
+    log "caresignal's answer to $(basename "$BATCH_OUT") carries more than the outputs named: $extra (measured anyway)"
+    printf '{"kind":"warning","server":"caresignal","body":"batch100-outputs","text":"the answer carries more than the outputs named: %s"}\n' \
+      "$extra" >> "$METRICS"
+  fi
 else
-  got=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["predictions"]))' "$OUT/response_caresignal_batch100.json")
-  [[ $got == "$BATCH_N" ]] || die "caresignal answered $got predictions for $BATCH_N patients"
+  CS_BATCH_OUT_OK=0
 fi
 SINGLE_BYTES=$(stat -c %s "$OUT/response_caresignal_single.json")
 log "caresignal's single-patient answer: $SINGLE_BYTES bytes; the floor serves exactly these bytes"
@@ -374,16 +434,38 @@ code=$(post "$ANCHOR_URL" "$SINGLE" "$OUT/response_anchor_single.json") || true
 [[ $code == 200 ]] || die "anchor answered $code to the single-patient body"
 code=$(post "$ANCHOR_URL" "$BATCH" "$OUT/response_anchor_batch100.json") || true
 [[ $code == 200 ]] || die "anchor answered $code to body_batch100.json"
+log "the anchor's answer to body_batch100.json: $(stat -c %s "$OUT/response_anchor_batch100.json") bytes"
 sleep 2   # let the gunicorn workers finish starting
 for s in caresignal floor anchor; do record_mem "$s" idle; done
 
-# ---------------------------------------------------------------- load: single patient, then batch
+# ---------------------------------------------------------------- load: single patient, saturated
 for r in $(seq 1 "$REPEATS"); do
   load_run "caresignal-single-c$CONNS-r$r" caresignal single "$CONNS" "$CS_URL" "$LUA_CS"
   load_run "floor-single-c$CONNS-r$r" floor single "$CONNS" "$FLOOR_URL" "$LUA_CS"
   load_run "anchor-single-c$CONNS-r$r" anchor single "$CONNS" "$ANCHOR_URL" "$LUA_ANCHOR"
 done
-if ((CS_BATCH_OK)); then
+
+# ---------------------------------------------------------------- load: single patient, fixed rate
+# RATE_PCT % of caresignal's saturated req/s (the run the summary uses), offered to caresignal and to
+# the floor alike; the anchor could not take it.
+SAT_RPS=$("$PY" "$here/summarize.py" --batch-size "$BATCH_N" --saturated-rps caresignal "$OUT") || SAT_RPS=
+RATE_RPS=${RATE:-}
+if [[ -z $RATE_RPS && -n $SAT_RPS ]]; then
+  RATE_RPS=$(awk -v r="$SAT_RPS" -v p="$RATE_PCT" 'BEGIN { printf "%d", r * p / 100 }')
+fi
+if [[ -n $RATE_RPS ]] && awk -v r="$RATE_RPS" 'BEGIN { exit !(r > 0) }'; then
+  log "fixed rate: $RATE_RPS req/s (caresignal saturated: ${SAT_RPS:-n/a} req/s; RATE_PCT=$RATE_PCT${RATE:+, RATE=$RATE})"
+  load_run "caresignal-single-at$RATE_RPS-c$RATE_CONNS" caresignal single "$RATE_CONNS" "$CS_URL" "rate=$RATE_RPS" "$SINGLE"
+  load_run "floor-single-at$RATE_RPS-c$RATE_CONNS" floor single "$RATE_CONNS" "$FLOOR_URL" "rate=$RATE_RPS" "$SINGLE"
+else
+  log "no fixed-rate runs: caresignal's saturated req/s is unknown (see its single-patient run)"
+fi
+
+# ---------------------------------------------------------------- load: batches of 100
+if ((CS_BATCH_OUT_OK)); then
+  load_run "caresignal-batch100-outputs-c$BATCH_CONNS" caresignal batch100-outputs "$BATCH_CONNS" "$CS_URL" "$LUA_CS" "$BATCH_OUT"
+fi
+if ((CS_BATCH_OK && FULL_BATCH)); then
   load_run "caresignal-batch100-c$BATCH_CONNS" caresignal batch100 "$BATCH_CONNS" "$CS_URL" "$LUA_CS" "$BATCH"
 fi
 load_run "anchor-batch100-c$BATCH_CONNS" anchor batch100 "$BATCH_CONNS" "$ANCHOR_URL" "$LUA_ANCHOR" "$BATCH"
