@@ -2,6 +2,8 @@ package predlog_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/predlog"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // sink stores batches in memory, taking delay per batch, or blocking
@@ -85,6 +88,71 @@ func TestSlowWriterSlowsRequestsInsteadOfSpilling(t *testing.T) {
 	spilled := counter(t, reg, "caresignal_prediction_log_spilled_total")
 	if n != 1000 || spilled != 0 {
 		t.Fatalf("stored %d of 1000 records, %v spilled; want all stored, none spilled", n, spilled)
+	}
+}
+
+// TestLargeRecordsBoundTheQueue: records of large requests, faster than
+// the database takes them, wait for room in bytes: the queue never holds
+// more than QueueBytes (and one record), and nothing is spilled or lost.
+func TestLargeRecordsBoundTheQueue(t *testing.T) {
+	s := &sink{delay: 5 * time.Millisecond, stored: map[string]bool{}}
+	reg := prometheus.NewRegistry()
+	opt := fastOptions(t.TempDir())
+	opt.QueueSize, opt.QueueBytes, opt.BatchSize, opt.Registry = 4096, 64<<10, 4, reg
+	l, err := predlog.New(s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := func(i int) caresignal.RequestRecord {
+		r := wire.RequestLog{Route: "POST /api/engagement"}
+		for range 20 { // about 10 KiB
+			r.Add(fmt.Sprint("P", i), []byte(`{"features": {"note": "`+strings.Repeat("x", 400)+`"}}`), "", func(dst []byte) ([]byte, error) {
+				return append(dst, `{"hazard":[0.5],"expected_months":0.5}`...), nil
+			})
+		}
+		rec, _ := r.Stored()
+		return rec
+	}
+	size := int64(len(big(0).Items))
+	var most atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				if q := l.QueueBytes(); q > most.Load() {
+					most.Store(q)
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				if err := l.Log(big(g*100 + i)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s.CountPredictions(context.Background())
+	if spilled := counter(t, reg, "caresignal_prediction_log_spilled_total"); n != 100 || spilled != 0 {
+		t.Fatalf("stored %d of 100 records, %v spilled", n, spilled)
+	}
+	if m := most.Load(); m > int64(opt.QueueBytes)+size || m == 0 {
+		t.Errorf("the queue held %d bytes; its bound is %d and a record is %d", m, opt.QueueBytes, size)
+	}
+	if l.QueueBytes() != 0 {
+		t.Errorf("%d bytes counted in an empty queue", l.QueueBytes())
 	}
 }
 

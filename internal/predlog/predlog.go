@@ -37,8 +37,12 @@ import (
 type Options struct {
 	// SpillDir holds the spill files; required.
 	SpillDir string
-	// QueueSize bounds the records waiting in memory (default 4,096).
-	QueueSize int
+	// QueueSize bounds the records waiting in memory (default 4,096),
+	// and QueueBytes their instances' bytes (default 16 MiB; a record
+	// larger than that is taken when the queue is empty), so that a flood
+	// of large batches cannot fill the memory while the writer is behind.
+	QueueSize  int
+	QueueBytes int
 	// BatchSize is the most records stored in one transaction (default
 	// 1,000); a batch also ends once its records hold BatchBytes of
 	// instances (default 4 MiB), so that batches of large requests stay
@@ -68,8 +72,10 @@ type Logger struct {
 	opt  Options
 	log  *slog.Logger
 
-	queue chan caresignal.RequestRecord
-	kick  chan struct{} // wakes the writer (buffer of one)
+	queue  chan caresignal.RequestRecord
+	queued atomic.Int64  // bytes of items in queue
+	kick   chan struct{} // wakes the writer (buffer of one)
+	room   chan struct{} // the writer took records (buffer of one)
 	// progress is when the writer last took records from the queue
 	// (Unix nanoseconds).
 	progress atomic.Int64
@@ -82,7 +88,7 @@ type Logger struct {
 	spillErr atomic.Pointer[string]
 
 	written, spilled, replayed prometheus.Counter
-	depth                      prometheus.GaugeFunc
+	depth, depthBytes          prometheus.GaugeFunc
 	spillBytes                 prometheus.GaugeFunc
 }
 
@@ -99,6 +105,9 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	}
 	if opt.QueueSize <= 0 {
 		opt.QueueSize = 4096
+	}
+	if opt.QueueBytes <= 0 {
+		opt.QueueBytes = 16 << 20
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
@@ -122,16 +131,18 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	l := &Logger{sink: sink, opt: opt, log: opt.Logger,
-		queue: make(chan caresignal.RequestRecord, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
+		queue: make(chan caresignal.RequestRecord, opt.QueueSize), kick: make(chan struct{}, 1), room: make(chan struct{}, 1), done: make(chan struct{})}
 	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records (one per request) stored in the database."})
 	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records (one per request) written to the local spill file because the database could not take them or the queue was full."})
 	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records (one per request) stored in the database after it came back."})
 	l.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_depth", Help: "Prediction records (one per request) waiting in memory to be stored."},
 		func() float64 { return float64(len(l.queue)) })
+	l.depthBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_bytes", Help: "Bytes of the prediction records waiting in memory to be stored."},
+		func() float64 { return float64(l.queued.Load()) })
 	l.spillBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_spill_bytes", Help: "Size of the spill files waiting to be replayed."},
 		func() float64 { return float64(l.SpillBytes()) })
 	if opt.Registry != nil {
-		for _, c := range []prometheus.Collector{l.written, l.spilled, l.replayed, l.depth, l.spillBytes} {
+		for _, c := range []prometheus.Collector{l.written, l.spilled, l.replayed, l.depth, l.depthBytes, l.spillBytes} {
 			if err := opt.Registry.Register(c); err != nil {
 				return nil, err
 			}
@@ -161,13 +172,8 @@ func (l *Logger) Log(recs ...caresignal.RequestRecord) error {
 		return errors.New("the prediction log is closed")
 	}
 	for i := range recs {
-		select {
-		case l.queue <- recs[i]:
-			if len(l.queue) == cap(l.queue)/4 {
-				l.wake()
-			}
+		if l.enqueue(recs[i]) {
 			continue
-		default:
 		}
 		if !l.spilling.Load() && l.waitForRoom(recs[i]) {
 			continue
@@ -182,6 +188,27 @@ func (l *Logger) Log(recs ...caresignal.RequestRecord) error {
 	return nil
 }
 
+// enqueue queues rec if there is room for it, in records and in bytes,
+// waking the writer once the queue is a quarter full.
+func (l *Logger) enqueue(rec caresignal.RequestRecord) bool {
+	n := int64(len(rec.Items))
+	q := l.queued.Add(n)
+	if q > int64(l.opt.QueueBytes) && q != n {
+		l.queued.Add(-n)
+		return false
+	}
+	select {
+	case l.queue <- rec:
+		if len(l.queue) == cap(l.queue)/4 || (q >= int64(l.opt.QueueBytes)/4 && q-n < int64(l.opt.QueueBytes)/4) {
+			l.wake()
+		}
+		return true
+	default:
+		l.queued.Add(-n)
+		return false
+	}
+}
+
 // waitForRoom queues rec when room appears before the writer has made no
 // progress for QueueWait (it is then stuck on the database).
 func (l *Logger) waitForRoom(rec caresignal.RequestRecord) bool {
@@ -189,12 +216,14 @@ func (l *Logger) waitForRoom(rec caresignal.RequestRecord) bool {
 		return false
 	}
 	l.wake()
-	t := time.NewTicker(l.opt.QueueWait / 4)
+	t := time.NewTicker(min(l.opt.QueueWait/4, 5*time.Millisecond))
 	defer t.Stop()
 	for {
-		select {
-		case l.queue <- rec:
+		if l.enqueue(rec) {
 			return true
+		}
+		select {
+		case <-l.room:
 		case now := <-t.C:
 			if now.UnixNano()-l.progress.Load() > int64(l.opt.QueueWait) {
 				return false
@@ -234,6 +263,11 @@ func (l *Logger) run() {
 					}
 					l.syncSpill()
 					return
+				}
+				l.queued.Add(-int64(len(rec.Items)))
+				select {
+				case l.room <- struct{}{}:
+				default:
 				}
 				if len(batch) == 0 {
 					oldest = time.Now()
@@ -500,6 +534,10 @@ func (l *Logger) wake() {
 
 // QueueDepth is the number of records waiting in memory.
 func (l *Logger) QueueDepth() int { return len(l.queue) }
+
+// QueueBytes is the size of the instances of the records waiting in
+// memory.
+func (l *Logger) QueueBytes() int64 { return l.queued.Load() }
 
 // Close stops taking records, stores what is queued and makes one attempt
 // to replay the spill file; what the database will not take stays on disk
