@@ -20,7 +20,9 @@ type RequestRecord struct {
 	RequestID string    `json:"request_id"`
 	Instances int       `json:"instances"` // len(Items)
 	// Items is a JSON array, one object per instance:
-	// {"patient_id", "features_hash", "inputs", "outputs"}.
+	// {"patient_id", "features_hash", "inputs", "outputs"}. Its bytes are
+	// not changed once the record is built (the log stores them without
+	// a copy).
 	Items json.RawMessage `json:"items"`
 }
 

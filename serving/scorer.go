@@ -162,6 +162,14 @@ func (s *Scorer) recordPatients(call Call, m *model.Model, kind wire.Kind, shado
 		return
 	}
 	r := wire.RequestLog{At: time.Now().UTC(), Model: m.Info(), Route: call.Route, Kind: kind, Shadow: shadow, RequestID: call.RequestID, Key: s.key}
+	if len(preds) > 1 {
+		n := 0
+		for i := range preds {
+			// the inputs, about 20 bytes a month of outputs, and the ids
+			n += len(raws[i]) + 20*len(preds[i].Hazard) + 200
+		}
+		r.Grow(n)
+	}
 	for i := range preds {
 		p := &preds[i]
 		out := func(dst []byte) ([]byte, error) { return wire.AppendOutputs(dst, p.Hazard, p.ExpectedMonths) }

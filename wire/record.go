@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,10 @@ func (r *RequestLog) Add(patientID string, inputs []byte, featuresHash string, o
 	r.n++
 	return nil
 }
+
+// Grow makes room for n more bytes of items (their inputs, outputs and
+// ids), so that a large request's record is built in one allocation.
+func (r *RequestLog) Grow(n int) { r.items = slices.Grow(r.items, n) }
 
 // Len is the number of instances added.
 func (r *RequestLog) Len() int { return r.n }
