@@ -75,7 +75,9 @@ type Logger struct {
 	queue  chan caresignal.RequestRecord
 	queued atomic.Int64  // bytes of items in queue
 	kick   chan struct{} // wakes the writer (buffer of one)
-	room   chan struct{} // the writer took records (buffer of one)
+	// room is closed (and replaced) when the writer takes records, to
+	// wake every Log waiting for room at once.
+	room atomic.Pointer[chan struct{}]
 	// progress is when the writer last took records from the queue
 	// (Unix nanoseconds).
 	progress atomic.Int64
@@ -131,7 +133,9 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	l := &Logger{sink: sink, opt: opt, log: opt.Logger,
-		queue: make(chan caresignal.RequestRecord, opt.QueueSize), kick: make(chan struct{}, 1), room: make(chan struct{}, 1), done: make(chan struct{})}
+		queue: make(chan caresignal.RequestRecord, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	room := make(chan struct{})
+	l.room.Store(&room)
 	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records (one per request) stored in the database."})
 	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records (one per request) written to the local spill file because the database could not take them or the queue was full."})
 	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records (one per request) stored in the database after it came back."})
@@ -219,11 +223,12 @@ func (l *Logger) waitForRoom(rec caresignal.RequestRecord) bool {
 	t := time.NewTicker(min(l.opt.QueueWait/4, 5*time.Millisecond))
 	defer t.Stop()
 	for {
+		room := *l.room.Load() // before trying, so that room made meanwhile is not missed
 		if l.enqueue(rec) {
 			return true
 		}
 		select {
-		case <-l.room:
+		case <-room:
 		case now := <-t.C:
 			if now.UnixNano()-l.progress.Load() > int64(l.opt.QueueWait) {
 				return false
@@ -243,6 +248,7 @@ func (l *Logger) run() {
 	defer close(l.done)
 	batch := make([]caresignal.RequestRecord, 0, l.opt.BatchSize)
 	size := 0            // bytes of items in batch
+	took := false        // records were taken since madeRoom
 	var oldest time.Time // when the batch's first record was taken
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
@@ -265,22 +271,25 @@ func (l *Logger) run() {
 					return
 				}
 				l.queued.Add(-int64(len(rec.Items)))
-				select {
-				case l.room <- struct{}{}:
-				default:
-				}
+				took = true
 				if len(batch) == 0 {
 					oldest = time.Now()
 					l.progress.Store(oldest.UnixNano())
 				}
 				batch = append(batch, rec)
 				if size += len(rec.Items); len(batch) >= l.opt.BatchSize || size >= l.opt.BatchBytes {
+					l.madeRoom()
+					took = false
 					l.store(batch)
 					batch, size = batch[:0], 0
 				}
 			default:
 				break drain
 			}
+		}
+		if took {
+			l.madeRoom()
+			took = false
 		}
 		if len(batch) > 0 && time.Since(oldest) >= l.opt.FlushEvery {
 			l.store(batch)
@@ -295,6 +304,12 @@ func (l *Logger) run() {
 			}
 		}
 	}
+}
+
+// madeRoom wakes every Log waiting for room in the queue.
+func (l *Logger) madeRoom() {
+	room := make(chan struct{})
+	close(*l.room.Swap(&room))
 }
 
 // pollEvery is how long the writer sleeps when the queue is empty.
