@@ -13,7 +13,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -327,9 +326,8 @@ func TestWhatIfLoggedApart(t *testing.T) {
 	}
 	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PredictionLog: pl}))
 	defer srv.Close()
-	form := url.Values{"age": {"70"}, "sex": {"M"}, "program": {"weight"}, "channel": {"sms"}, "baseline_score": {"0.4"},
-		"prior_no_shows": {"3"}, "enrolled_via": {"self"}, "sessions_last_month": {"0"}, "days_since_last_session": {"45"},
-		"messages_last_month": {"1"}, "months_enrolled": {"3"}, "horizon": {"6"}}
+	form := whatIfForm()
+	form.Set("horizon", "6")
 	resp, err := http.PostForm(srv.URL+"/", form)
 	if err != nil {
 		t.Fatal(err)

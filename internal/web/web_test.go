@@ -309,9 +309,7 @@ func TestRoutes(t *testing.T) {
 
 func TestWhatIfForm(t *testing.T) {
 	srv, _ := testServer(t)
-	form := url.Values{"age": {"70"}, "sex": {"M"}, "program": {"weight"}, "channel": {"sms"}, "baseline_score": {""},
-		"prior_no_shows": {"3"}, "enrolled_via": {"self"}, "sessions_last_month": {"0"}, "days_since_last_session": {"45"},
-		"messages_last_month": {"1"}, "months_enrolled": {"3"}, "horizon": {"24"}}
+	form := whatIfForm()
 	resp, err := http.PostForm(srv.URL+"/", form)
 	if err != nil {
 		t.Fatal(err)
@@ -337,6 +335,14 @@ func TestWhatIfForm(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "age must be a number") {
 		t.Errorf("bad form: %d", resp.StatusCode)
 	}
+}
+
+// whatIfForm is a filled what-if form: a patient 45 days without a
+// session, her baseline score left out, three months in, 24 months ahead.
+func whatIfForm() url.Values {
+	return url.Values{"age": {"70"}, "sex": {"M"}, "program": {"weight"}, "channel": {"sms"}, "baseline_score": {""},
+		"prior_no_shows": {"3"}, "enrolled_via": {"self"}, "sessions_last_month": {"0"}, "days_since_last_session": {"45"},
+		"messages_last_month": {"1"}, "months_enrolled": {"3"}, "horizon": {"24"}}
 }
 
 func checkGolden(t *testing.T, name, got string) {
