@@ -53,6 +53,11 @@ func TestProductionServe(t *testing.T) {
 	if list := mustRun(t, "keys", "list", "--data-dir", dir); strings.Contains(list, admin[16:]) || !strings.Contains(list, "ops") {
 		t.Errorf("keys list shows a secret or misses a key:\n%s", list)
 	}
+	// With keys in the database, development mode by default on an
+	// address other hosts can reach is refused.
+	if _, _, err := runCmd(t, "", "serve", "--data-dir", dir, "--addr", "0.0.0.0:0"); caresignal.ErrorField(err) != "mode" || !strings.Contains(err.Error(), "2 active API keys") {
+		t.Errorf("dev mode by default on 0.0.0.0 with keys: %v", err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -47,6 +47,9 @@ type serveFlags struct {
 	debugAddr    string
 
 	trusted []netip.Prefix
+	// modeChosen says --mode or CARESIGNAL_MODE was given, rather than
+	// dev taken by default.
+	modeChosen bool
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
@@ -90,7 +93,11 @@ func (s *serveFlags) validate() error {
 			}
 			pfx = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
 		}
-		s.trusted = append(s.trusted, pfx.Masked())
+		pfx = pfx.Masked()
+		if pfx.Bits() < pfx.Addr().BitLen() && !privateRange(pfx) {
+			return caresignal.Invalidf("trusted-proxy", "--trusted-proxy: %s is a range reaching public addresses: anyone there could pose as the TLS-terminating proxy and send keys in clear text. Give the proxy's own address, or a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7, …)", p)
+		}
+		s.trusted = append(s.trusted, pfx)
 	}
 	if s.rateLimit < 0 || math.IsNaN(s.rateLimit) || math.IsInf(s.rateLimit, 0) {
 		return caresignal.Invalidf("rate-limit", "--rate-limit must be a number of requests per second, 0 or more")
@@ -108,6 +115,65 @@ func (s *serveFlags) validate() error {
 		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key) or a TLS-terminating proxy declared with --trusted-proxy: API keys must not cross the network in clear text")
 	}
 	return nil
+}
+
+// privateRanges are the address ranges that are not reachable from the
+// public internet: private, loopback, link-local, shared (carrier-grade
+// NAT) and unique local addresses.
+var privateRanges = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10",
+		"::1/128", "fc00::/7", "fe80::/10"} {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}()
+
+// privateRange reports whether every address of p is in one of the
+// private ranges.
+func privateRange(p netip.Prefix) bool {
+	for _, r := range privateRanges {
+		if r.Addr().Is4() == p.Addr().Is4() && r.Bits() <= p.Bits() && r.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDevExposure refuses development mode (no access control) taken by
+// default on an address other hosts can reach when the setup looks like
+// production: TLS files given, or API keys in the database. Development
+// mode chosen explicitly is respected.
+func (s *serveFlags) checkDevExposure(activeKeys int) error {
+	if s.mode != "dev" || s.modeChosen || loopbackAddr(s.addr) {
+		return nil
+	}
+	var why []string
+	if s.tlsCert != "" {
+		why = append(why, "TLS files are given")
+	}
+	if activeKeys > 0 {
+		why = append(why, fmt.Sprintf("the database holds %d active API keys", activeKeys))
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return caresignal.Invalidf("mode", "refusing to start in development mode, where anyone who can connect may do anything (stop the server included), on %s, an address other hosts can reach: this looks like production (%s). Start with --mode prod, or choose development mode explicitly with --mode dev (or CARESIGNAL_MODE=dev)",
+		s.addr, strings.Join(why, ", "))
+}
+
+// loopbackAddr reports whether addr (host:port) listens on a loopback
+// address only; an empty host listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // checkLoopback accepts an empty address or one whose host is a loopback
@@ -157,6 +223,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	s.modeChosen = e.getenv("CARESIGNAL_MODE") != ""
+	fs.Visit(func(f *flag.Flag) { s.modeChosen = s.modeChosen || f.Name == "mode" })
 	if err := s.validate(); err != nil {
 		return err
 	}
@@ -165,6 +233,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if s.mode == "dev" && !s.modeChosen && !loopbackAddr(s.addr) {
+		keys, _, err := store.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		active := 0
+		for _, k := range keys {
+			if k.RevokedAt == nil {
+				active++
+			}
+		}
+		if err := s.checkDevExposure(active); err != nil {
+			return err
+		}
+	}
 	path := *modelPath
 	if path == "" {
 		path = d.modelPath()
