@@ -98,14 +98,15 @@ var devCaller = &caller{Principal: access.Principal{Name: "dev", Role: caresigna
 // guard applies the route's access level: 401 without a valid key or
 // session, 403 for a role the route does not allow, for a cookie-borne
 // form without its CSRF token, and for a peer that is not a trusted
-// proxy; 429 past the key's rate.
+// proxy (on every route but the health probes, public ones included);
+// 429 past the key's rate.
 func (s *server) guard(rt route) http.Handler {
 	pattern, level, next := rt.pattern, rt.level, rt.handler
 	if !slices.Contains(levels, level) {
 		panic("web: route " + pattern + " has no access level")
 	}
 	a := s.cfg.Access
-	if level == levelPublic && (a == nil || pattern != "POST /login") {
+	if level == levelPublic && (a == nil || probes[pattern]) {
 		return next
 	}
 	if a == nil {

@@ -84,6 +84,19 @@ func (s *server) routeTable() []route {
 	}
 }
 
+// probes are the health checks that load balancers and orchestrators
+// send: with trusted proxies set (Access.TrustedProxies), the only routes
+// that answer a peer other than a proxy. Every other route, public ones
+// included, answers such a peer 403.
+var probes = map[string]bool{
+	"GET /healthz":         true,
+	"GET /readyz":          true,
+	"GET /ping":            true,
+	"GET /health":          true,
+	"GET /v2/health/live":  true,
+	"GET /v2/health/ready": true,
+}
+
 func (s *server) routes(mux *http.ServeMux) {
 	table := s.routeTable()
 	s.apiMethods = apiMethods(table)
