@@ -342,14 +342,30 @@ func TestRateLimitPerKey(t *testing.T) {
 }
 
 // TestTrustedProxyOnly: with a trusted proxy declared, other peers are
-// refused (health probes excepted).
+// refused everywhere but the health probes, public routes included.
 func TestTrustedProxyOnly(t *testing.T) {
 	f := newProdFixture(t, func(a *Access) { a.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
 	if resp, body := f.do(t, "GET", "/api/model", f.keys["admin"], ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "proxy") {
 		t.Errorf("direct peer: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ := f.do(t, "GET", "/healthz", "", ""); resp.StatusCode != 200 {
-		t.Errorf("health probe from a direct peer: %d", resp.StatusCode)
+	for _, path := range []string{"/healthz", "/readyz", "/ping", "/health", "/v2/health/live", "/v2/health/ready"} {
+		if resp, _ := f.do(t, "GET", path, "", ""); resp.StatusCode != 200 {
+			t.Errorf("health probe %s from a direct peer: %d", path, resp.StatusCode)
+		}
+	}
+	for _, rt := range []struct{ method, path string }{
+		{"GET", "/openapi.json"}, {"GET", "/login"}, {"POST", "/login"}, {"GET", "/v2"},
+		{"GET", "/api/no-such-route"}, {"DELETE", "/api/engagement"},
+	} {
+		if resp, body := f.do(t, rt.method, rt.path, "", ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "proxy") {
+			t.Errorf("public route %s %s from a direct peer: %d %s", rt.method, rt.path, resp.StatusCode, body[:min(len(body), 200)])
+		}
+	}
+	// Every public route is either a probe or refused above.
+	for _, r := range (&server{metrics: newMetrics(nil)}).routeTable() {
+		if r.level == levelPublic && !probes[r.pattern] && !slices.Contains([]string{"GET /openapi.json", "GET /login", "POST /login", "GET /v2", "/api/"}, r.pattern) {
+			t.Errorf("public route %q is neither a probe nor checked here", r.pattern)
+		}
 	}
 	g := newProdFixture(t, func(a *Access) { a.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
 	if resp, _ := g.do(t, "GET", "/api/model", g.keys["admin"], ""); resp.StatusCode != 200 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -33,6 +34,49 @@ func (s *server) handleEngagement() http.Handler {
 // call identifies r for the records of its predictions.
 func call(r *http.Request) serving.Call {
 	return serving.Call{RequestID: requestID(r.Context()), Route: r.Pattern}
+}
+
+// bodyFormat is the error format of a route that reads a JSON body: its
+// protocol's.
+type bodyFormat uint8
+
+const (
+	apiErrors    bodyFormat = iota // wire.ErrorBody: the API's own routes
+	mlflowErrors                   // wire.MLflowError: POST /invocations
+	v2Errors                       // wire.V2Error: the Open Inference Protocol
+)
+
+// jsonBody is the one rule for the Content-Type of the routes that read a
+// JSON body: none (read as JSON) or application/json, with any parameters
+// (charset); anything else, a form or text/plain included, is answered
+// 415 before the handler runs, in the route's error format. (A route that
+// read any type would take a cross-site form post as JSON.) The web app's
+// form routes do not go through it.
+func (s *server) jsonBody(format bodyFormat, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := r.Header.Get("Content-Type")
+		if ct == "" || isJSONMediaType(ct) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		msg := fmt.Sprintf("content type %q is not supported; send application/json", ct)
+		var body any
+		switch format {
+		case mlflowErrors:
+			body = wire.MLflowError{ErrorCode: "BAD_REQUEST", Message: msg}
+		case v2Errors:
+			body = wire.V2Error{Error: msg}
+		default:
+			body = wire.ErrorBody{Error: msg}
+		}
+		writeJSON(s.log, w, http.StatusUnsupportedMediaType, body)
+	})
+}
+
+// isJSONMediaType accepts application/json with any parameters (charset).
+func isJSONMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // readBody reads a request body of at most wire.MaxBodyBytes.

@@ -98,14 +98,15 @@ var devCaller = &caller{Principal: access.Principal{Name: "dev", Role: caresigna
 // guard applies the route's access level: 401 without a valid key or
 // session, 403 for a role the route does not allow, for a cookie-borne
 // form without its CSRF token, and for a peer that is not a trusted
-// proxy; 429 past the key's rate.
+// proxy (on every route but the health probes, public ones included);
+// 429 past the key's rate.
 func (s *server) guard(rt route) http.Handler {
 	pattern, level, next := rt.pattern, rt.level, rt.handler
 	if !slices.Contains(levels, level) {
 		panic("web: route " + pattern + " has no access level")
 	}
 	a := s.cfg.Access
-	if level == levelPublic && (a == nil || pattern != "POST /login") {
+	if level == levelPublic && (a == nil || probes[pattern]) {
 		return next
 	}
 	if a == nil {
@@ -333,12 +334,37 @@ type deniedPage struct {
 	Message string
 }
 
-// localPath keeps a post-login redirect on this site.
+// localPath keeps a post-login redirect on this site: anything but a
+// plain path of this site becomes /. Browsers read a backslash as a slash
+// and drop tabs and newlines, so "/\t/evil.example" or `/\evil.example`
+// leads to another host; a percent-encoded form of either, decoded once
+// more by a proxy or an application, does too. So p is refused if it, or
+// p decoded once, has a backslash, a control character or an empty
+// segment ("//"), or names a scheme or a host.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	decoded, err := url.PathUnescape(p)
+	if err != nil || !plainPath(p) || !plainPath(decoded) {
+		return "/"
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return p
+}
+
+// plainPath is true for a path starting with one slash, without
+// backslashes, control characters or empty or "." segments that could
+// make two slashes.
+func plainPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "/./") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *server) handleLoginForm() http.Handler {

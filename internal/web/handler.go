@@ -144,7 +144,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *server) failed(r *http.Request, err error) int {
 	code := status(caresignal.ErrorCode(err))
 	if code >= 500 {
-		s.log.Error("request failed", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "request_id", requestID(r.Context()), "route", routeOf(r), "err", err)
 	}
 	return code
 }

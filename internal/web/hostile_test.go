@@ -50,7 +50,7 @@ const (
 
 // hostileCases holds the expectation of every file in testdata/hostile.
 // Bodies shaped for one route are malformed on the other. A 200 marks a body
-// that is odd but valid (or a content type the route does not check).
+// that is odd but valid.
 var hostileCases = map[string]hostileWant{
 	// Structure and nesting.
 	"deeply_nested_array_in_feature.json":    {api: st400, inv: st400},
@@ -136,14 +136,14 @@ var hostileCases = map[string]hostileWant{
 	"feature_name_upper_case.json":             {api: st400, inv: st400},
 	"many_unknown_features_1000.json":          {api: st400, inv: st400},
 
-	// Content types and encodings. The API does not look at the type;
-	// /invocations takes application/json (or none) only.
-	"content_type_text_plain.json":         {api: st200, inv: st415, ct: "text/plain"},
-	"content_type_form_urlencoded.json":    {api: st200, inv: st415, ct: "application/x-www-form-urlencoded"},
+	// Content types and encodings. Both routes take application/json (or
+	// none) only.
+	"content_type_text_plain.json":         {api: st415, inv: st415, ct: "text/plain"},
+	"content_type_form_urlencoded.json":    {api: st415, inv: st415, ct: "application/x-www-form-urlencoded"},
 	"content_type_missing.json":            {api: st200, inv: st400, ct: noContentType},
-	"content_type_jsonp_prefix_match.json": {api: st400, inv: st415, ct: "application/jsonp"}, // not application/json, whatever its prefix
-	"content_type_xml.xml":                 {api: st400, inv: st415, ct: "application/xml"},
-	"content_type_multipart.txt":           {api: st400, inv: st415, ct: "multipart/form-data; boundary=XBOUNDARY"},
+	"content_type_jsonp_prefix_match.json": {api: st415, inv: st415, ct: "application/jsonp"}, // not application/json, whatever its prefix
+	"content_type_xml.xml":                 {api: st415, inv: st415, ct: "application/xml"},
+	"content_type_multipart.txt":           {api: st415, inv: st415, ct: "multipart/form-data; boundary=XBOUNDARY"},
 	"content_type_utf16_declared.bin":      {api: st400, inv: st400, ct: "application/json; charset=utf-16"},
 	"content_encoding_gzip.gz":             {api: st400, inv: st400, encoding: "gzip"},
 

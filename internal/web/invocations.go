@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
 
 	"github.com/caresignal/caresignal/model"
@@ -16,11 +15,6 @@ func (s *server) handleInvocations() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(err error) {
 			writeJSON(s.log, w, s.failed(r, err), wire.NewMLflowError(err))
-		}
-		if ct := r.Header.Get("Content-Type"); ct != "" && !isJSONMediaType(ct) {
-			writeJSON(s.log, w, http.StatusUnsupportedMediaType, wire.MLflowError{ErrorCode: "BAD_REQUEST",
-				Message: fmt.Sprintf("content type %q is not supported; send application/json", ct)})
-			return
 		}
 		body, err := readBody(w, r)
 		if err != nil {
@@ -57,10 +51,4 @@ func (s *server) handleVersion() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "caresignal %s\n", model.CodeVersion())
 	})
-}
-
-// isJSONMediaType accepts application/json with any parameters (charset).
-func isJSONMediaType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "application/json"
 }

@@ -50,10 +50,7 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		defer m.inFlight.Dec()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
+		route := routeOf(r)
 		status := rec.status
 		if status == 0 {
 			status = http.StatusOK

@@ -82,28 +82,55 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // logRequests gives every request an id (returned in X-Request-Id) and
-// logs one line per request: method, path, status, size and duration. It
-// never logs bodies or query strings, which can carry health data.
+// logs one line per request: method, route, status, size and duration.
+// The route is the pattern the request matched ("GET /api/models/{name}"),
+// or "unmatched", never the path: paths carry identifiers (model names,
+// patient ids). It never logs bodies or query strings either, which can
+// carry health data.
 func logRequests(log *slog.Logger, direct io.Writer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestKey, &requestInfo{id: id})))
+		// The mux records the pattern it matched on the request it is
+		// given: this one.
+		inner := r.WithContext(context.WithValue(r.Context(), requestKey, &requestInfo{id: id}))
+		next.ServeHTTP(rec, inner)
 		ms := float64(time.Since(start).Microseconds()) / 1000
+		method, route := logMethod(r.Method), routeOf(inner)
 		if direct != nil {
-			writeAccessLine(direct, id, r.Method, r.URL.Path, rec.status, rec.bytes, ms)
+			writeAccessLine(direct, id, method, route, rec.status, rec.bytes, ms)
 			return
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("method", method),
+			slog.String("route", route),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
 			slog.Float64("ms", ms))
 	})
+}
+
+// routeOf names the route r matched for logs and metrics: its pattern, or
+// "unmatched" (a 404 or 405 from the mux), never the raw path.
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// logMethod is the request's method if it is a standard one, else "OTHER":
+// a method is any token the client likes.
+func logMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
@@ -112,7 +139,7 @@ var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b 
 // would (the same keys in the same order, the same time and number
 // formats; a test compares the two), without its per-attribute dispatch
 // and the json.Marshal it uses for the duration, in one Write.
-func writeAccessLine(w io.Writer, id, method, path string, status, bytes int, ms float64) {
+func writeAccessLine(w io.Writer, id, method, route string, status, bytes int, ms float64) {
 	bp := linePool.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
 	b = time.Now().AppendFormat(b, time.RFC3339Nano)
@@ -120,8 +147,8 @@ func writeAccessLine(w io.Writer, id, method, path string, status, bytes int, ms
 	b = wire.AppendString(b, id)
 	b = append(b, `,"method":`...)
 	b = wire.AppendString(b, method)
-	b = append(b, `,"path":`...)
-	b = wire.AppendString(b, path)
+	b = append(b, `,"route":`...)
+	b = wire.AppendString(b, route)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"bytes":`...)
@@ -150,7 +177,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				if re, ok := v.(runtime.Error); ok {
 					what = re.Error()
 				}
-				log.Error("panic serving request", "request_id", requestID(r.Context()), "path", r.URL.Path, "panic", what, "stack", string(debug.Stack()))
+				log.Error("panic serving request", "request_id", requestID(r.Context()), "route", routeOf(r), "panic", what, "stack", string(debug.Stack()))
 				writeJSON(log, w, http.StatusInternalServerError, wire.ErrorBody{Error: "internal error"})
 			}
 		}()

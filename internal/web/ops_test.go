@@ -19,8 +19,12 @@ import (
 // without credentials), and the document documents nothing else.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	type operation struct {
-		Access   string            `json:"x-caresignal-access"`
-		Security *[]map[string]any `json:"security"`
+		Access      string            `json:"x-caresignal-access"`
+		Security    *[]map[string]any `json:"security"`
+		RequestBody struct {
+			Content map[string]any `json:"content"`
+		} `json:"requestBody"`
+		Responses map[string]any `json:"responses"`
 	}
 	var doc struct {
 		Paths map[string]map[string]operation `json:"paths"`
@@ -52,6 +56,10 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		}
 		if noCredentials := op.Security != nil && len(*op.Security) == 0; noCredentials != (r.level == levelPublic) {
 			t.Errorf("openapi.json: %q has security %v, but its access is %q", key, op.Security, r.level)
+		}
+		// Every route that reads a JSON body refuses other types.
+		if _, json := op.RequestBody.Content["application/json"]; json && op.Responses["415"] == nil {
+			t.Errorf("openapi.json: %q takes a JSON body but does not document its 415", key)
 		}
 		delete(documented, key)
 	}

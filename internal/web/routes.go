@@ -31,9 +31,10 @@ const (
 
 // routeTable lists the whole HTTP surface; /openapi.json documents every
 // pattern in it with its access level (a test holds the two together).
+// Every route that reads a JSON body goes through jsonBody.
 func (s *server) routeTable() []route {
 	return []route{
-		{"POST /api/engagement", levelPredict, apiRoute, s.handleEngagement()},
+		{"POST /api/engagement", levelPredict, apiRoute, s.jsonBody(apiErrors, s.handleEngagement())},
 		{"GET /api/model", levelApp, apiRoute, s.handleModel()},
 		{"GET /api/models/{name}", levelApp, apiRoute, s.handleModelSummary()},
 		{"GET /api/serving", levelApp, apiRoute, s.handleServing()},
@@ -43,7 +44,7 @@ func (s *server) routeTable() []route {
 		{"GET /metrics", levelViewer, apiRoute, s.handleMetrics()},
 		{"GET /openapi.json", levelPublic, apiRoute, s.handleOpenAPI()},
 
-		{"POST /invocations", levelPredict, apiRoute, s.handleInvocations()},
+		{"POST /invocations", levelPredict, apiRoute, s.jsonBody(mlflowErrors, s.handleInvocations())},
 		{"GET /ping", levelPublic, apiRoute, s.handlePing()},
 		{"GET /health", levelPublic, apiRoute, s.handlePing()},
 		{"GET /version", levelApp, apiRoute, s.handleVersion()},
@@ -55,8 +56,8 @@ func (s *server) routeTable() []route {
 		{"GET /v2/models/{name}/versions/{version}", levelApp, apiRoute, s.handleV2Model()},
 		{"GET /v2/models/{name}/ready", levelApp, apiRoute, s.handleV2ModelReady()},
 		{"GET /v2/models/{name}/versions/{version}/ready", levelApp, apiRoute, s.handleV2ModelReady()},
-		{"POST /v2/models/{name}/infer", levelPredict, apiRoute, s.handleV2Infer()},
-		{"POST /v2/models/{name}/versions/{version}/infer", levelPredict, apiRoute, s.handleV2Infer()},
+		{"POST /v2/models/{name}/infer", levelPredict, apiRoute, s.jsonBody(v2Errors, s.handleV2Infer())},
+		{"POST /v2/models/{name}/versions/{version}/infer", levelPredict, apiRoute, s.jsonBody(v2Errors, s.handleV2Infer())},
 
 		{"GET /{$}", levelApp, pageRoute, s.handleIndex()},
 		{"POST /{$}", levelApp, pageRoute, s.handleWhatIf()},
@@ -72,15 +73,28 @@ func (s *server) routeTable() []route {
 		{"GET /api/admin/models", levelAdmin, apiRoute, s.handleAdminModels()},
 		{"POST /api/admin/models/{name}/versions/{version}/activate", levelAdmin, apiRoute, s.handleActivate()},
 		{"POST /api/admin/models/{name}/rollback", levelAdmin, apiRoute, s.handleRollback()},
-		{"PUT /api/admin/models/{name}/serving", levelAdmin, apiRoute, s.handleServingConfig()},
+		{"PUT /api/admin/models/{name}/serving", levelAdmin, apiRoute, s.jsonBody(apiErrors, s.handleServingConfig())},
 		{"POST /api/admin/reload", levelAdmin, apiRoute, s.handleReload()},
 		{"GET /api/admin/keys", levelAdmin, apiRoute, s.handleKeys()},
-		{"POST /api/admin/keys", levelAdmin, apiRoute, s.handleCreateKey()},
+		{"POST /api/admin/keys", levelAdmin, apiRoute, s.jsonBody(apiErrors, s.handleCreateKey())},
 		{"DELETE /api/admin/keys/{id}", levelAdmin, apiRoute, s.handleRevokeKey()},
 		{"GET /api/admin/audit", levelAdmin, apiRoute, s.handleAudit()},
 		{"POST /api/admin/drain", levelAdmin, apiRoute, s.handleDrain()},
 		{"POST /api/admin/stop", levelAdmin, apiRoute, s.handleStop()},
 	}
+}
+
+// probes are the health checks that load balancers and orchestrators
+// send: with trusted proxies set (Access.TrustedProxies), the only routes
+// that answer a peer other than a proxy. Every other route, public ones
+// included, answers such a peer 403.
+var probes = map[string]bool{
+	"GET /healthz":         true,
+	"GET /readyz":          true,
+	"GET /ping":            true,
+	"GET /health":          true,
+	"GET /v2/health/live":  true,
+	"GET /v2/health/ready": true,
 }
 
 func (s *server) routes(mux *http.ServeMux) {

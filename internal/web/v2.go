@@ -1,8 +1,6 @@
 package web
 
 import (
-	"fmt"
-	"mime"
 	"net/http"
 
 	"github.com/caresignal/caresignal"
@@ -86,13 +84,6 @@ func (s *server) handleV2ModelReady() http.Handler {
 // /api/engagement picks it, by the patient_id of the first row.
 func (s *server) handleV2Infer() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ct := r.Header.Get("Content-Type"); ct != "" {
-			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-				writeJSON(s.log, w, http.StatusUnsupportedMediaType, wire.V2Error{
-					Error: fmt.Sprintf("content type %q is not supported; send application/json", ct)})
-				return
-			}
-		}
 		// Answer 503 or 404 before reading a body no model will score.
 		if s.models.Load() == nil {
 			s.v2Fail(w, r, caresignal.Errorf(caresignal.EUNAVAILABLE, "no model is loaded"))
