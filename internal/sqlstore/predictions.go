@@ -33,7 +33,10 @@ var stmtRows = [...]int{64, 8, 1}
 const stmtBytes = 1 << 20
 
 // AppendRequests stores records in one transaction; a record whose id is
-// already stored is skipped, so a replayed batch is harmless.
+// already stored is skipped, so a replayed batch is harmless. A record
+// the store or the database refuses (no id, no instance, bytes the
+// database does not accept) fails the batch with caresignal.EINVALID;
+// any other failure (the database away, a timeout) is an ordinary error.
 func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -82,6 +85,9 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 		return nil
 	})
 	if err != nil {
+		if s.d.IsRefused != nil && s.d.IsRefused(err) {
+			return &caresignal.Error{Code: caresignal.EINVALID, Message: fmt.Sprintf("the %s database refuses a prediction record of the %d", s.d.Name, len(recs)), Err: err}
+		}
 		return s.fail(err, "storing %d prediction records", len(recs))
 	}
 	return nil
