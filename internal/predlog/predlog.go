@@ -702,7 +702,7 @@ func (l *Logger) SpillBytes() int64 {
 // "spilling" (the database is unavailable; records are safe on disk), or
 // "failing: …" (records cannot be kept), followed, while the quarantine
 // file holds records the database refused, by "; N records quarantined
-// in predictions-quarantined.jsonl".
+// in predictions-quarantined.jsonl" (the log is writing all the same).
 func (l *Logger) State() string {
 	st := "ok"
 	if e := l.spillErr.Load(); e != nil {
@@ -711,7 +711,11 @@ func (l *Logger) State() string {
 		st = "spilling"
 	}
 	if n := l.Quarantined(); n > 0 {
-		st += fmt.Sprintf("; %d records quarantined in %s", n, QuarantineName)
+		noun := "records"
+		if n == 1 {
+			noun = "record"
+		}
+		st += fmt.Sprintf("; %d %s quarantined in %s", n, noun, QuarantineName)
 	}
 	return st
 }

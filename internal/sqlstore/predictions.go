@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -48,6 +49,9 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 		if recs[i].Instances < 1 {
 			return caresignal.Invalidf("instances", "prediction record %d holds no instance", i)
 		}
+		if hasNUL(recs[i].Items) {
+			return caresignal.Invalidf("items", "prediction record %d holds a NUL character, which the database cannot read back", i)
+		}
 	}
 	var stmts [len(stmtRows)]*sql.Stmt
 	for k, rows := range stmtRows {
@@ -91,6 +95,35 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 		return s.fail(err, "storing %d prediction records", len(recs))
 	}
 	return nil
+}
+
+// hasNUL reports whether items hold a NUL, as a byte or as the JSON
+// escape \u0000. Neither database reads one back: PostgreSQL refuses the
+// byte and cannot turn the escape into text, and SQLite's JSON functions
+// take the byte for malformed JSON; either would fail every read of the
+// predictions view, not only the record's. (A scan for two byte strings
+// costs little beside the insert.)
+func hasNUL(items []byte) bool {
+	if bytes.IndexByte(items, 0) >= 0 {
+		return true
+	}
+	for rest, off := items, 0; ; {
+		i := bytes.Index(rest, []byte(`\u0000`))
+		if i < 0 {
+			return false
+		}
+		// The escape is real if an even number of backslashes precede
+		// it (an odd number escape its own backslash).
+		n := 0
+		for j := off + i - 1; j >= 0 && items[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			return true
+		}
+		off += i + 1
+		rest = items[off:]
+	}
 }
 
 func itemBytes(recs []caresignal.RequestRecord) int {
