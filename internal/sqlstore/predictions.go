@@ -50,7 +50,7 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 			return caresignal.Invalidf("instances", "prediction record %d holds no instance", i)
 		}
 		if hasNUL(recs[i].Items) {
-			return caresignal.Invalidf("items", "prediction record %d holds a NUL character, which the database cannot read back", i)
+			return caresignal.Invalidf("items", "prediction record %s holds a NUL character, which the database cannot read back", recs[i].ID)
 		}
 	}
 	var stmts [len(stmtRows)]*sql.Stmt
@@ -90,7 +90,7 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 	})
 	if err != nil {
 		if s.d.IsRefused != nil && s.d.IsRefused(err) {
-			return &caresignal.Error{Code: caresignal.EINVALID, Message: fmt.Sprintf("the %s database refuses a prediction record of the %d", s.d.Name, len(recs)), Err: err}
+			return &caresignal.Error{Code: caresignal.EINVALID, Message: fmt.Sprintf("the %s database refuses a prediction record (of %d)", s.d.Name, len(recs)), Err: err}
 		}
 		return s.fail(err, "storing %d prediction records", len(recs))
 	}
