@@ -51,12 +51,32 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		Watch:      watcher(cfg),
 		LoadSource: loadSource,
 		IsConflict: isConflict,
+		IsRefused:  isRefused,
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening postgres database %s@%s/%s: %w", cfg.User, cfg.Host, cfg.Database, err)
 	}
 	return s, nil
+}
+
+// isRefused reports an error about the data itself, which no retry will
+// change: a data exception (class 22: bytes that are not UTF-8, a NUL,
+// a value out of range), an integrity constraint other than a unique key
+// (class 23: CHECK, NOT NULL), or a value past a limit (54000, a key too
+// large for its index).
+func isRefused(err error) bool {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(e.Code, "22"), e.Code == "54000":
+		return true
+	case strings.HasPrefix(e.Code, "23"):
+		return e.Code != "23505"
+	}
+	return false
 }
 
 // isConflict reports a unique-key violation, or a transaction the server

@@ -9,6 +9,14 @@
 // full, the request's own goroutine appends its records to the spill file,
 // so a burst costs latency rather than records. Close drains the queue,
 // so a graceful shutdown loses nothing either.
+//
+// A record the database refuses (caresignal.EINVALID from the sink: bytes
+// it does not accept, a failed CHECK) would fail every batch it is in,
+// however often retried; the writer splits such a batch in halves until
+// each refused record is alone, stores the rest, and appends each refused
+// record to the quarantine file (JSON lines, synced, never replayed), so
+// that one bad record never holds back the others, from the queue or from
+// a spill file alike.
 package predlog
 
 import (
@@ -26,6 +34,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -89,12 +98,25 @@ type Logger struct {
 	spilling atomic.Bool
 	spillErr atomic.Pointer[string]
 
-	written, spilled, replayed prometheus.Counter
-	depth, depthBytes          prometheus.GaugeFunc
-	spillBytes                 prometheus.GaugeFunc
+	// qMu guards the quarantine file, qRecords (the records it holds)
+	// and qSeen (the ids set aside since the last complete replay, so
+	// that a replay interrupted and run again does not set a record
+	// aside twice).
+	qMu      sync.Mutex
+	qRecords int64
+	qSeen    map[string]struct{}
+
+	written, spilled, replayed, quarantined prometheus.Counter
+	depth, depthBytes                       prometheus.GaugeFunc
+	spillBytes, quarantineRecords           prometheus.GaugeFunc
 }
 
 const spillName = "predictions.spill.jsonl"
+
+// QuarantineName is the file, in the spill directory, holding the records
+// the database refused. Its name does not start with "predictions." so
+// that nothing takes it for a spill file.
+const QuarantineName = "predictions-quarantined.jsonl"
 
 // New starts a logger writing to sink. Spill files left by an earlier run
 // (a database outage, a crash) are replayed first, in the background.
@@ -139,6 +161,9 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records (one per request) stored in the database."})
 	l.spilled = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_spilled_total", Help: "Prediction records (one per request) written to the local spill file because the database could not take them or the queue was full."})
 	l.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_replayed_total", Help: "Spilled prediction records (one per request) stored in the database after it came back."})
+	l.quarantined = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_quarantined_total", Help: "Prediction records (one per request) the database refused, set aside in the quarantine file."})
+	l.quarantineRecords = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_quarantine_records", Help: "Records in the quarantine file (counted from this run's start; 0 once the file is moved away)."},
+		func() float64 { return float64(l.Quarantined()) })
 	l.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_depth", Help: "Prediction records (one per request) waiting in memory to be stored."},
 		func() float64 { return float64(len(l.queue)) })
 	l.depthBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_queue_bytes", Help: "Bytes of the prediction records waiting in memory to be stored."},
@@ -146,7 +171,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	l.spillBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_spill_bytes", Help: "Size of the spill files waiting to be replayed."},
 		func() float64 { return float64(l.SpillBytes()) })
 	if opt.Registry != nil {
-		for _, c := range []prometheus.Collector{l.written, l.spilled, l.replayed, l.depth, l.depthBytes, l.spillBytes} {
+		for _, c := range []prometheus.Collector{l.written, l.spilled, l.replayed, l.quarantined, l.depth, l.depthBytes, l.spillBytes, l.quarantineRecords} {
 			if err := opt.Registry.Register(c); err != nil {
 				return nil, err
 			}
@@ -155,6 +180,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 	if l.SpillBytes() > 0 {
 		l.spilling.Store(true)
 	}
+	l.qRecords = countLines(filepath.Join(opt.SpillDir, QuarantineName))
 	l.progress.Store(time.Now().UnixNano())
 	go l.run()
 	return l, nil
@@ -317,19 +343,19 @@ const pollEvery = 10 * time.Millisecond
 
 // store writes a batch, or spills it. While a spill file waits to be
 // replayed, new batches are spilled behind it, so records reach the
-// database in the order they were served.
+// database in the order they were served. Records the database refuses
+// are set aside (put); what follows a failure of the database itself is
+// spilled.
 func (l *Logger) store(batch []caresignal.RequestRecord) {
 	if len(batch) == 0 {
 		return
 	}
 	if !l.spilling.Load() {
-		ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
-		err := l.sink.AppendRequests(ctx, batch)
-		cancel()
+		n, err := l.put(batch, l.written)
 		if err == nil {
-			l.written.Add(float64(len(batch)))
 			return
 		}
+		batch = batch[n:]
 		l.log.Warn("prediction log: the database did not take a batch; spilling to disk until it does", "records", len(batch), "err", err)
 	}
 	if err := l.spill(batch, true); err != nil {
@@ -337,46 +363,192 @@ func (l *Logger) store(batch []caresignal.RequestRecord) {
 	}
 }
 
-// spill appends records to the spill file, syncing it when asked.
+// refused reports an error of the sink about the data rather than the
+// database: retrying the same records can only fail again.
+func refused(err error) bool { return caresignal.ErrorCode(err) == caresignal.EINVALID }
+
+// put stores recs, counting them on stored, and sets aside the records
+// the database refuses: a refused batch is split in halves until each
+// refused record is alone, and that record goes to the quarantine file
+// (k refused records in a batch of n cost about 2k·log2(n) transactions).
+// It returns how many of recs, from the first, were stored or set aside,
+// and the error that stopped it (the database away, the quarantine file
+// unwritable), if any: the records from there on are not stored.
+func (l *Logger) put(recs []caresignal.RequestRecord, stored prometheus.Counter) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
+	err := l.sink.AppendRequests(ctx, recs)
+	cancel()
+	if err == nil {
+		stored.Add(float64(len(recs)))
+		return len(recs), nil
+	}
+	if !refused(err) {
+		return 0, err
+	}
+	if len(recs) == 1 {
+		if err := l.quarantine(recs, err); err != nil {
+			return 0, err
+		}
+		return 1, nil
+	}
+	half := len(recs) / 2
+	n, err := l.put(recs[:half], stored)
+	if err != nil {
+		return n, err
+	}
+	m, err := l.put(recs[half:], stored)
+	return n + m, err
+}
+
+// quarantineLine is one line of the quarantine file. The items are kept
+// as they were when they are JSON in UTF-8, and otherwise, byte for byte,
+// in items_base64 (the record's items are then null).
+type quarantineLine struct {
+	At          time.Time                `json:"quarantined_at"`
+	Error       string                   `json:"error"`
+	Record      caresignal.RequestRecord `json:"record"`
+	ItemsBase64 []byte                   `json:"items_base64,omitempty"`
+}
+
+// quarantine appends records the database (or the spill file) refused to
+// the quarantine file, synced, with the reason.
+func (l *Logger) quarantine(recs []caresignal.RequestRecord, cause error) error {
+	l.qMu.Lock()
+	defer l.qMu.Unlock()
+	f, err := os.OpenFile(filepath.Join(l.opt.SpillDir, QuarantineName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return l.quarantineFailed(err)
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	now := time.Now().UTC()
+	var added []string
+	for _, rec := range recs {
+		if _, dup := l.qSeen[rec.ID]; dup && rec.ID != "" {
+			continue
+		}
+		line := quarantineLine{At: now, Error: cause.Error(), Record: rec}
+		if !utf8.Valid(rec.Items) || !json.Valid(rec.Items) {
+			line.Record.Items, line.ItemsBase64 = nil, rec.Items
+		}
+		if err := enc.Encode(&line); err != nil {
+			f.Close()
+			return l.quarantineFailed(err)
+		}
+		added = append(added, rec.ID)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return l.quarantineFailed(err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return l.quarantineFailed(err)
+	}
+	if err := f.Close(); err != nil {
+		return l.quarantineFailed(err)
+	}
+	if l.qSeen == nil {
+		l.qSeen = map[string]struct{}{}
+	}
+	for _, id := range added {
+		l.qSeen[id] = struct{}{}
+		l.log.Error("prediction log: the database refused a record; it is set aside in the quarantine file", "id", id, "file", QuarantineName, "err", cause)
+	}
+	l.qRecords += int64(len(added))
+	l.quarantined.Add(float64(len(added)))
+	return nil
+}
+
+func (l *Logger) quarantineFailed(err error) error {
+	l.log.Error("prediction log: writing the quarantine file", "err", err)
+	return fmt.Errorf("writing the quarantine file: %w", err)
+}
+
+// Quarantined is the number of records in the quarantine file: those it
+// held when the logger started and those set aside since; 0 once the file
+// is gone or empty (an operator moved it away).
+func (l *Logger) Quarantined() int64 {
+	l.qMu.Lock()
+	defer l.qMu.Unlock()
+	if l.qRecords > 0 && fileSize(filepath.Join(l.opt.SpillDir, QuarantineName)) == 0 {
+		l.qRecords = 0
+	}
+	return l.qRecords
+}
+
+func countLines(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n := int64(0)
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
+
+// spill appends records to the spill file, syncing it when asked. A
+// record that cannot be written as JSON (items that are not JSON) could
+// never be replayed either: it goes to the quarantine file.
 func (l *Logger) spill(recs []caresignal.RequestRecord, sync bool) error {
 	l.spillMu.Lock()
 	defer l.spillMu.Unlock()
-	err := appendLines(filepath.Join(l.opt.SpillDir, spillName), recs, sync)
+	bad, err := appendLines(filepath.Join(l.opt.SpillDir, spillName), recs, sync)
 	if err != nil {
 		msg := err.Error()
 		l.spillErr.Store(&msg)
 		return err
 	}
+	if len(bad) > 0 {
+		if err := l.quarantine(bad, errors.New("the record cannot be written to the spill file: its items are not JSON")); err != nil {
+			msg := err.Error()
+			l.spillErr.Store(&msg)
+			return err
+		}
+	}
 	l.spillErr.Store(nil)
-	l.spilling.Store(true)
-	l.spilled.Add(float64(len(recs)))
+	if len(bad) < len(recs) {
+		l.spilling.Store(true)
+	}
+	l.spilled.Add(float64(len(recs) - len(bad)))
 	return nil
 }
 
-func appendLines(path string, recs []caresignal.RequestRecord, sync bool) error {
+// appendLines appends recs to the file at path, one JSON line each,
+// and returns the records that cannot be written as JSON.
+func appendLines(path string, recs []caresignal.RequestRecord, sync bool) (bad []caresignal.RequestRecord, err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	for i := range recs {
+		// Encode writes nothing of a record it cannot encode.
 		if err := enc.Encode(&recs[i]); err != nil {
-			f.Close()
-			return err
+			var me *json.MarshalerError
+			if !errors.As(err, &me) {
+				f.Close()
+				return nil, err
+			}
+			bad = append(bad, recs[i])
 		}
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
 	if sync {
 		if err := f.Sync(); err != nil {
 			f.Close()
-			return err
+			return nil, err
 		}
 	}
-	return f.Close()
+	return bad, f.Close()
 }
 
 // replay offers the spill file to the database: it is renamed aside
@@ -407,6 +579,9 @@ func (l *Logger) replay() {
 	defer l.spillMu.Unlock()
 	if rest, err := l.pendingFiles(); err == nil && len(rest) == 0 && fileSize(filepath.Join(l.opt.SpillDir, spillName)) == 0 {
 		l.spilling.Store(false)
+		l.qMu.Lock()
+		l.qSeen = nil
+		l.qMu.Unlock()
 		l.log.Info("prediction log: spill replayed; writing to the database again")
 	}
 }
@@ -440,12 +615,9 @@ func (l *Logger) replayFile(path string) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), l.opt.WriteTimeout)
-		defer cancel()
-		if err := l.sink.AppendRequests(ctx, batch); err != nil {
+		if _, err := l.put(batch, l.replayed); err != nil {
 			return err
 		}
-		l.replayed.Add(float64(len(batch)))
 		batch, size = batch[:0], 0
 		return nil
 	}
@@ -528,15 +700,24 @@ func (l *Logger) SpillBytes() int64 {
 
 // State says how the log is doing: "ok" (writing to the database),
 // "spilling" (the database is unavailable; records are safe on disk), or
-// "failing: …" (records cannot be kept).
+// "failing: …" (records cannot be kept), followed, while the quarantine
+// file holds records the database refused, by "; N records quarantined
+// in predictions-quarantined.jsonl" (the log is writing all the same).
 func (l *Logger) State() string {
+	st := "ok"
 	if e := l.spillErr.Load(); e != nil {
-		return "failing: " + *e
+		st = "failing: " + *e
+	} else if l.spilling.Load() {
+		st = "spilling"
 	}
-	if l.spilling.Load() {
-		return "spilling"
+	if n := l.Quarantined(); n > 0 {
+		noun := "records"
+		if n == 1 {
+			noun = "record"
+		}
+		st += fmt.Sprintf("; %d %s quarantined in %s", n, noun, QuarantineName)
 	}
-	return "ok"
+	return st
 }
 
 // wake tells the writer there is work, without waiting.

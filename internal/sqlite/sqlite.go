@@ -59,6 +59,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		Bind:       func(int) string { return "?" },
 		LoadSource: loadSource,
 		IsConflict: isConflict,
+		IsRefused:  isRefused,
 	})
 	if err != nil {
 		db.Close()
@@ -115,6 +116,24 @@ func isConflict(err error) bool {
 	}
 	switch e.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return true
+	}
+	return false
+}
+
+// isRefused reports a value SQLite will never take: a failed CHECK or
+// NOT NULL, a type a STRICT table refuses, a string or blob too big.
+func isRefused(err error) bool {
+	var e *msqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_DATATYPE:
+		return true
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -33,7 +34,10 @@ var stmtRows = [...]int{64, 8, 1}
 const stmtBytes = 1 << 20
 
 // AppendRequests stores records in one transaction; a record whose id is
-// already stored is skipped, so a replayed batch is harmless.
+// already stored is skipped, so a replayed batch is harmless. A record
+// the store or the database refuses (no id, no instance, bytes the
+// database does not accept) fails the batch with caresignal.EINVALID;
+// any other failure (the database away, a timeout) is an ordinary error.
 func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -44,6 +48,9 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 		}
 		if recs[i].Instances < 1 {
 			return caresignal.Invalidf("instances", "prediction record %d holds no instance", i)
+		}
+		if hasNUL(recs[i].Items) {
+			return caresignal.Invalidf("items", "prediction record %s holds a NUL character, which the database cannot read back", recs[i].ID)
 		}
 	}
 	var stmts [len(stmtRows)]*sql.Stmt
@@ -82,9 +89,41 @@ func (s *Store) AppendRequests(ctx context.Context, recs []caresignal.RequestRec
 		return nil
 	})
 	if err != nil {
+		if s.d.IsRefused != nil && s.d.IsRefused(err) {
+			return &caresignal.Error{Code: caresignal.EINVALID, Message: fmt.Sprintf("the %s database refuses a prediction record (of %d)", s.d.Name, len(recs)), Err: err}
+		}
 		return s.fail(err, "storing %d prediction records", len(recs))
 	}
 	return nil
+}
+
+// hasNUL reports whether items hold a NUL, as a byte or as the JSON
+// escape \u0000. Neither database reads one back: PostgreSQL refuses the
+// byte and cannot turn the escape into text, and SQLite's JSON functions
+// take the byte for malformed JSON; either would fail every read of the
+// predictions view, not only the record's. (A scan for two byte strings
+// costs little beside the insert.)
+func hasNUL(items []byte) bool {
+	if bytes.IndexByte(items, 0) >= 0 {
+		return true
+	}
+	for rest, off := items, 0; ; {
+		i := bytes.Index(rest, []byte(`\u0000`))
+		if i < 0 {
+			return false
+		}
+		// The escape is real if an even number of backslashes precede
+		// it (an odd number escape its own backslash).
+		n := 0
+		for j := off + i - 1; j >= 0 && items[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			return true
+		}
+		off += i + 1
+		rest = items[off:]
+	}
 }
 
 func itemBytes(recs []caresignal.RequestRecord) int {

@@ -46,6 +46,12 @@ type Dialect struct {
 	// violation or another clash with a concurrent transaction, which
 	// the store reports as caresignal.ECONFLICT.
 	IsConflict func(error) bool
+	// IsRefused, if set, reports whether a driver error is the database
+	// refusing the data itself (an encoding it does not accept, a failed
+	// CHECK, a value too large), which no retry will change; AppendRequests
+	// reports it as caresignal.EINVALID, so that the prediction log can
+	// set the record aside instead of retrying it.
+	IsRefused func(error) bool
 	// LoadSource replaces the source tables' rows in one transaction.
 	LoadSource func(ctx context.Context, db *sql.DB, src *caresignal.Source, progress caresignal.Progress) error
 }
