@@ -22,7 +22,23 @@ func (ft *Fitted) Width() int { return len(ft.Columns) }
 // An unusable value returns a *caresignal.Error whose Field is the feature
 // name and whose Message starts with it, so a caller can prefix both with
 // where the features came from ("instances[3].features.").
+//
+// Unseen levels follow the API's policy; EncodeFor chooses the surface.
 func (ft *Fitted) Encode(vals []caresignal.Value, dst []float64, warn *[]string) error {
+	return ft.EncodeFor(SurfaceAPI, vals, dst, warn)
+}
+
+// Surface is where a row is scored, for the policy on unseen levels.
+type Surface uint8
+
+// The surfaces.
+const (
+	SurfaceAPI   Surface = iota // requests to the server
+	SurfaceBatch                // batch scoring of the enrolled patients, offline rescoring
+)
+
+// EncodeFor is Encode with the unseen-level policy of surface s.
+func (ft *Fitted) EncodeFor(s Surface, vals []caresignal.Value, dst []float64, warn *[]string) error {
 	if len(vals) != len(ft.Features) {
 		return fmt.Errorf("feature: %d values for %d features", len(vals), len(ft.Features))
 	}
@@ -43,7 +59,7 @@ func (ft *Fitted) Encode(vals []caresignal.Value, dst []float64, warn *[]string)
 		}
 		cols := dst[f.Column : f.Column+f.Width]
 		clear(cols)
-		k, err := f.level(v, warn)
+		k, err := f.level(v, s, warn)
 		if err != nil {
 			return err
 		}
@@ -75,7 +91,7 @@ func (f *FittedFeature) numeric(v caresignal.Value, warn *[]string) (float64, er
 }
 
 // level returns the offset of v's indicator, or −1 for the reference level.
-func (f *FittedFeature) level(v caresignal.Value, warn *[]string) (int, error) {
+func (f *FittedFeature) level(v caresignal.Value, s Surface, warn *[]string) (int, error) {
 	var l string
 	switch v.Kind {
 	case caresignal.String:
@@ -98,11 +114,46 @@ func (f *FittedFeature) level(v caresignal.Value, warn *[]string) (int, error) {
 	if k, ok := f.index[l]; ok {
 		return k, nil
 	}
-	if f.Unseen == UnseenReference {
+	if f.unseen(s) == UnseenReference {
 		addWarning(warn, f.Name+": unseen level "+strconv.Quote(l)+" treated as the reference level "+strconv.Quote(f.Reference))
 		return -1, nil
 	}
-	return 0, f.errorf("has unseen level %q (known levels: %s)", l, f.knownLevels())
+	// The level itself is not repeated: errors reach logs, and a value
+	// is data.
+	return 0, f.errorf("is not a level the model knows (known levels: %s)", f.knownLevels())
+}
+
+// UnseenLevels calls fn with the name of each categorical feature whose
+// value in features is a level not seen in training (a missing value is
+// not one): batch scoring counts them.
+func (ft *Fitted) UnseenLevels(features map[string]caresignal.Value, fn func(feature string)) {
+	for i := range ft.Features {
+		f := &ft.Features[i]
+		if f.Type != Categorical {
+			continue
+		}
+		v := features[f.Name]
+		var l string
+		switch {
+		case v.Kind == caresignal.String:
+			l = v.Str
+		case v.Kind == caresignal.Number && v.Finite():
+			l = levelOf(v)
+		default:
+			continue
+		}
+		if _, ok := f.index[l]; !ok && l != f.Reference {
+			fn(f.Name)
+		}
+	}
+}
+
+// unseen is the policy for unseen levels on surface s.
+func (f *FittedFeature) unseen(s Surface) string {
+	if s == SurfaceBatch && f.UnseenBatch != "" {
+		return f.UnseenBatch
+	}
+	return f.Unseen
 }
 
 // missing explains a missing value the spec gives no imputation for.

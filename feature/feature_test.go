@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,7 +177,7 @@ func TestEncodeErrors(t *testing.T) {
 		{[]caresignal.Value{caresignal.Num(math.Inf(1)), ok}, "x", "finite"},
 		{[]caresignal.Value{caresignal.Num(-1), ok}, "x", "at least 0"},
 		{[]caresignal.Value{caresignal.Num(11), ok}, "x", "at most 10"},
-		{[]caresignal.Value{caresignal.Num(1), caresignal.Str("q")}, "c", `unseen level "q" (known levels: "u", "v")`},
+		{[]caresignal.Value{caresignal.Num(1), caresignal.Str("q")}, "c", `c is not a level the model knows (known levels: "u", "v")`},
 		{[]caresignal.Value{caresignal.Num(1), {}}, "c", "c is required"},
 	}
 	row := make([]float64, ft.Width())
@@ -318,5 +319,72 @@ func TestBaselines(t *testing.T) {
 	coef := []float64{-2, 0.5, -0.3, 0.2, 1, 1, 1}
 	if sp.Baseline.Eta(6, coef) != sp.Baseline.Eta(40, coef) {
 		t.Error("months past the last training month must be scored as the last month")
+	}
+}
+
+// TestUnseenPerSurface: a spec may give one unseen-level policy for both
+// surfaces or one each; the API's refuses a level the batch policy
+// scores as the reference; a spec and a fitted feature with one policy
+// serialise as before (artifacts keep their bytes, and so their versions).
+func TestUnseenPerSurface(t *testing.T) {
+	x := extract([]any{"a", 1, true, 1.0, "u"}, []any{"b", 1, false, 2.0, "v"}, []any{"c", 1, true, 3.0, "v"})
+	split := spec(t, `{"name":"t","baseline":{"min_events":1},"features":[
+		{"name":"x","type":"numeric"},
+		{"name":"c","type":"categorical","unseen":{"api":"error","batch":"reference"}}]}`)
+	ft, err := Fit(split, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := ft.Features[1]; f.Unseen != UnseenError || f.UnseenBatch != UnseenReference {
+		t.Fatalf("fitted policies %q, %q", f.Unseen, f.UnseenBatch)
+	}
+	vals := []caresignal.Value{caresignal.Num(1), caresignal.Str("zzz")}
+	row := make([]float64, ft.Width())
+	if err := ft.Encode(vals, row, nil); caresignal.ErrorField(err) != "c" || strings.Contains(err.Error(), "zzz") {
+		t.Errorf("API: %v", err)
+	}
+	var warn []string
+	if err := ft.EncodeFor(SurfaceBatch, vals, row, &warn); err != nil || len(warn) != 1 {
+		t.Errorf("batch: %v, warnings %q", err, warn)
+	}
+	var unseen []string
+	ft.UnseenLevels(map[string]caresignal.Value{"x": caresignal.Num(1), "c": caresignal.Str("zzz")}, func(f string) { unseen = append(unseen, f) })
+	ft.UnseenLevels(map[string]caresignal.Value{"x": caresignal.Num(1), "c": caresignal.Str("v")}, func(f string) { unseen = append(unseen, f) })
+	ft.UnseenLevels(map[string]caresignal.Value{"x": caresignal.Num(1), "c": caresignal.NullValue()}, func(f string) { unseen = append(unseen, f) })
+	if !slices.Equal(unseen, []string{"c"}) {
+		t.Errorf("unseen levels %q", unseen)
+	}
+	b, _ := json.Marshal(split.Features[1])
+	if !strings.Contains(string(b), `"unseen":{"api":"error","batch":"reference"}`) {
+		t.Errorf("a split policy serialised as %s", b)
+	}
+
+	one := spec(t, `{"name":"t","baseline":{"min_events":1},"features":[
+		{"name":"x","type":"numeric"},
+		{"name":"c","type":"categorical","unseen":"reference"},
+		{"name":"d","type":"categorical"}]}`)
+	for i, want := range []string{`"unseen":"reference"`, ``} {
+		b, _ := json.Marshal(one.Features[i+1])
+		if (want == "" && strings.Contains(string(b), "unseen")) || !strings.Contains(string(b), want) {
+			t.Errorf("feature %d serialised as %s", i+1, b)
+		}
+	}
+	x2 := extract([]any{"a", 1, true, 1.0, "u", "p"}, []any{"b", 1, false, 2.0, "v", "q"}, []any{"c", 1, true, 3.0, "v", "q"})
+	x2.Columns = append(x2.Columns, "d")
+	ft2, err := Fit(one, x2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, _ := json.Marshal(ft2.Features[1])
+	if strings.Contains(string(fb), "unseen_batch") || ft2.Features[1].Unseen != UnseenReference {
+		t.Errorf("one policy fitted as %s", fb)
+	}
+	if err := ft2.EncodeFor(SurfaceBatch, []caresignal.Value{caresignal.Num(1), caresignal.Str("zzz"), caresignal.Str("q")}, make([]float64, ft2.Width()), nil); err != nil {
+		t.Errorf("one policy, batch: %v", err)
+	}
+	for _, bad := range []string{`{"api":"error","batch":"maybe"}`, `{"api":"error","web":"reference"}`, `"sometimes"`, `7`} {
+		if _, err := ParseSpecBytes([]byte(`{"name":"t","baseline":{"min_events":1},"features":[{"name":"c","type":"categorical","unseen":` + bad + `}]}`)); err == nil {
+			t.Errorf("unseen %s accepted", bad)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package feature
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -47,7 +48,11 @@ type FittedFeature struct {
 	// Levels are the non-reference levels in column order.
 	Levels    []string `json:"levels,omitempty"`
 	Reference string   `json:"reference,omitempty"`
-	Unseen    string   `json:"unseen,omitempty"`
+	// Unseen is the policy for a level not seen in training on the API
+	// (and everywhere, for artifacts of earlier versions); UnseenBatch,
+	// when set, the policy of batch scoring.
+	Unseen      string `json:"unseen,omitempty"`
+	UnseenBatch string `json:"unseen_batch,omitempty"`
 	// LevelCounts are the training rows per level, reference included.
 	LevelCounts map[string]int `json:"level_counts,omitempty"`
 	// Impute is the strategy for missing values ("" rejects them);
@@ -165,9 +170,12 @@ func fitNumeric(f Feature, x *caresignal.Extract, col int) (FittedFeature, error
 
 func fitCategorical(f Feature, x *caresignal.Extract, col int) (FittedFeature, error) {
 	ff := FittedFeature{Name: f.Name, Type: Categorical, TimeVarying: f.TimeVarying,
-		Unseen: f.Unseen, Impute: f.Impute, LevelCounts: map[string]int{}}
+		Unseen: f.Unseen.API, Impute: f.Impute, LevelCounts: map[string]int{}}
 	if ff.Unseen == "" {
 		ff.Unseen = UnseenError
+	}
+	if batch := cmp.Or(f.Unseen.Batch, UnseenError); batch != ff.Unseen {
+		ff.UnseenBatch = batch // only when it differs: earlier artifacts keep their bytes
 	}
 	for _, r := range x.Rows {
 		v := r.Values[col]

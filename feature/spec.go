@@ -44,6 +44,47 @@ const (
 	UnseenReference = "reference" // treat as the reference level, with a warning
 )
 
+// Unseen is a categorical feature's policy for levels not seen in
+// training, per surface: the API (a caller can correct a typo: "Weight"
+// for "weight"), and batch scoring (a program launched after training is
+// real and must be scored). In a spec it is one policy for both
+// ("reference") or an object ({"api": "error", "batch": "reference"});
+// an empty policy is UnseenError.
+type Unseen struct {
+	API   string `json:"api,omitempty"`
+	Batch string `json:"batch,omitempty"`
+}
+
+// UnmarshalJSON reads a policy name or an object of one per surface.
+func (u *Unseen) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err == nil {
+		*u = Unseen{API: name, Batch: name}
+		return nil
+	}
+	type plain Unseen
+	var p plain
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return fmt.Errorf("unseen must be %q, %q, or {\"api\": …, \"batch\": …}: %w", UnseenError, UnseenReference, err)
+	}
+	*u = Unseen(p)
+	return nil
+}
+
+// MarshalJSON writes one name when both surfaces share it.
+func (u Unseen) MarshalJSON() ([]byte, error) {
+	if u.API == u.Batch {
+		return json.Marshal(u.API)
+	}
+	type plain Unseen
+	return json.Marshal(plain(u))
+}
+
+// IsZero reports an unset policy (omitted from JSON).
+func (u Unseen) IsZero() bool { return u == Unseen{} }
+
 // Spec declares the features of a model. It is read from a JSON file.
 type Spec struct {
 	Name        string    `json:"name"`
@@ -68,7 +109,7 @@ type Feature struct {
 
 	// Categorical features.
 	Reference string `json:"reference,omitempty"` // default: the commonest training level
-	Unseen    string `json:"unseen,omitempty"`    // UnseenError (default) or UnseenReference
+	Unseen    Unseen `json:"unseen,omitzero"`     // UnseenError (default) or UnseenReference, per surface
 
 	// Missing values.
 	Impute      string          `json:"impute,omitempty"`
@@ -127,7 +168,7 @@ func (s *Spec) Validate() error {
 			default:
 				return fail("unknown transform %q (want %q or %q)", f.Transform, Standardize, Identity)
 			}
-			if f.Reference != "" || f.Unseen != "" {
+			if f.Reference != "" || !f.Unseen.IsZero() {
 				return fail("reference and unseen apply to categorical features only")
 			}
 			if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
@@ -147,10 +188,12 @@ func (s *Spec) Validate() error {
 			if f.Transform != "" || f.Min != nil || f.Max != nil {
 				return fail("transform, min and max apply to numeric features only")
 			}
-			switch f.Unseen {
-			case "", UnseenError, UnseenReference:
-			default:
-				return fail("unknown unseen policy %q (want %q or %q)", f.Unseen, UnseenError, UnseenReference)
+			for _, p := range []string{f.Unseen.API, f.Unseen.Batch} {
+				switch p {
+				case "", UnseenError, UnseenReference:
+				default:
+					return fail("unknown unseen policy %q (want %q or %q)", p, UnseenError, UnseenReference)
+				}
 			}
 			switch f.Impute {
 			case "", ImputeMostFrequent:

@@ -173,13 +173,25 @@ func TestPredictErrors(t *testing.T) {
 	if caresignal.ErrorField(err) != "instances[1].features.age" || !strings.HasPrefix(caresignal.ErrorMessage(err), "instances[1].features.age") {
 		t.Errorf("batch error %v (field %q)", err, caresignal.ErrorField(err))
 	}
-	// The spec's policies: an unseen program is the reference, with a warning.
+	// The spec's policies: an unseen program is refused on the API,
+	// naming the known programs but not the one sent, and scored as the
+	// reference, with a warning, by batch scoring.
 	inst := patient()
 	inst.Features["program"] = caresignal.Str("oncology")
 	inst.Features["baseline_score"] = caresignal.NullValue()
-	p, err := m.Predict(&inst)
+	if _, err := m.Predict(&inst); caresignal.ErrorField(err) != "features.program" || strings.Contains(err.Error(), "oncology") || !strings.Contains(err.Error(), `"weight"`) {
+		t.Errorf("unseen program on the API: %v", err)
+	}
+	p, err := m.PredictFor(feature.SurfaceBatch, &inst, false)
 	if err != nil || len(p.Warnings) != 2 {
-		t.Fatalf("unseen program and null baseline: %v, warnings %q", err, p.Warnings)
+		t.Fatalf("unseen program and null baseline in batch scoring: %v, warnings %q", err, p.Warnings)
+	}
+	ref := patient()
+	ref.Features["program"] = caresignal.Str("diabetes")
+	ref.Features["baseline_score"] = caresignal.NullValue()
+	q, _ := m.PredictFor(feature.SurfaceBatch, &ref, false)
+	if p.Hazard[0] != q.Hazard[0] {
+		t.Errorf("an unseen program in batch scoring: hazard %v, the reference program's %v", p.Hazard[0], q.Hazard[0])
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/survival"
 )
 
@@ -36,6 +37,13 @@ func (m *Model) PredictCurves(inst *caresignal.Instance) (caresignal.Prediction,
 	return m.predict(inst, false)
 }
 
+// PredictFor is Predict, or PredictCurves without explain, with the
+// unseen-level policy of surface s: batch scoring and offline rescoring
+// use feature.SurfaceBatch, requests the API's (Predict's).
+func (m *Model) PredictFor(s feature.Surface, inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
+	return m.predictFor(s, inst, explain)
+}
+
 // Hazard returns the hazard of one month for the given features — a
 // person-period row scored as a classifier scores it — without the curve
 // summaries and explanation Predict adds.
@@ -48,6 +56,10 @@ func (m *Model) Hazard(features map[string]caresignal.Value, month int) (float64
 }
 
 func (m *Model) predict(inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
+	return m.predictFor(feature.SurfaceAPI, inst, explain)
+}
+
+func (m *Model) predictFor(surface feature.Surface, inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
 	var p caresignal.Prediction
 	if inst.MonthsEnrolled < 0 || inst.MonthsEnrolled > caresignal.MaxMonthsEnrolled {
 		return p, caresignal.Invalidf("months_enrolled", "months_enrolled must be between 0 and %d", caresignal.MaxMonthsEnrolled)
@@ -70,7 +82,7 @@ func (m *Model) predict(inst *caresignal.Instance, explain bool) (caresignal.Pre
 		s.row = make([]float64, ft.Width())
 	}
 	row := s.row[:ft.Width()]
-	if err := ft.Encode(s.vals, row, &p.Warnings); err != nil {
+	if err := ft.EncodeFor(surface, s.vals, row, &p.Warnings); err != nil {
 		return p, prefixField(err, "features.")
 	}
 

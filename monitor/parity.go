@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/wire"
@@ -206,7 +207,13 @@ func rescore(m *model.Model, row *caresignal.PredictionRecord, tol float64) (*Pa
 		}
 		return &ParityMismatch{Cause: CauseUnreadable, Detail: detail}, 0
 	}
-	p, err := m.Predict(&inst)
+	// A batch score is rescored as batch scoring scores (its policy on
+	// unseen levels), a request as the API answers.
+	surface := feature.SurfaceAPI
+	if rec.Route == wire.ScoreRoute {
+		surface = feature.SurfaceBatch
+	}
+	p, err := m.PredictFor(surface, &inst, true)
 	if err != nil {
 		return &ParityMismatch{Cause: CauseInputsRefused, Detail: "the model refuses the inputs now: field " + caresignal.ErrorField(err)}, 0
 	}

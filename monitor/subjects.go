@@ -123,13 +123,14 @@ func ReadSubjects(r io.Reader, cols SubjectColumns, m *model.Model) ([]Subject, 
 }
 
 // ScoreSubjects predicts each subject's survival at time zero (no months
-// enrolled yet) over horizon months. A subject the model refuses is an
-// error naming its line's id position, not its values.
+// enrolled yet) over horizon months, as batch scoring does (its policy on
+// unseen levels). A subject the model refuses is an error naming its
+// line's id position, not its values.
 func ScoreSubjects(m *model.Model, subjects []Subject, horizon int) ([][]float64, error) {
 	surv := make([][]float64, len(subjects))
 	for i := range subjects {
 		inst := caresignal.Instance{PatientID: subjects[i].ID, Features: subjects[i].Features, Horizon: horizon}
-		p, err := m.Predict(&inst)
+		p, err := m.PredictFor(feature.SurfaceBatch, &inst, false)
 		if err != nil {
 			return nil, fmt.Errorf("subject %d (data row %d): %w", i+1, i+1, err)
 		}

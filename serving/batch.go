@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/wire"
 )
@@ -43,6 +44,10 @@ type Batch struct {
 	// named; they have no score. The field, not the message: a message
 	// can quote the value.
 	Refused map[string]int
+	// Unseen counts the patients scored with a level not seen in
+	// training, by feature: the spec's batch policy scored them as the
+	// reference level (or refused them, then also in Refused).
+	Unseen  map[string]int
 	records []caresignal.RequestRecord // one per chunk of patients
 }
 
@@ -79,7 +84,7 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 	}
 	started := time.Now().UTC()
 	runID := wire.ScoreRunID(asOf, started)
-	b := &Batch{Enrolled: len(x.Rows), Refused: map[string]int{}, Scores: make([]caresignal.Score, 0, len(x.Rows))}
+	b := &Batch{Enrolled: len(x.Rows), Refused: map[string]int{}, Unseen: map[string]int{}, Scores: make([]caresignal.Score, 0, len(x.Rows))}
 	chunk := wire.RequestLog{At: started, Model: m.Info(), Route: wire.ScoreRoute, Kind: wire.KindPatient, RequestID: runID, Key: opt.PseudonymKey}
 	flush := func() {
 		if rec, ok := chunk.Stored(); ok {
@@ -94,13 +99,12 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 		for j, f := range m.Features.Features {
 			inst.Features[f.Name] = r.Values[cols[j]]
 		}
-		var p caresignal.Prediction
-		var err error
-		if opt.KeepPredictions {
-			p, err = m.Predict(&inst)
-		} else {
-			p, err = m.PredictCurves(&inst) // nothing here reads the explanation
+		if m.Imported == nil {
+			m.Features.UnseenLevels(inst.Features, func(f string) { b.Unseen[f]++ })
 		}
+		// The explanation only when the caller keeps the predictions:
+		// nothing here reads it.
+		p, err := m.PredictFor(feature.SurfaceBatch, &inst, opt.KeepPredictions)
 		if err != nil {
 			b.Refused[caresignal.ErrorField(err)]++
 			continue

@@ -94,6 +94,16 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 		fmt.Fprintf(e.stderr, "warning: %d patients could not be scored and are not in the scores table; the model refused their %s\n",
 			b.Enrolled-len(b.Scores), strings.Join(reasons, ", "))
 	}
+	if len(b.Unseen) > 0 {
+		// Feature names and counts only: never the levels, which are data.
+		counts := make([]string, 0, len(b.Unseen))
+		for field, n := range b.Unseen {
+			counts = append(counts, fmt.Sprintf("%s (%d)", field, n))
+		}
+		sort.Strings(counts)
+		fmt.Fprintf(e.stderr, "warning: patients with a level the model did not see in training, scored by the spec's batch policy (the reference level, unless it refuses them): %s\n",
+			strings.Join(counts, ", "))
+	}
 	if csvFile != nil {
 		if err := csvFile.commit(); err != nil {
 			return fmt.Errorf("the scores table is written, but %s is not: %w", csvPath, err)

@@ -46,6 +46,6 @@ func LoggedRequests() (reqs []Request, predictions int) {
 	}
 	reqs = append(reqs,
 		Request{"/api/engagement", `{"instances": [` + strings.Join(batch, ",") + `]}`},
-		Request{"/invocations", `{"dataframe_records": [{"month": 3, "age": 40, "sex": "M", "program": "cardiac", "channel": "sms", "baseline_score": 0.5, "prior_no_shows": 0, "enrolled_via": "self", "sessions_last_month": 2, "days_since_last_session": 12, "messages_last_month": 1}]}`})
+		Request{"/invocations", `{"dataframe_records": [{"month": 3, "age": 40, "sex": "M", "program": "copd", "channel": "sms", "baseline_score": 0.5, "prior_no_shows": 0, "enrolled_via": "self", "sessions_last_month": 2, "days_since_last_session": 12, "messages_last_month": 1}]}`})
 	return reqs, 20 + 30 + 1
 }

@@ -177,7 +177,7 @@ var hostileCases = map[string]hostileWant{
 }
 
 // hostilePatient is a valid patient carrying the markers.
-const hostilePatient = `{"patient_id": "PHOSTILE-9931", "features": {"age": 47.1337, "sex": "F", "program": "VHOSTILE-4417", "channel": "app", "baseline_score": 0.6173, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 9931.5, "messages_last_month": 4}}`
+const hostilePatient = `{"patient_id": "PHOSTILE-9931", "features": {"age": 47.1337, "sex": "F", "program": "weight", "channel": "app", "baseline_score": 0.6173, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 9931.5, "messages_last_month": 4}}`
 
 // hostileGenerated are the cases too large to commit, built here.
 func hostileGenerated() []struct {
@@ -220,7 +220,8 @@ func hostileGenerated() []struct {
 		want hostileWant
 	}{
 		{"patient_id of 10 MB", withPatientID("PHOSTILE-9931" + strings.Repeat("x", 10<<20)), hostileWant{api: st413, inv: st413}},
-		{"category of 10 MB", withFeature("VHOSTILE-4417", strings.Repeat("V", 10<<20)), hostileWant{api: st413, inv: st413}},
+		{"category of 10 MB", withFeature(`"program": "weight"`, `"program": "`+strings.Repeat("V", 10<<20)+`"`), hostileWant{api: st413, inv: st413}},
+		{"a program the model does not know", withFeature(`"program": "weight"`, `"program": "VHOSTILE-4417"`), hostileWant{api: st400, inv: st400}},
 		{"100k empty instances", repeat(`{"instances": [`, `{}`, `,`, `]}`, 100_000), hostileWant{api: st400, inv: st400}},
 		{"100k invocation records", repeat(`{"instances": [`, `{"month": 1}`, `,`, `]}`, 100_000), hostileWant{api: st400, inv: st400}},
 		{"10001 dataframe_split rows", repeat(`{"dataframe_split": {"columns": ["month"], "data": [`, `[1]`, `,`, `]}}`, wire.MaxRecords+1), hostileWant{api: st400, inv: st400}},

@@ -21,10 +21,10 @@ import (
 )
 
 // v2Patients are three patients as POST /api/engagement takes them; the
-// second has an unseen program and a missing score (two warnings).
+// second has a missing score (a warning: it is imputed).
 var v2Patients = []map[string]any{
 	{"patient_id": "P-1", "months_enrolled": 0, "features": map[string]any{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}},
-	{"patient_id": "P-2", "months_enrolled": 5, "features": map[string]any{"age": 71, "sex": "M", "program": "oncology", "channel": "phone", "baseline_score": nil, "prior_no_shows": 3, "enrolled_via": "self", "sessions_last_month": 0, "days_since_last_session": 45, "messages_last_month": 0}},
+	{"patient_id": "P-2", "months_enrolled": 5, "features": map[string]any{"age": 71, "sex": "M", "program": "copd", "channel": "phone", "baseline_score": nil, "prior_no_shows": 3, "enrolled_via": "self", "sessions_last_month": 0, "days_since_last_session": 45, "messages_last_month": 0}},
 	{"patient_id": "P-3", "months_enrolled": 11, "features": map[string]any{"age": 33, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.9, "prior_no_shows": 0, "enrolled_via": "referral", "sessions_last_month": 8, "days_since_last_session": 2, "messages_last_month": 12}},
 }
 
@@ -334,7 +334,7 @@ func TestV2InferMatchesEngagement(t *testing.T) {
 		}
 	}
 	if warnings[1] == "" || warnings[0] != "" {
-		t.Errorf("warnings %q: the second patient has two, the first none", warnings)
+		t.Errorf("warnings %q: the second patient has one, the first none", warnings)
 	}
 
 	resp, err := http.Get(srv.URL + "/metrics")

@@ -252,11 +252,19 @@ func TestBadRequests(t *testing.T) {
 	checkGolden(t, "bad_requests.golden", golden.String())
 }
 
+// TestUnseenCategoryPolicies: on the API, a program the model does not
+// know is refused, naming the field and the known programs but not the
+// value sent (a typo is not a new program); batch scoring's policy is
+// tested in serving.
 func TestUnseenCategoryPolicies(t *testing.T) {
 	srv, _ := testServer(t)
-	code, body := post(t, srv, `{"features": `+strings.Replace(goodFeatures, `"program": "diabetes"`, `"program": "oncology"`, 1)+`}`)
-	if code != 200 || !bytes.Contains(body, []byte(`"warnings":["program: unseen level \"oncology\" treated as the reference level \"diabetes\""]`)) {
-		t.Errorf("unseen program (reference policy): %d %s", code, body)
+	for _, level := range []string{"Weight", "oncology"} {
+		code, body := post(t, srv, `{"features": `+strings.Replace(goodFeatures, `"program": "diabetes"`, `"program": "`+level+`"`, 1)+`}`)
+		var e wire.ErrorBody
+		json.Unmarshal(body, &e)
+		if code != 400 || e.Field != "features.program" || !strings.Contains(e.Error, `"weight"`) || strings.Contains(e.Error, level) {
+			t.Errorf("program %q: %d %s", level, code, body)
+		}
 	}
 }
 
