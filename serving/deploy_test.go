@@ -123,16 +123,17 @@ func TestDeployerRun(t *testing.T) {
 	defer func() { stop() }() // the latest run's; stopping twice is harmless
 
 	reads0, loads0 := reg.counts()
-	time.Sleep(10 * poll)
+	// A few polls, however slowly a loaded machine runs them.
+	waitFor(t, "three idle polls", 10*time.Second, func() bool { r, _ := reg.counts(); return r-reads0 >= 3 })
 	reads, loads := reg.counts()
 	if reads-reads0 < 3 || loads != loads0 || ms.Load() != served {
 		t.Errorf("idle polls: %d reads, %d artifact loads, set swapped %v; want a read a poll and nothing else", reads-reads0, loads-loads0, ms.Load() != served)
 	}
 
 	reg.set(caresignal.ServingState{Name: v1.Name, Generation: 2, Production: v1.Version, CanaryVersion: "broken", CanaryPercent: 10, ChangedAt: time.Now()})
-	waitFor(t, "generation 2", time.Second, func() bool { return ms.Load().Generation == 2 })
+	waitFor(t, "generation 2", 10*time.Second, func() bool { return ms.Load().Generation == 2 })
 	_, loads0 = reg.counts()
-	time.Sleep(10 * poll)
+	waitFor(t, "three more polls", 10*time.Second, func() bool { _, l := reg.counts(); return l-loads0 >= 3 })
 	if _, loads := reg.counts(); loads-loads0 < 3 {
 		t.Errorf("a canary that did not load was tried %d times in 10 polls, want again at each", loads-loads0)
 	}
@@ -148,7 +149,7 @@ func TestDeployerRun(t *testing.T) {
 	stop = run(time.Hour)
 	reg.set(caresignal.ServingState{Name: v1.Name, Generation: 3, Production: v2.Version, ChangedAt: time.Now()})
 	reg.changes <- struct{}{}
-	waitFor(t, "the change notified", time.Second, func() bool { return ms.Load().Production.Version == v2.Version })
+	waitFor(t, "the change notified", 10*time.Second, func() bool { return ms.Load().Production.Version == v2.Version })
 	if sv := ms.Load(); sv.Generation != 3 || sv.Canary != nil {
 		t.Errorf("after the notification: %+v", sv.State())
 	}

@@ -528,14 +528,20 @@ func appendLines(path string, recs []caresignal.RequestRecord, sync bool) (bad [
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	for i := range recs {
-		// Encode writes nothing of a record it cannot encode.
-		if err := enc.Encode(&recs[i]); err != nil {
-			var me *json.MarshalerError
-			if !errors.As(err, &me) {
-				f.Close()
-				return nil, err
-			}
+		// The items go in base64, byte for byte: as JSON, encoding/json
+		// would re-format them (no white space, <, > and & escaped), and
+		// as a string replace invalid UTF-8; a replayed record must hold
+		// the bytes the request sent (or be refused as it would have
+		// been). A record whose items are not JSON is not written.
+		if !json.Valid(recs[i].Items) {
 			bad = append(bad, recs[i])
+			continue
+		}
+		line := spilled{RequestRecord: recs[i], ItemsBytes: recs[i].Items}
+		line.Items = nil
+		if err := enc.Encode(&line); err != nil {
+			f.Close()
+			return nil, err
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -651,20 +657,34 @@ func (l *Logger) replayFile(path string) error {
 	return os.Remove(path)
 }
 
+// spilled is a line of the spill file: a request's record, its items'
+// bytes in base64 (items_bytes); lines written before carry them as JSON
+// (items).
+type spilled struct {
+	caresignal.RequestRecord
+	ItemsBytes []byte `json:"items_bytes,omitempty"`
+}
+
 // readLine reads one line of a spill file: a request's record, or, in a
 // file an earlier version spilled, one prediction's record (which is then
 // stored as a request of one, under its id).
 func readLine(line []byte) (caresignal.RequestRecord, error) {
 	var probe struct {
-		Items json.RawMessage `json:"items"`
+		Items      json.RawMessage `json:"items"`
+		ItemsBytes json.RawMessage `json:"items_bytes"`
 	}
 	if err := json.Unmarshal(line, &probe); err != nil {
 		return caresignal.RequestRecord{}, err
 	}
-	if probe.Items != nil {
-		var rec caresignal.RequestRecord
-		err := json.Unmarshal(line, &rec)
-		return rec, err
+	if probe.ItemsBytes != nil || probe.Items != nil {
+		var rec spilled
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return caresignal.RequestRecord{}, err
+		}
+		if rec.ItemsBytes != nil {
+			rec.Items = json.RawMessage(rec.ItemsBytes)
+		}
+		return rec.RequestRecord, nil
 	}
 	var old caresignal.PredictionRecord
 	if err := json.Unmarshal(line, &old); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,11 +95,18 @@ type answered struct {
 // is rolled back, changed, and swapped for a shadow. After each change:
 // the change's answer names the new state, and the first server answers
 // no request sent after it with the version the change replaced; the
-// second server reports the same state on GET /api/serving within a
-// second, and answers no request sent after that with the replaced
-// version. On PostgreSQL the second server polls once a minute, so the
-// registry's notifications are what bring it the change; the embedded
-// database is polled (every 250 ms here).
+// second server reports the same state on GET /api/serving, and answers
+// no request sent after that with the replaced version. On PostgreSQL the
+// second server polls once a minute, so the registry's notifications are
+// what bring it the change; the embedded database is polled (every
+// 250 ms here). The second server's lag is logged: within a second on a
+// machine that is not overloaded (1–140 ms measured); the test fails past
+// followLimit, which no poll but the notification can meet, so that a
+// test run sharing two cores with others does not fail on a slow swap.
+//
+// followLimit bounds the second server's lag in this test.
+const followLimit = 5 * time.Second
+
 func TestChangesReachEveryServer(t *testing.T) {
 	ctx := context.Background()
 	v1, v2 := testModel(t), testModel2(t)
@@ -236,7 +244,7 @@ func checkChangesUnderLoad(t *testing.T, servers []*follower, v1, v2, v3 *model.
 		last = answer.Serving.Generation
 		cutoff := []time.Time{answeredAt, {}}
 
-		// The second server reports the new state within a second.
+		// The second server reports the new state.
 		for {
 			resp, err := client.Get(servers[1].srv.URL + "/api/serving")
 			if err != nil {
@@ -255,28 +263,37 @@ func checkChangesUnderLoad(t *testing.T, servers []*follower, v1, v2, v3 *model.
 				}
 				break
 			}
-			if time.Since(answeredAt) > time.Second {
-				t.Fatalf("%s: a second after the change's answer (%s), the second server still says %s", step.what, answer.Serving, st)
+			if time.Since(answeredAt) > followLimit {
+				t.Fatalf("%s: %v after the change's answer (%s), the second server still says %s", step.what, followLimit, answer.Serving, st)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		if lag := cutoff[1].Sub(answeredAt); lag > time.Second {
+		if lag := cutoff[1].Sub(answeredAt); lag > followLimit {
 			t.Errorf("%s: the second server took %v to report the change", step.what, lag)
 		} else {
 			t.Logf("%s: the second server reported it %v after the change's answer", step.what, lag.Round(time.Millisecond))
 		}
 
-		// Some answers to requests sent after both, then none of them from
-		// the replaced version.
-		time.Sleep(150 * time.Millisecond)
-		mu.Lock()
+		// Some answers to requests sent after both (waiting for a few on
+		// each server, however loaded the machine), then none of them
+		// from the replaced version.
 		after := make([]int, len(servers))
-		for _, a := range answers {
-			if !a.sent.After(cutoff[a.server]) {
-				continue
+		for wait := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			clear(after)
+			for _, a := range answers {
+				if a.sent.After(cutoff[a.server]) {
+					after[a.server]++
+				}
 			}
-			after[a.server]++
-			if step.replaced != nil && a.version == step.replaced.Version {
+			mu.Unlock()
+			if slices.Min(after) >= 5 || time.Now().After(wait) {
+				break
+			}
+		}
+		mu.Lock()
+		for _, a := range answers {
+			if a.sent.After(cutoff[a.server]) && step.replaced != nil && a.version == step.replaced.Version {
 				t.Errorf("%s: server %d answered a request sent %v after it reported the change with the replaced version %s",
 					step.what, a.server+1, a.sent.Sub(cutoff[a.server]), a.version)
 			}

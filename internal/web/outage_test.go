@@ -70,6 +70,11 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	proxy.Start()
 	time.Sleep(300 * time.Millisecond)
 	load.Stop()
+	// The spill is replayed once the database answers; however loaded the
+	// machine, wait for it rather than leave it to Close's one attempt.
+	for deadline := time.Now().Add(20 * time.Second); pl.State() != "ok" && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := pl.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
