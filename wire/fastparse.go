@@ -76,8 +76,9 @@ func (p *fastParser) object(value func(key []byte) bool) bool {
 	}
 }
 
-// str reads a string without escapes or control characters, in valid
-// UTF-8, and returns its bytes without the quotes.
+// str reads a string without escapes or control characters (C0, DEL or
+// C1), in valid UTF-8, of at most MaxStringBytes, and returns its bytes
+// without the quotes.
 func (p *fastParser) str() ([]byte, bool) {
 	if !p.consume('"') {
 		return nil, false
@@ -90,13 +91,17 @@ func (p *fastParser) str() ([]byte, bool) {
 		case c == '"':
 			s := p.b[start:p.i]
 			p.i++
-			if !ascii && !utf8.Valid(s) {
+			if len(s) > MaxStringBytes || !ascii && !utf8.Valid(s) {
 				return nil, false
 			}
 			return s, true
-		case c == '\\' || c < 0x20:
+		case c == '\\' || c < 0x20 || c == 0x7f:
 			return nil, false
 		case c >= utf8.RuneSelf:
+			// U+0080–U+009F, the C1 controls, are 0xC2 0x80–0x9F.
+			if c == 0xc2 && p.i+1 < len(p.b) && p.b[p.i+1] < 0xa0 {
+				return nil, false
+			}
 			ascii = false
 		}
 	}
