@@ -13,7 +13,8 @@ import (
 )
 
 // FuzzEachField checks the object scanner against encoding/json: on any
-// valid JSON object without repeated keys it must find the same keys with
+// valid JSON object without repeated keys, and whose keys are all text the
+// API accepts, it must find the same keys with
 // the same values.
 func FuzzEachField(f *testing.F) {
 	f.Add([]byte(`{"a": 1, "b": [1, {"c": "}"}], "d\\"": "x\\"y", "e": {"f": null}}`))
@@ -30,7 +31,9 @@ func FuzzEachField(f *testing.F) {
 			return nil
 		})
 		if err != nil {
-			if strings.Contains(err.Error(), "more than once") {
+			// Repeated keys are refused, and so are keys that are empty
+			// or not text the API accepts (textProblem).
+			if strings.Contains(err.Error(), "more than once") || strings.Contains(err.Error(), "has a key that") {
 				return
 			}
 			t.Fatalf("eachField(%q): %v", body, err)

@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/caresignal/caresignal"
 )
@@ -99,4 +101,31 @@ func TestDecodersRefuseBadText(t *testing.T) {
 			t.Errorf("%s: the message echoes the string: %q", c.name, msg)
 		}
 	}
+}
+
+// FuzzTextProblem holds textProblem to encoding/json's reading of the
+// string: what it accepts decodes to valid text within the limit, and
+// what decodes to such text without a U+FFFD (which is how encoding/json
+// reads invalid UTF-8 and lone surrogates) it accepts.
+func FuzzTextProblem(f *testing.F) {
+	for _, s := range []string{`abc`, `\u00e9\ud83d\ude00`, `\ud800`, "\xff", "\x7f", `\u0085`, "\u0085", `\\ufffd`, "\uFFFD", `\n`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lit := append(append([]byte{'"'}, b...), '"')
+		var s string
+		if !json.Valid(lit) || json.Unmarshal(lit, &s) != nil {
+			return
+		}
+		good := acceptedText(s, MaxStringBytes) && utf8.Valid(lit)
+		replaced := strings.ContainsRune(s, utf8.RuneError)
+		problem := textProblem(lit, MaxStringBytes)
+		lower := strings.ToLower(string(lit))
+		if problem == "" && (!good || replaced && !strings.ContainsRune(lower, utf8.RuneError) && !strings.Contains(lower, `ufffd`)) {
+			t.Fatalf("textProblem accepts %q, read as %q", lit, s)
+		}
+		if problem != "" && good && !replaced {
+			t.Fatalf("textProblem refuses %q (%s), read as %q", lit, problem, s)
+		}
+	})
 }
