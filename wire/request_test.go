@@ -14,8 +14,7 @@ import (
 
 // FuzzEachField checks the object scanner against encoding/json: on any
 // valid JSON object without repeated keys, and whose keys are all text the
-// API accepts, it must find the same keys with
-// the same values.
+// API accepts, it must find the same keys with the same values.
 func FuzzEachField(f *testing.F) {
 	f.Add([]byte(`{"a": 1, "b": [1, {"c": "}"}], "d\\"": "x\\"y", "e": {"f": null}}`))
 	f.Add([]byte(`{ }`))
