@@ -84,7 +84,7 @@ func TestFastDecodeOnHostileInputs(t *testing.T) {
 		`{"instances": [{"features": {}}], "instances": [{"features": {}}]}`, `{"features": {"a": 1},}`,
 		`{"features": {"a": 1}`, `{"features": null}`, `{"features": {"a": -}}`, `{"features": {"a": nul}}`,
 		"{\"features\": {\"a\": \"b\x7f\"}}", "{\"features\": {\"a\x7f\": 1}}", "{\"features\": {\"a\": \"\u0085\"}}",
-		"{\"features\": {\"a\": \"\u009f\"}}", "{\"patient_id\": \"\u0080\", \"features\": {}}", "{\"features\": {\"a\": \"\xc2\"}}",
+		"{\"features\": {\"a\": \"\u009f\"}}", "{\"patient_id\": \"\u0080\", \"features\": {}}", "{\"features\": {\"a\": \"\xc2\"}}", "{\"features\": {\"a\": \"b\x80\"}}", "{\"features\": {\"a\": \"\xbf\xbf\"}}",
 		`{"features": {"a": "` + strings.Repeat("x", MaxStringBytes+1) + `"}}`,
 		`{"features": {"` + strings.Repeat("x", MaxStringBytes+1) + `": 1}}`,
 	} {
