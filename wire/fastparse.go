@@ -76,8 +76,9 @@ func (p *fastParser) object(value func(key []byte) bool) bool {
 	}
 }
 
-// str reads a string without escapes or control characters, in valid
-// UTF-8, and returns its bytes without the quotes.
+// str reads a string without escapes or control characters (C0, DEL or
+// C1), in valid UTF-8, of at most MaxStringBytes, and returns its bytes
+// without the quotes.
 func (p *fastParser) str() ([]byte, bool) {
 	if !p.consume('"') {
 		return nil, false
@@ -86,22 +87,49 @@ func (p *fastParser) str() ([]byte, bool) {
 	ascii := true
 	for ; p.i < len(p.b); p.i++ {
 		c := p.b[p.i]
-		switch {
-		case c == '"':
+		switch strByte[c] {
+		case strPlain:
+		case strQuote:
 			s := p.b[start:p.i]
 			p.i++
-			if !ascii && !utf8.Valid(s) {
+			if len(s) > MaxStringBytes || !ascii && !utf8.Valid(s) {
 				return nil, false
 			}
 			return s, true
-		case c == '\\' || c < 0x20:
+		case strRefuse:
 			return nil, false
-		case c >= utf8.RuneSelf:
+		case strUTF8:
+			// U+0080–U+009F, the C1 controls, are 0xC2 0x80–0x9F.
+			if c == 0xc2 && p.i+1 < len(p.b) && p.b[p.i+1] < 0xa0 {
+				return nil, false
+			}
 			ascii = false
 		}
 	}
 	return nil, false
 }
+
+// What a byte of a string is to str.
+const (
+	strPlain  = iota // printable ASCII
+	strQuote         // the closing quote
+	strRefuse        // an escape, a C0 control or DEL: for the slow path
+	strUTF8          // a byte of a character beyond ASCII
+)
+
+var strByte = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == '"':
+			t[c] = strQuote
+		case c == '\\' || c < 0x20 || c == 0x7f:
+			t[c] = strRefuse
+		case c >= utf8.RuneSelf:
+			t[c] = strUTF8
+		}
+	}
+	return t
+}()
 
 // intern returns s as a string, without allocating when it is a name the
 // server knows.

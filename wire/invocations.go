@@ -69,6 +69,11 @@ func DecodeInvocations(body []byte) ([]map[string]caresignal.Value, error) {
 	if err := eachField(body, "", func(string, []byte) error { return nil }); err != nil {
 		return nil, err
 	}
+	// encoding/json reads invalid UTF-8 and lone surrogates as U+FFFD:
+	// the body's own strings are checked.
+	if err := checkStrings(body, ""); err != nil {
+		return nil, err
+	}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)

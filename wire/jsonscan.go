@@ -53,12 +53,15 @@ func eachField(raw []byte, where string, fn func(key string, val []byte) error) 
 	i = skipSpace(raw, i+1)
 	for i < len(raw) && raw[i] != '}' {
 		end := skipString(raw, i)
+		name := where
+		if name == "" {
+			name = "the request body"
+		}
+		if p := textProblem(raw[i:end], MaxStringBytes); p != "" {
+			return caresignal.Invalidf(where, "%s has a key that %s", name, p)
+		}
 		key := unquote(raw[i:end])
 		if key == "" {
-			name := where
-			if name == "" {
-				name = "the request body"
-			}
 			return caresignal.Invalidf(where, "%s has a key that is empty", name)
 		}
 		if !seen.add(key) {

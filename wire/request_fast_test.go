@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/caresignal/caresignal"
@@ -82,6 +83,10 @@ func TestFastDecodeOnHostileInputs(t *testing.T) {
 		`{"instances": []}`, `{"instances": null}`, `{"instances": [{"features": {}},]}`, `{"instances": [{}]}`,
 		`{"instances": [{"features": {}}], "instances": [{"features": {}}]}`, `{"features": {"a": 1},}`,
 		`{"features": {"a": 1}`, `{"features": null}`, `{"features": {"a": -}}`, `{"features": {"a": nul}}`,
+		"{\"features\": {\"a\": \"b\x7f\"}}", "{\"features\": {\"a\x7f\": 1}}", "{\"features\": {\"a\": \"\u0085\"}}",
+		"{\"features\": {\"a\": \"\u009f\"}}", "{\"patient_id\": \"\u0080\", \"features\": {}}", "{\"features\": {\"a\": \"\xc2\"}}", "{\"features\": {\"a\": \"b\x80\"}}", "{\"features\": {\"a\": \"\xbf\xbf\"}}",
+		`{"features": {"a": "` + strings.Repeat("x", MaxStringBytes+1) + `"}}`,
+		`{"features": {"` + strings.Repeat("x", MaxStringBytes+1) + `": 1}}`,
 	} {
 		if checkFastAgrees(t, []byte(body), testNames()) {
 			t.Errorf("fast path accepted %s", body)
@@ -112,6 +117,8 @@ func FuzzFastDecode(f *testing.F) {
 	f.Add([]byte(`{"features": {"age": 1e400, "b": -0.5E-3}, "months_enrolled": -0}`))
 	f.Add([]byte(`{"outputs": ["hazard", "survival"], "instances": [{"features": {"age": 1}}]}`))
 	f.Add([]byte(`{"features": {"age": 1}, "outputs": ["explanation", "median_months", "expected_months"]}`))
+	f.Add([]byte("{\"patient_id\": \"\u00a0\x7f\", \"features\": {\"sex\": \"\u0085\", \"\xc2\xa0\": \"\\u0000\"}}"))
+	f.Add([]byte(`{"features": {"program": "` + strings.Repeat("é", MaxStringBytes/2) + `"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkFastAgrees(t, body, testNames())
 	})

@@ -15,6 +15,9 @@ func slowDecode(body []byte) (Request, error) {
 	if err := validJSON(body); err != nil {
 		return Request{}, err
 	}
+	if err := checkStrings(body, ""); err != nil {
+		return Request{}, err
+	}
 	var one wireInstance
 	var instances, outputs []byte
 	err := eachField(body, "", func(key string, val []byte) error {

@@ -66,6 +66,9 @@ func DecodeV2(body []byte) (*V2Request, error) {
 			if val[0] != '"' {
 				return caresignal.Invalidf("id", "id must be a string")
 			}
+			if p := textProblem(val, MaxStringBytes); p != "" {
+				return caresignal.Invalidf("id", "id %s", p)
+			}
 			id := unquote(val)
 			req.id = &id
 		case "parameters":
@@ -105,6 +108,11 @@ func DecodeV2(body []byte) (*V2Request, error) {
 		if err := req.decodeOutputs(outputs); err != nil {
 			return nil, err
 		}
+	}
+	// The strings read above were checked as they were read; this checks
+	// the rest (the parameters' content types, say).
+	if err := checkStrings(body, ""); err != nil {
+		return nil, err
 	}
 	return req, nil
 }
@@ -159,11 +167,17 @@ func (req *V2Request) input(j int, raw []byte) (v2Input, error) {
 	if name == nil || name[0] != '"' || len(name) == 2 {
 		return in, caresignal.Invalidf(where+".name", "%s.name is required: the feature the tensor holds", where)
 	}
+	if p := textProblem(name, MaxStringBytes); p != "" {
+		return in, caresignal.Invalidf(where+".name", "%s.name %s", where, p)
+	}
 	in.name = unquote(name)
 	where = fmt.Sprintf("inputs[%d] %q", j, in.name)
 	field := fmt.Sprintf("inputs[%d]", j)
 	if datatype == nil || datatype[0] != '"' {
 		return in, caresignal.Invalidf(field+".datatype", "%s: datatype is required, one of %s", where, V2DatatypeList)
+	}
+	if p := textProblem(datatype, MaxStringBytes); p != "" {
+		return in, caresignal.Invalidf(field+".datatype", "%s: datatype %s", where, p)
 	}
 	in.datatype = unquote(datatype)
 	dt, ok := v2Datatypes[in.datatype]
@@ -193,7 +207,16 @@ func (req *V2Request) input(j int, raw []byte) (v2Input, error) {
 		return in, caresignal.Invalidf(field+".data", "%s: shape %s holds %d values, but data holds %d", where, shapeText(shape), rows, len(in.raw))
 	}
 	in.values = make([]caresignal.Value, rows)
+	limit := MaxStringBytes
+	if in.name == v2PatientID {
+		limit = MaxPatientIDBytes
+	}
 	for i, v := range in.raw {
+		if v[0] == '"' {
+			if p := textProblem(v, limit); p != "" {
+				return in, caresignal.Invalidf(field+".data", "%s row %d: %s %s", where, i, in.name, p)
+			}
+		}
 		if in.values[i], err = v2Value(v, in.datatype, dt.integer, dt.lo, dt.hi, dt.rng); err != nil {
 			return in, caresignal.Invalidf(field+".data", "%s row %d: %s", where, i, err)
 		}
@@ -373,6 +396,9 @@ func (req *V2Request) decodeOutputs(raw []byte) error {
 		}
 		if name == nil || name[0] != '"' {
 			return caresignal.Invalidf(where+".name", "%s.name is required: one of %s", where, strings.Join(v2OutputNames, ", "))
+		}
+		if p := textProblem(name, MaxStringBytes); p != "" {
+			return caresignal.Invalidf(where+".name", "%s.name %s", where, p)
 		}
 		n := unquote(name)
 		if slices.Contains(req.outputs, n) {

@@ -38,6 +38,7 @@ type hostileWant struct {
 	api, inv int    // status from POST /api/engagement and POST /invocations
 	ct       string // Content-Type sent; "" is application/json, "-" none
 	encoding string // Content-Encoding sent, if any
+	field    string // the "field" of the API's error, when checked
 }
 
 const (
@@ -117,24 +118,50 @@ var hostileCases = map[string]hostileWant{
 	"horizon_array.json":                 {api: st400, inv: st400},
 
 	// Strings: encodings, escapes, control characters, lengths.
-	"invalid_utf8_in_patient_id.bin":           {api: st200, inv: st400}, // decoded with U+FFFD
-	"invalid_utf8_in_feature_name.bin":         {api: st400, inv: st400},
-	"invalid_utf8_in_category.bin":             {api: st400, inv: st400},
-	"patient_id_escaped_control_chars.json":    {api: st200, inv: st400},
-	"patient_id_lone_surrogate_escape.json":    {api: st200, inv: st400},
-	"patient_id_201_bytes_multibyte.json":      {api: st400, inv: st400},
-	"patient_id_201_bytes_after_unescape.json": {api: st400, inv: st400},
-	"patient_id_object.json":                   {api: st400, inv: st400},
-	"patient_id_array.json":                    {api: st400, inv: st400},
-	"patient_id_boolean.json":                  {api: st400, inv: st400},
-	"unicode_escaped_known_values.json":        {api: st200, inv: st400},
-	"long_feature_name_15k.json":               {api: st400, inv: st400},
-	"long_top_level_key_15k.json":              {api: st400, inv: st400},
-	"empty_feature_name.json":                  {api: st400, inv: st400}, // "features has a key that is empty"
-	"empty_top_level_key.json":                 {api: st400, inv: st400}, // "the request body has a key that is empty"
-	"feature_name_with_nul_escape.json":        {api: st400, inv: st400},
-	"feature_name_upper_case.json":             {api: st400, inv: st400},
-	"many_unknown_features_1000.json":          {api: st400, inv: st400},
+	// Every string must be valid UTF-8 without control characters (C0,
+	// DEL, C1; raw or escaped) and at most 200 bytes once unescaped.
+	"invalid_utf8_in_patient_id.bin":                     {api: st400, inv: st400, field: "patient_id"},
+	"invalid_utf8_in_feature_name.bin":                   {api: st400, inv: st400, field: "features"},
+	"invalid_utf8_in_category.bin":                       {api: st400, inv: st400, field: "features.sex"},
+	"invalid_utf8_in_program.bin":                        {api: st400, inv: st400, field: "features.program"},
+	"patient_id_escaped_control_chars.json":              {api: st400, inv: st400, field: "patient_id"},
+	"patient_id_lone_surrogate_escape.json":              {api: st400, inv: st400, field: "patient_id"},
+	"patient_id_lone_low_surrogate_escape.json":          {api: st400, inv: st400, field: "patient_id"},
+	"patient_id_surrogate_pair_escape.json":              {api: st200, inv: st400}, // U+1F600, a character
+	"patient_id_nul_escape.json":                         {api: st400, inv: st400, field: "patient_id"},
+	"patient_id_c1_escape.json":                          {api: st400, inv: st400, field: "patient_id"},
+	"category_nul_escape.json":                           {api: st400, inv: st400, field: "features.program"},
+	"category_escaped_newline.json":                      {api: st400, inv: st400, field: "features.program"},
+	"category_escaped_c1.json":                           {api: st400, inv: st400, field: "features.program"},
+	"category_raw_del.bin":                               {api: st400, inv: st400, field: "features.program"},
+	"category_raw_c1_csi.bin":                            {api: st400, inv: st400, field: "features.program"},
+	"category_200_bytes_at_limit.json":                   {api: st200, inv: st400},
+	"category_201_bytes.json":                            {api: st400, inv: st400, field: "features.program"},
+	"category_201_bytes_after_unescape.json":             {api: st400, inv: st400, field: "features.program"},
+	"batch_third_patient_id_nul_escape.json":             {api: st400, inv: st400, field: "instances[2].patient_id"},
+	"batch_third_category_raw_del.bin":                   {api: st400, inv: st400, field: "instances[2].features.program"},
+	"feature_name_with_del.bin":                          {api: st400, inv: st400, field: "features"},
+	"feature_name_201_bytes.json":                        {api: st400, inv: st400, field: "features"},
+	"feature_name_escaped_newline.json":                  {api: st400, inv: st400, field: "features"},
+	"invocations_record_nul_in_category.json":            {api: st400, inv: st400},
+	"invocations_record_invalid_utf8_program.bin":        {api: st400, inv: st400},
+	"invocations_record_raw_c1_in_category.bin":          {api: st400, inv: st400},
+	"invocations_record_category_201_bytes.json":         {api: st400, inv: st400},
+	"invocations_record_lone_surrogate_in_category.json": {api: st400, inv: st400},
+	"invocations_split_nul_in_cell.json":                 {api: st400, inv: st400},
+	"patient_id_201_bytes_multibyte.json":                {api: st400, inv: st400},
+	"patient_id_201_bytes_after_unescape.json":           {api: st400, inv: st400},
+	"patient_id_object.json":                             {api: st400, inv: st400},
+	"patient_id_array.json":                              {api: st400, inv: st400},
+	"patient_id_boolean.json":                            {api: st400, inv: st400},
+	"unicode_escaped_known_values.json":                  {api: st200, inv: st400},
+	"long_feature_name_15k.json":                         {api: st400, inv: st400, field: "features"},
+	"long_top_level_key_15k.json":                        {api: st400, inv: st400, field: ""},
+	"empty_feature_name.json":                            {api: st400, inv: st400}, // "features has a key that is empty"
+	"empty_top_level_key.json":                           {api: st400, inv: st400}, // "the request body has a key that is empty"
+	"feature_name_with_nul_escape.json":                  {api: st400, inv: st400, field: "features"},
+	"feature_name_upper_case.json":                       {api: st400, inv: st400},
+	"many_unknown_features_1000.json":                    {api: st400, inv: st400},
 
 	// Content types and encodings. Both routes take application/json (or
 	// none) only.
@@ -297,6 +324,13 @@ func TestHostileRequests(t *testing.T) {
 			h.ServeHTTP(rec, req)
 			requests++
 			checkHostileAnswer(t, c.name, route.path, route.want, rec)
+			if route.path == "/api/engagement" && c.want.field != "" {
+				var e wire.ErrorBody
+				json.Unmarshal(rec.Body.Bytes(), &e)
+				if e.Field != c.want.field {
+					t.Errorf("%s → POST /api/engagement: field %q, want %q", c.name, hostileExcerpt(e.Field), c.want.field)
+				}
+			}
 		}
 	}
 

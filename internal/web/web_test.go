@@ -236,6 +236,13 @@ func TestBadRequests(t *testing.T) {
 		{"feature given twice", `{"features": ` + feats(`"age": 54`, `"age": "x", "age": 54`) + `}`},
 		{"one-element batch", `{"instances": [{"features": ` + feats(`"age": 54`, `"age": 500`) + `}]}`},
 		{"oversize body", `{"patient_id": "` + strings.Repeat("x", wire.MaxBodyBytes) + `"}`},
+		{"patient_id with NUL", `{"patient_id": "P1\u0000", "features": ` + goodFeatures + `}`},
+		{"patient_id not UTF-8", "{\"patient_id\": \"P1\xff\", \"features\": " + goodFeatures + "}"},
+		{"category with a newline", `{"features": ` + feats(`"program": "diabetes"`, `"program": "diabetes\n"`) + `}`},
+		{"category with a C1 control", `{"features": ` + feats(`"program": "diabetes"`, "\"program\": \"diabetes\u0085\"") + `}`},
+		{"category too long", `{"instances": [{"features": ` + goodFeatures + `}, {"features": ` + feats(`"program": "diabetes"`, `"program": "`+strings.Repeat("d", wire.MaxStringBytes+1)+`"`) + `}]}`},
+		{"feature name with DEL", `{"features": ` + feats(`"age": 54`, "\"age\x7f\": 54") + `}`},
+		{"feature name too long", `{"features": ` + feats(`"age": 54`, `"age": 54, "`+strings.Repeat("a", wire.MaxStringBytes+1)+`": 1`) + `}`},
 	}
 	var golden strings.Builder
 	for _, c := range cases {
