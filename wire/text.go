@@ -21,8 +21,26 @@ const MaxStringBytes = 200
 // hold no control character, raw or escaped: neither the C0 controls
 // U+0000–U+001F and U+007F nor the C1 controls U+0080–U+009F, the
 // characters Unicode classes as controls. No name, category or patient id
-// needs one, PostgreSQL refuses U+0000 and invalid UTF-8 (and with them
-// the whole batch of the prediction log), and terminals act on both sets.
+// needs one, PostgreSQL refuses U+0000 and invalid UTF-8 (the prediction
+// log would have to set the record aside), and terminals act on both sets.
+
+// TextProblem says what is wrong with s, a string already decoded (a web
+// form's field), as text the API accepts, or "" when nothing is: the same
+// rules as the JSON strings of a request, at most MaxStringBytes.
+func TextProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case len(s) > MaxStringBytes:
+		return fmt.Sprintf("is longer than %d bytes", MaxStringBytes)
+	}
+	for _, r := range s {
+		if isControl(r) {
+			return fmt.Sprintf("holds a control character (U+%04X)", r)
+		}
+	}
+	return ""
+}
 
 // isControl reports whether r is a control character (Unicode's Cc).
 func isControl(r rune) bool { return r < 0x20 || r >= 0x7f && r <= 0x9f }

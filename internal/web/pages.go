@@ -12,6 +12,7 @@ import (
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/plot"
 	"github.com/caresignal/caresignal/model"
+	"github.com/caresignal/caresignal/wire"
 )
 
 //go:embed templates/*.html
@@ -161,6 +162,12 @@ func (p *indexPage) instance() (caresignal.Instance, map[string]string) {
 			}
 			inst.Features[f.Name] = caresignal.Num(x)
 		default:
+			// The API's rules for text: no control characters, valid
+			// UTF-8, a bounded length (the value is not repeated).
+			if problem := wire.TextProblem(f.Value); problem != "" {
+				errs[f.Name] = f.Name + " " + problem
+				continue
+			}
 			inst.Features[f.Name] = caresignal.Str(f.Value)
 		}
 	}

@@ -340,6 +340,19 @@ func TestWhatIfForm(t *testing.T) {
 	if !strings.Contains(page, "Top drivers:") || !regexp.MustCompile(`days_since_last_session = 45 → \+\d\.\d\d`).MatchString(html.UnescapeString(page)) {
 		t.Errorf("the page does not show the top drivers:\n%s", page)
 	}
+	// A category with a control character is refused like the API's,
+	// without repeating it.
+	bad := whatIfForm()
+	bad.Set("program", "weight\x00\x1b[2J")
+	resp, err = http.PostForm(srv.URL+"/", bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(html.UnescapeString(string(b)), "program holds a control character (U+0000)") {
+		t.Errorf("a control character in the form: %d %s", resp.StatusCode, regexp.MustCompile(`class="err">[^<]*`).FindAllString(string(b), -1))
+	}
 	form.Set("age", "ancient")
 	resp, err = http.PostForm(srv.URL+"/", form)
 	if err != nil {
