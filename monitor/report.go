@@ -333,6 +333,12 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 				if f.PSI != nil {
 					rep.Figures["drift.psi."+f.Name] = *f.PSI
 				}
+				if f.Type == eval.TypeCategorical {
+					// Patients with a level training never saw: batch
+					// scoring scored them by the spec's batch policy (the
+					// reference level, for the engagement model's).
+					rep.Figures["unseen."+f.Name] = float64(f.OtherLevels)
+				}
 				if f.Status == "warn" || f.Status == "breach" {
 					rep.Flags = append(rep.Flags, "drift."+f.Status+"."+f.Name)
 				}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/feature"
+	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/storetest"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/serving"
@@ -201,4 +203,68 @@ func TestReportWithoutFollowUp(t *testing.T) {
 			t.Errorf("an unknown run: %v", err)
 		}
 	})
+}
+
+// TestReportCountsUnseenLevels: patients who joined a program after the
+// model was trained are scored by batch scoring as the reference program
+// (not refused), and the report counts them for each categorical input,
+// a figure /metrics exports.
+func TestReportCountsUnseenLevels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model on a synthetic program")
+	}
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	trainAt := end.AddDate(0, -6, 0)
+	cfg := synth.Sized(3000, 5)
+	cfg.AsOf = end
+	cfg.Drift = &synth.Drift{From: trainAt, UnseenProgram: true}
+	c, err := synth.Generate(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceSource(ctx, &c.Source, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunELT(ctx, trainAt); err != nil {
+		t.Fatal(err)
+	}
+	x, err := s.TrainingExtract(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+	m, err := model.Train(ctx, spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m.Marshal()
+	if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, b, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunELT(ctx, end); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := serving.ScoreBatch(ctx, s, m, serving.BatchOptions{Horizon: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batch.Refused) > 0 || batch.Unseen["program"] == 0 || len(batch.Unseen) != 1 {
+		t.Fatalf("batch scoring: refused %v, unseen %v; want the new program's patients scored and counted", batch.Refused, batch.Unseen)
+	}
+	if err := batch.Store(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := BuildReport(ctx, s, ReportOptions{Bootstrap: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Figures["unseen.program"]; got != float64(batch.Unseen["program"]) || rep.Figures["unseen.channel"] != 0 {
+		t.Errorf("report figures unseen.program %v (batch counted %d), unseen.channel %v", got, batch.Unseen["program"], rep.Figures["unseen.channel"])
+	}
 }
