@@ -79,3 +79,20 @@ func TestDevModeExposure(t *testing.T) {
 		t.Errorf("prod mode: %v", err)
 	}
 }
+
+// TestPlatformTLSFlag: --tls-terminated-by-platform satisfies prod mode's
+// need for TLS, and its environment variable must be a boolean.
+func TestPlatformTLSFlag(t *testing.T) {
+	s := serveFlags{mode: "prod", logFormat: "json", registryPoll: 1e9, keyRefresh: 1e9}
+	if err := s.validate(); caresignal.ErrorField(err) != "mode" {
+		t.Errorf("prod without TLS: %v", err)
+	}
+	s.platformTLS = true
+	if err := s.validate(); err != nil {
+		t.Errorf("prod with TLS at the platform: %v", err)
+	}
+	s.platformTLSBad = true
+	if err := s.validate(); caresignal.ErrorField(err) != "tls-terminated-by-platform" {
+		t.Errorf("a bad environment value: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,20 +32,23 @@ import (
 
 // serveFlags configure the HTTP server.
 type serveFlags struct {
-	addr         string
-	mode         string
-	logFormat    string
-	tlsCert      string
-	tlsKey       string
-	proxies      string
-	rateLimit    float64
-	burst        int
-	registryPoll time.Duration
-	keyRefresh   time.Duration
-	predLog      bool
-	spillDir     string
-	pseudonymKey string
-	debugAddr    string
+	addr        string
+	mode        string
+	logFormat   string
+	tlsCert     string
+	tlsKey      string
+	proxies     string
+	platformTLS bool
+	// platformTLSBad: CARESIGNAL_TLS_TERMINATED_BY_PLATFORM is not a boolean.
+	platformTLSBad bool
+	rateLimit      float64
+	burst          int
+	registryPoll   time.Duration
+	keyRefresh     time.Duration
+	predLog        bool
+	spillDir       string
+	pseudonymKey   string
+	debugAddr      string
 
 	trusted []netip.Prefix
 	// modeChosen says --mode or CARESIGNAL_MODE was given, rather than
@@ -59,6 +63,11 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.StringVar(&s.tlsCert, "tls-cert", envDefault(e, "CARESIGNAL_TLS_CERT", ""), "serve HTTPS with this PEM certificate (with --tls-key) (env CARESIGNAL_TLS_CERT)")
 	fs.StringVar(&s.tlsKey, "tls-key", envDefault(e, "CARESIGNAL_TLS_KEY", ""), "the certificate's PEM private key (env CARESIGNAL_TLS_KEY)")
 	fs.StringVar(&s.proxies, "trusted-proxy", envDefault(e, "CARESIGNAL_TRUSTED_PROXY", ""), "comma-separated addresses or CIDRs of the TLS-terminating proxy; in prod mode only they may connect (health probes excepted) (env CARESIGNAL_TRUSTED_PROXY)")
+	if v := e.getenv("CARESIGNAL_TLS_TERMINATED_BY_PLATFORM"); v != "" {
+		b, err := strconv.ParseBool(v)
+		s.platformTLS, s.platformTLSBad = b, err != nil
+	}
+	fs.BoolVar(&s.platformTLS, "tls-terminated-by-platform", s.platformTLS, "TLS ends at a platform's router whose address is not fixed (Heroku, an API gateway): in prod mode every request but the health probes must carry X-Forwarded-Proto: https (env CARESIGNAL_TLS_TERMINATED_BY_PLATFORM)")
 	fs.Float64Var(&s.rateLimit, "rate-limit", envFloat(e, "CARESIGNAL_RATE_LIMIT", 0), "requests per second allowed to each API key, 0 for no limit (env CARESIGNAL_RATE_LIMIT)")
 	fs.IntVar(&s.burst, "rate-burst", 0, "requests a key may make at once above its rate (default: one second's worth)")
 	fs.DurationVar(&s.registryPoll, "registry-poll", time.Second, "how often to read the model registry's serving state (production, canary, shadow); on PostgreSQL changes also arrive at once by notification")
@@ -77,6 +86,9 @@ func (s *serveFlags) validate() error {
 	}
 	if s.logFormat != "json" && s.logFormat != "text" {
 		return caresignal.Invalidf("log-format", "--log-format must be json or text, got %q", s.logFormat)
+	}
+	if s.platformTLSBad {
+		return caresignal.Invalidf("tls-terminated-by-platform", "CARESIGNAL_TLS_TERMINATED_BY_PLATFORM must be true or false")
 	}
 	if (s.tlsCert == "") != (s.tlsKey == "") {
 		return caresignal.Invalidf("tls-cert", "--tls-cert and --tls-key go together")
@@ -111,8 +123,8 @@ func (s *serveFlags) validate() error {
 	if err := checkLoopback(s.debugAddr); err != nil {
 		return err
 	}
-	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 {
-		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key) or a TLS-terminating proxy declared with --trusted-proxy: API keys must not cross the network in clear text")
+	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 && !s.platformTLS {
+		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key), a TLS-terminating proxy declared with --trusted-proxy, or --tls-terminated-by-platform: API keys must not cross the network in clear text")
 	}
 	return nil
 }
@@ -334,7 +346,7 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 		if burst == 0 {
 			burst = int(math.Ceil(s.rateLimit))
 		}
-		cfg.Access = &web.Access{Keys: keys, Store: store, SecureCookies: true, TrustedProxies: s.trusted,
+		cfg.Access = &web.Access{Keys: keys, Store: store, SecureCookies: true, TrustedProxies: s.trusted, PlatformTLS: s.platformTLS,
 			RatePerKey: rate.Limit(s.rateLimit), Burst: burst}
 	}
 	ln, err := net.Listen("tcp", s.addr)

@@ -451,3 +451,36 @@ func (g *loadGen) Stop() {
 	g.stop.Store(true)
 	g.wg.Wait()
 }
+
+// TestPlatformTLS: behind a platform's router (no fixed address), every
+// request but the health probes must say it reached the router over
+// HTTPS; a plain-HTTP one is refused before its key is looked at.
+func TestPlatformTLS(t *testing.T) {
+	f := newProdFixture(t, func(a *Access) { a.PlatformTLS = true })
+	get := func(path, proto string) int {
+		req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.keys["admin"])
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for proto, want := range map[string]int{"": 403, "http": 403, "https": 200, "HTTPS": 200, "http, https": 200, "https, http": 403} {
+		if got := get("/api/model", proto); got != want {
+			t.Errorf("X-Forwarded-Proto %q: %d, want %d", proto, got, want)
+		}
+	}
+	if got := get("/openapi.json", "http"); got != 403 {
+		t.Errorf("a public route over plain HTTP: %d", got)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if got := get(path, ""); got != 200 {
+			t.Errorf("health probe %s: %d", path, got)
+		}
+	}
+}

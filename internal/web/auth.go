@@ -33,6 +33,11 @@ type Access struct {
 	// TrustedProxies, when set, are the only peers allowed to connect
 	// (TLS ends at them); health probes excepted.
 	TrustedProxies []netip.Prefix
+	// PlatformTLS says TLS ends at a platform's router whose address is
+	// not fixed (Heroku, an API gateway): every request but the health
+	// probes must then say, in X-Forwarded-Proto, that the router
+	// received it over HTTPS.
+	PlatformTLS bool
 	// RatePerKey limits each key's requests per second (burst Burst);
 	// zero: no limit.
 	RatePerKey rate.Limit
@@ -120,6 +125,10 @@ func (s *server) guard(rt route) http.Handler {
 			s.deny(w, r, http.StatusForbidden, api, "connect through the proxy this server trusts")
 			return
 		}
+		if a.PlatformTLS && !forwardedHTTPS(r) {
+			s.deny(w, r, http.StatusForbidden, api, "this server takes requests its platform received over HTTPS only (X-Forwarded-Proto: https)")
+			return
+		}
 		if level == levelPublic {
 			next.ServeHTTP(w, r)
 			return
@@ -199,6 +208,21 @@ func (s *server) authenticate(r *http.Request) (*caller, bool) {
 		return nil, false
 	}
 	return &caller{Principal: sess.principal, session: sess}, true
+}
+
+// forwardedHTTPS reports whether the router in front said it received r
+// over HTTPS: the last value of X-Forwarded-Proto (the one the nearest
+// proxy set) is https.
+func forwardedHTTPS(r *http.Request) bool {
+	vals := r.Header.Values("X-Forwarded-Proto")
+	if len(vals) == 0 {
+		return false
+	}
+	last := vals[len(vals)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
 }
 
 // fromTrustedPeer is true without trusted proxies, or when the peer is one.
