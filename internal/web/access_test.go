@@ -484,3 +484,76 @@ func TestPlatformTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedAuthenticationIsAuditedAndSlowed: attempts at administrators'
+// routes without a valid key and refused web logins go to the audit log,
+// by key id and never with the secret, and are counted in /metrics; after
+// ten failed logins a client is answered 429, a valid key included.
+func TestFailedAuthenticationIsAuditedAndSlowed(t *testing.T) {
+	f := newProdFixture(t, nil)
+	wrong := f.keys["admin"][:len(f.keys["admin"])-4] + "0000" // the admin's id, a wrong secret
+	if wrong == f.keys["admin"] {
+		wrong = f.keys["admin"][:len(f.keys["admin"])-4] + "1111"
+	}
+	for _, key := range []string{"", "garbage", wrong} {
+		if resp, _ := f.do(t, "POST", "/api/admin/drain", key, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("admin route with key %q: %d", key, resp.StatusCode)
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(key string) int {
+		resp, err := c.Get(f.srv.URL + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindStringSubmatch(string(b))
+		if m == nil {
+			t.Fatal("no login token")
+		}
+		resp, err = c.PostForm(f.srv.URL+"/login", url.Values{"key": {key}, "csrf": {m[1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var codes []int
+	for range 11 {
+		codes = append(codes, login(wrong))
+	}
+	if codes[0] != http.StatusUnauthorized || codes[9] != http.StatusUnauthorized || codes[10] != http.StatusTooManyRequests {
+		t.Errorf("failed logins answered %v; want ten 401s, then 429", codes)
+	}
+	if code := login(f.keys["viewer"]); code != http.StatusTooManyRequests {
+		t.Errorf("a valid key from a client that failed ten times: %d, want 429", code)
+	}
+
+	entries, err := f.store.AuditLog(context.Background(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, logins := 0, 0
+	for _, e := range entries {
+		if strings.Contains(e.Actor+e.KeyID+e.Target+e.Detail, wrong[16:]) {
+			t.Errorf("an audit entry holds the secret: %+v", e)
+		}
+		switch {
+		case e.Action == "access" && e.Outcome == "denied" && e.Actor == "unauthenticated" && e.Target == "POST /api/admin/drain":
+			admin++
+		case e.Action == "login" && e.Outcome == "refused" && e.KeyID == f.ids["admin"]:
+			logins++
+		}
+	}
+	if admin != 3 || logins != 10 {
+		t.Errorf("audited %d refused admin attempts (want 3) and %d refused logins (want 10)", admin, logins)
+	}
+	resp, body := f.do(t, "GET", "/metrics", f.keys["admin"], "")
+	for _, want := range []string{`caresignal_auth_failures_total{kind="admin"} 3`, `caresignal_auth_failures_total{kind="login"} 10`, `caresignal_auth_failures_total{kind="limited"} 2`} {
+		if resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -134,6 +134,13 @@ func (s *server) guard(rt route) http.Handler {
 			return
 		}
 		c, ok := s.authenticate(r)
+		if !ok && level == levelAdmin {
+			// Audited like a refused role: who tried (the key's public
+			// id, when one was sent), never the secret.
+			s.metrics.authFailures.WithLabelValues("admin").Inc()
+			who := &caller{Principal: access.Principal{Name: "unauthenticated", KeyID: keyIDOf(presentedKey(r))}}
+			s.audit(r, who, "access", pattern, "denied", "no valid key")
+		}
 		if !ok {
 			if !api && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
@@ -426,9 +433,19 @@ func (s *server) handleLogin() http.Handler {
 			s.renderLogin(w, r, http.StatusForbidden, next, "The login form expired: try again.")
 			return
 		}
-		p, ok := s.cfg.Access.Keys.Check(r.Context(), strings.TrimSpace(r.PostForm.Get("key")))
+		key := strings.TrimSpace(r.PostForm.Get("key"))
+		sources := s.failureSources(r, key)
+		if s.loginFailures.blocked(sources...) {
+			s.metrics.authFailures.WithLabelValues("limited").Inc()
+			w.Header().Set("Retry-After", "60")
+			s.renderLogin(w, r, http.StatusTooManyRequests, next, "Too many failed logins: wait a minute and try again.")
+			return
+		}
+		p, ok := s.cfg.Access.Keys.Check(r.Context(), key)
 		if !ok {
-			s.log.Info("login refused", "request_id", requestID(r.Context()))
+			s.loginFailures.fail(sources...)
+			s.metrics.authFailures.WithLabelValues("login").Inc()
+			s.audit(r, &caller{Principal: access.Principal{Name: "unauthenticated", KeyID: keyIDOf(key)}}, "login", "/login", "refused", "no valid key")
 			s.renderLogin(w, r, http.StatusUnauthorized, next, "That key is not valid.")
 			return
 		}

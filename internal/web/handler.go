@@ -105,9 +105,10 @@ type server struct {
 	// methods (see routes).
 	apiMethods map[string][]string
 
-	draining atomic.Bool
-	sessions sessions
-	limiters sync.Map // key id → *rate.Limiter
+	draining      atomic.Bool
+	sessions      sessions
+	limiters      sync.Map // key id → *rate.Limiter
+	loginFailures failures // failed logins, by client and key id
 }
 
 // production returns the production model of the current set.

@@ -19,6 +19,11 @@ type metrics struct {
 	registry *prometheus.Registry
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// authFailures counts failed authentications: a refused web login
+	// (login), a login attempt slowed after too many failures (limited),
+	// and a request to an administrators' route without a valid key
+	// (admin).
+	authFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -37,8 +42,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "caresignal_http_requests_in_flight",
 			Help: "Requests being answered now.",
 		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caresignal_auth_failures_total",
+			Help: "Failed authentications: refused web logins (login), logins refused for too many failures (limited), requests to administrators' routes without a valid key (admin).",
+		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.duration, m.inFlight)
+	reg.MustRegister(m.duration, m.inFlight, m.authFailures)
 	return m
 }
 
