@@ -7,7 +7,8 @@
 // database answers again; a record is stored at most once even if a
 // replay is interrupted (records carry unique ids). When the queue is
 // full, the request's own goroutine appends its records to the spill file,
-// so a burst costs latency rather than records. Close drains the queue,
+// so a burst costs latency rather than records (a crash still loses what
+// is queued in memory: see docs/operations.md). Close drains the queue,
 // so a graceful shutdown loses nothing either.
 //
 // A record the database refuses (caresignal.EINVALID from the sink: bytes
