@@ -354,7 +354,7 @@ func TestTrustedProxyOnly(t *testing.T) {
 		}
 	}
 	for _, rt := range []struct{ method, path string }{
-		{"GET", "/openapi.json"}, {"GET", "/login"}, {"POST", "/login"}, {"GET", "/v2"},
+		{"GET", "/openapi.json"}, {"GET", "/login"}, {"POST", "/login"}, {"GET", "/v2"}, {"GET", staticPathOf(t, "app.css")},
 		{"GET", "/api/no-such-route"}, {"DELETE", "/api/engagement"},
 	} {
 		if resp, body := f.do(t, rt.method, rt.path, "", ""); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "proxy") {
@@ -363,7 +363,7 @@ func TestTrustedProxyOnly(t *testing.T) {
 	}
 	// Every public route is either a probe or refused above.
 	for _, r := range (&server{metrics: newMetrics(nil)}).routeTable() {
-		if r.level == levelPublic && !probes[r.pattern] && !slices.Contains([]string{"GET /openapi.json", "GET /login", "POST /login", "GET /v2", "/api/"}, r.pattern) {
+		if r.level == levelPublic && !probes[r.pattern] && !slices.Contains([]string{"GET /openapi.json", "GET /login", "POST /login", "GET /v2", "GET /static/{file}", "/api/"}, r.pattern) {
 			t.Errorf("public route %q is neither a probe nor checked here", r.pattern)
 		}
 	}

@@ -91,6 +91,7 @@ func NewHandler(cfg Config) *Handler {
 	h = s.metrics.instrument(h) // innermost: it reads the pattern the mux matched
 	h = recoverPanics(cfg.Logger, h)
 	h = logRequests(cfg.Logger, cfg.AccessLog, h)
+	h = securityHeaders(func(r *http.Request) bool { return r.TLS != nil || s.secureCookies() }, h)
 	return &Handler{Handler: h, s: s}
 }
 

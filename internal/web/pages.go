@@ -20,10 +20,11 @@ var templateFS embed.FS
 
 func parseTemplates() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"pct":   func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
-		"num":   func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
-		"add":   func(a, b int) int { return a + b },
-		"deref": func(p *float64) float64 { return *p },
+		"pct":    func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+		"num":    func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+		"add":    func(a, b int) int { return a + b },
+		"static": staticPath,
+		"deref":  func(p *float64) float64 { return *p },
 		"count": func(n int) string {
 			s := strconv.Itoa(n)
 			for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
@@ -47,7 +48,7 @@ type formField struct {
 type contributionRow struct {
 	Feature, Value string
 	LogOdds        float64
-	Width          float64 // bar width, % of the scale
+	Width          int // bar width, whole % of the scale: the style sheet's class w0 … w100
 	Positive       bool
 }
 
@@ -201,7 +202,7 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance, scale string) 
 		if len(r.TopDrivers) < 3 && math.Abs(c.Contribution) >= 0.005 {
 			r.TopDrivers = append(r.TopDrivers, c)
 		}
-		w := 100 * math.Abs(c.Contribution) / top
+		w := int(math.Round(min(100, 100*math.Abs(c.Contribution)/top)))
 		r.Contributions = append(r.Contributions, contributionRow{Feature: c.Feature, Value: c.Value, LogOdds: c.Contribution, Width: w, Positive: c.Contribution > 0})
 	}
 	return r

@@ -69,6 +69,7 @@ func (s *server) routeTable() []route {
 		{"GET /login", levelPublic, pageRoute, s.handleLoginForm()},
 		{"POST /login", levelPublic, pageRoute, s.handleLogin()},
 		{"POST /logout", levelApp, pageRoute, s.handleLogout()},
+		{"GET /static/{file}", levelPublic, pageRoute, s.handleStatic()}, // the login page needs the style sheet too
 
 		{"GET /api/admin/models", levelAdmin, apiRoute, s.handleAdminModels()},
 		{"POST /api/admin/models/{name}/versions/{version}/activate", levelAdmin, apiRoute, s.handleActivate()},
