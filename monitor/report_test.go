@@ -36,6 +36,40 @@ func scoreNow(t *testing.T, s caresignal.Store, m *model.Model) int {
 	return len(b.Scores)
 }
 
+// trainPublished loads the cohort cfg describes into s, trains the
+// engagement model on the data up to trainAt and publishes it.
+func trainPublished(t *testing.T, s caresignal.Store, cfg synth.Config, trainAt time.Time) *model.Model {
+	t.Helper()
+	ctx := context.Background()
+	c, err := synth.Generate(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceSource(ctx, &c.Source, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunELT(ctx, trainAt); err != nil {
+		t.Fatal(err)
+	}
+	x, err := s.TrainingExtract(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
+	m, err := model.Train(ctx, spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, b, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestReportCatchesDrift runs the evaluation layer on a synthetic program
 // whose drop-off hazard rises after the model is trained: parity holds,
 // the outcome metrics are there, realised drop-offs run above the
@@ -52,32 +86,7 @@ func TestReportCatchesDrift(t *testing.T) {
 		cfg := synth.Sized(6000, 3)
 		cfg.AsOf = end
 		cfg.Drift = &synth.Drift{From: trainAt, HazardShift: 0.7}
-		c, err := synth.Generate(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.ReplaceSource(ctx, &c.Source, nil); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.RunELT(ctx, trainAt); err != nil {
-			t.Fatal(err)
-		}
-		x, err := s.TrainingExtract(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-		m, err := model.Train(ctx, spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := m.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, b, "test"); err != nil {
-			t.Fatal(err)
-		}
+		m := trainPublished(t, s, cfg, trainAt)
 		scored := scoreNow(t, s, m)
 		for k := 1; k <= 4; k++ {
 			if _, err := s.RunELT(ctx, trainAt.AddDate(0, k, 0)); err != nil {
@@ -224,29 +233,7 @@ func TestReportCountsUnseenLevels(t *testing.T) {
 	cfg := synth.Sized(3000, 5)
 	cfg.AsOf = end
 	cfg.Drift = &synth.Drift{From: trainAt, UnseenProgram: true}
-	c, err := synth.Generate(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ReplaceSource(ctx, &c.Source, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.RunELT(ctx, trainAt); err != nil {
-		t.Fatal(err)
-	}
-	x, err := s.TrainingExtract(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, _ := feature.ParseSpecBytes(caresignal.EngagementSpec)
-	m, err := model.Train(ctx, spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := m.Marshal()
-	if _, err := s.PublishModel(ctx, caresignal.ModelVersion{Name: m.Name, Version: m.Version}, b, "test"); err != nil {
-		t.Fatal(err)
-	}
+	m := trainPublished(t, s, cfg, trainAt)
 	if _, err := s.RunELT(ctx, end); err != nil {
 		t.Fatal(err)
 	}

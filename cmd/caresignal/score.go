@@ -86,23 +86,12 @@ func stepScore(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	fmt.Fprintf(e.stdout, "%sscored %s enrolled patients (as of %s, %d-month horizon) into the scores table in %s: mean risk this month %.1f%%, %s at 10%% or more\n",
 		prefix, count(len(b.Scores)), b.Run.AsOf.Format(time.DateOnly), b.Run.Horizon, seconds(el), 100*mean, count(high))
 	if len(b.Refused) > 0 {
-		reasons := make([]string, 0, len(b.Refused))
-		for field, n := range b.Refused {
-			reasons = append(reasons, fmt.Sprintf("%s (%d)", field, n))
-		}
-		sort.Strings(reasons)
 		fmt.Fprintf(e.stderr, "warning: %d patients could not be scored and are not in the scores table; the model refused their %s\n",
-			b.Enrolled-len(b.Scores), strings.Join(reasons, ", "))
+			b.Enrolled-len(b.Scores), byField(b.Refused))
 	}
 	if len(b.Unseen) > 0 {
-		// Feature names and counts only: never the levels, which are data.
-		counts := make([]string, 0, len(b.Unseen))
-		for field, n := range b.Unseen {
-			counts = append(counts, fmt.Sprintf("%s (%d)", field, n))
-		}
-		sort.Strings(counts)
 		fmt.Fprintf(e.stderr, "warning: patients with a level the model did not see in training, scored by the spec's batch policy (the reference level, unless it refuses them): %s\n",
-			strings.Join(counts, ", "))
+			byField(b.Unseen))
 	}
 	if csvFile != nil {
 		if err := csvFile.commit(); err != nil {
@@ -174,4 +163,15 @@ func writeCSV(tmp *os.File, scores []caresignal.Score, preds []caresignal.Predic
 		return err
 	}
 	return tmp.Sync()
+}
+
+// byField lists counts by field name, "age (3), program (12)": names and
+// counts only, never values, which are data.
+func byField(counts map[string]int) string {
+	out := make([]string, 0, len(counts))
+	for field, n := range counts {
+		out = append(out, fmt.Sprintf("%s (%d)", field, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -85,7 +85,7 @@ func TestSlowWriterSlowsRequestsInsteadOfSpilling(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, _ := s.CountPredictions(context.Background())
-	spilled := counter(t, reg, "caresignal_prediction_log_spilled_total")
+	spilled := metric(t, reg, "caresignal_prediction_log_spilled_total")
 	if n != 1000 || spilled != 0 {
 		t.Fatalf("stored %d of 1000 records, %v spilled; want all stored, none spilled", n, spilled)
 	}
@@ -145,7 +145,7 @@ func TestLargeRecordsBoundTheQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, _ := s.CountPredictions(context.Background())
-	if spilled := counter(t, reg, "caresignal_prediction_log_spilled_total"); n != 100 || spilled != 0 {
+	if spilled := metric(t, reg, "caresignal_prediction_log_spilled_total"); n != 100 || spilled != 0 {
 		t.Fatalf("stored %d of 100 records, %v spilled", n, spilled)
 	}
 	if m := most.Load(); m > int64(opt.QueueBytes)+size || m == 0 {
@@ -177,7 +177,7 @@ func TestStuckWriterSpills(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("Log took %v against a hung database; it should give up waiting after about %v", took, opt.QueueWait)
 	}
-	if spilled := counter(t, reg, "caresignal_prediction_log_spilled_total"); spilled == 0 {
+	if spilled := metric(t, reg, "caresignal_prediction_log_spilled_total"); spilled == 0 {
 		t.Error("nothing spilled while the database hung")
 	}
 	close(s.hang)
@@ -186,19 +186,4 @@ func TestStuckWriterSpills(t *testing.T) {
 	}
 	// Spilled records are replayed by Close (or the next start).
 	waitFor(t, "every record stored", func() bool { n, _ := s.CountPredictions(context.Background()); return n == 100 })
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

@@ -73,6 +73,7 @@ func quarantinedIDs(t *testing.T, dir string) []string {
 	return ids
 }
 
+// metric reads the value of a counter or gauge of reg.
 func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
