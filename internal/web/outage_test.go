@@ -18,6 +18,26 @@ import (
 	"github.com/caresignal/caresignal/internal/predlog"
 )
 
+// loggedLoad serves the API with a prediction log on store, quick to
+// spill and retry, and starts four clients posting one patient's body
+// without pause.
+func loggedLoad(t *testing.T, store caresignal.Store, patient string) (*predlog.Logger, *httptest.Server, *loadGen, string) {
+	t.Helper()
+	pl, err := predlog.New(store, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 20 * time.Millisecond,
+		RetryEvery: 100 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewHandler(Config{Model: testModel(t), Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), PredictionLog: pl}))
+	body := `{"patient_id": "` + patient + `", "features": ` + goodFeatures + `, "horizon": 3}`
+	load := startLoad(4, func() *http.Request {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/engagement", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	})
+	return pl, srv, load, body
+}
+
 // TestPostgresOutageUnderLoad: the connection to PostgreSQL is cut while
 // clients post without pause, then restored. No request fails, readiness
 // holds while the prediction log spills to disk, and once the database is
@@ -36,20 +56,8 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer check.Close()
-	pl, err := predlog.New(store, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 20 * time.Millisecond,
-		RetryEvery: 100 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(NewHandler(Config{Model: testModel(t), Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), PredictionLog: pl}))
+	pl, srv, load, body := loggedLoad(t, store, "P-outage")
 	defer srv.Close()
-
-	body := `{"patient_id": "P-outage", "features": ` + goodFeatures + `, "horizon": 3}`
-	load := startLoad(4, func() *http.Request {
-		req, _ := http.NewRequest("POST", srv.URL+"/api/engagement", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		return req
-	})
 	time.Sleep(300 * time.Millisecond)
 	proxy.Stop()
 	deadline := time.Now().Add(10 * time.Second)
@@ -105,20 +113,8 @@ func TestPoisonedRecordUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	pl, err := predlog.New(store, predlog.Options{SpillDir: t.TempDir(), FlushEvery: 20 * time.Millisecond,
-		RetryEvery: 100 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(NewHandler(Config{Model: testModel(t), Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), PredictionLog: pl}))
+	pl, srv, load, _ := loggedLoad(t, store, "P-load")
 	defer srv.Close()
-
-	body := `{"patient_id": "P-load", "features": ` + goodFeatures + `, "horizon": 3}`
-	load := startLoad(4, func() *http.Request {
-		req, _ := http.NewRequest("POST", srv.URL+"/api/engagement", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		return req
-	})
 	for i := range 6 {
 		time.Sleep(50 * time.Millisecond)
 		rec := caresignal.RequestRecord{ID: fmt.Sprintf("poison-%d", i), At: time.Now(), Model: "engagement", Version: "v1",
