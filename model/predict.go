@@ -28,38 +28,25 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // Bad input returns a *caresignal.Error whose Field is relative to the
 // instance ("features.age", "horizon").
 func (m *Model) Predict(inst *caresignal.Instance) (caresignal.Prediction, error) {
-	return m.predict(inst, true)
-}
-
-// PredictCurves is Predict without the explanation (which costs about as
-// much as the rest): for answers that do not carry one.
-func (m *Model) PredictCurves(inst *caresignal.Instance) (caresignal.Prediction, error) {
-	return m.predict(inst, false)
-}
-
-// PredictFor is Predict, or PredictCurves without explain, with the
-// unseen-level policy of surface s: batch scoring and offline rescoring
-// use feature.SurfaceBatch, requests the API's (Predict's).
-func (m *Model) PredictFor(s feature.Surface, inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
-	return m.predictFor(s, inst, explain)
+	return m.PredictFor(feature.SurfaceAPI, inst, true)
 }
 
 // Hazard returns the hazard of one month for the given features — a
 // person-period row scored as a classifier scores it — without the curve
 // summaries and explanation Predict adds.
 func (m *Model) Hazard(features map[string]caresignal.Value, month int) (float64, error) {
-	p, err := m.predict(&caresignal.Instance{Features: features, MonthsEnrolled: month - 1, Horizon: 1}, false)
+	p, err := m.PredictFor(feature.SurfaceAPI, &caresignal.Instance{Features: features, MonthsEnrolled: month - 1, Horizon: 1}, false)
 	if err != nil {
 		return 0, err
 	}
 	return p.Hazard[0], nil
 }
 
-func (m *Model) predict(inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
-	return m.predictFor(feature.SurfaceAPI, inst, explain)
-}
-
-func (m *Model) predictFor(surface feature.Surface, inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
+// PredictFor is Predict with the unseen-level policy of surface, and
+// the explanation only when explain is set (it costs about as much as the
+// rest): requests use feature.SurfaceAPI (Predict's), batch scoring and
+// offline rescoring feature.SurfaceBatch.
+func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
 	var p caresignal.Prediction
 	if inst.MonthsEnrolled < 0 || inst.MonthsEnrolled > caresignal.MaxMonthsEnrolled {
 		return p, caresignal.Invalidf("months_enrolled", "months_enrolled must be between 0 and %d", caresignal.MaxMonthsEnrolled)
@@ -226,7 +213,7 @@ func appendSigned(b []byte, c float64) []byte {
 func (m *Model) PredictBatch(insts []caresignal.Instance, explain bool) ([]caresignal.Prediction, error) {
 	out := make([]caresignal.Prediction, len(insts))
 	for i := range insts {
-		p, err := m.predict(&insts[i], explain)
+		p, err := m.PredictFor(feature.SurfaceAPI, &insts[i], explain)
 		if err != nil {
 			return nil, prefixField(err, fmt.Sprintf("instances[%d].", i))
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/wire"
 )
@@ -133,13 +134,7 @@ func Score(m *model.Model, insts []caresignal.Instance, batch bool, f wire.Field
 	explain := f.Has(wire.FieldExplanation)
 	var preds []caresignal.Prediction
 	if !batch {
-		var p caresignal.Prediction
-		var err error
-		if explain {
-			p, err = m.Predict(&insts[0])
-		} else {
-			p, err = m.PredictCurves(&insts[0])
-		}
+		p, err := m.PredictFor(feature.SurfaceAPI, &insts[0], explain)
 		if err != nil {
 			return nil, err
 		}

@@ -27,9 +27,6 @@ const (
 // fieldNames are the outputs' names, in the order of their bits.
 var fieldNames = [...]string{"hazard", "survival", "expected_months", "median_months", "explanation"}
 
-// FieldNames lists every output's name, in answer order.
-func FieldNames() []string { return fieldNames[:] }
-
 // fieldOf returns the output named name, or 0.
 func fieldOf(name []byte) Fields {
 	for i, n := range fieldNames {

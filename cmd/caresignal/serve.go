@@ -246,16 +246,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer store.Close()
 	if s.mode == "dev" && !s.modeChosen && !loopbackAddr(s.addr) {
-		keys, _, err := store.Keys(ctx)
+		keys, err := access.NewKeyring(ctx, store, s.keyRefresh)
 		if err != nil {
 			return err
 		}
-		active := 0
-		for _, k := range keys {
-			if k.RevokedAt == nil {
-				active++
-			}
-		}
+		active, _ := keys.Active()
 		if err := s.checkDevExposure(active); err != nil {
 			return err
 		}

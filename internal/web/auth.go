@@ -138,7 +138,8 @@ func (s *server) guard(rt route) http.Handler {
 			// Audited like a refused role: who tried (the key's public
 			// id, when one was sent), never the secret.
 			s.metrics.authFailures.WithLabelValues("admin").Inc()
-			who := &caller{Principal: access.Principal{Name: "unauthenticated", KeyID: keyIDOf(presentedKey(r))}}
+			key, _ := presentedKey(r)
+			who := &caller{Principal: access.Principal{Name: "unauthenticated", KeyID: keyIDOf(key)}}
 			s.audit(r, who, "access", pattern, "denied", "no valid key")
 		}
 		if !ok {
@@ -186,13 +187,9 @@ func (s *server) deny(w http.ResponseWriter, r *http.Request, code int, api bool
 // X-API-Key header, or the session cookie.
 func (s *server) authenticate(r *http.Request) (*caller, bool) {
 	a := s.cfg.Access
-	key := r.Header.Get("X-API-Key")
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, token, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			return nil, false
-		}
-		key = strings.TrimSpace(token)
+	key, ok := presentedKey(r)
+	if !ok {
+		return nil, false
 	}
 	if key != "" {
 		p, ok := a.Keys.Check(r.Context(), key)
@@ -221,15 +218,30 @@ func (s *server) authenticate(r *http.Request) (*caller, bool) {
 // over HTTPS: the last value of X-Forwarded-Proto (the one the nearest
 // proxy set) is https.
 func forwardedHTTPS(r *http.Request) bool {
-	vals := r.Header.Values("X-Forwarded-Proto")
+	return strings.EqualFold(lastForwarded(r, "X-Forwarded-Proto"), "https")
+}
+
+// lastForwarded is the last value of a list header such as
+// X-Forwarded-For, over all its lines: the one the nearest proxy added.
+func lastForwarded(r *http.Request, header string) string {
+	vals := r.Header.Values(header)
 	if len(vals) == 0 {
-		return false
+		return ""
 	}
 	last := vals[len(vals)-1]
 	if i := strings.LastIndexByte(last, ','); i >= 0 {
 		last = last[i+1:]
 	}
-	return strings.EqualFold(strings.TrimSpace(last), "https")
+	return strings.TrimSpace(last)
+}
+
+// peerHost is the host part of the connection's remote address.
+func peerHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // fromTrustedPeer is true without trusted proxies, or when the peer is one.
@@ -238,11 +250,7 @@ func (s *server) fromTrustedPeer(r *http.Request) bool {
 	if a == nil || len(a.TrustedProxies) == 0 {
 		return true
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
+	ip, err := netip.ParseAddr(peerHost(r))
 	if err != nil {
 		return false
 	}

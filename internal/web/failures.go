@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -85,32 +84,23 @@ func (s *server) failureSources(r *http.Request, key string) []string {
 // clientAddr is the client's address: behind a trusted proxy, the last
 // address of X-Forwarded-For (the one the proxy added); else the peer.
 func (s *server) clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
 	if a := s.cfg.Access; a != nil && len(a.TrustedProxies) > 0 && s.fromTrustedPeer(r) {
-		if vals := r.Header.Values("X-Forwarded-For"); len(vals) > 0 {
-			last := vals[len(vals)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
-				return ip.String()
-			}
+		if ip, err := netip.ParseAddr(lastForwarded(r, "X-Forwarded-For")); err == nil {
+			return ip.String()
 		}
 	}
-	return host
+	return peerHost(r)
 }
 
-// presentedKey is the key a request sends, if any (Authorization: Bearer
-// or X-API-Key).
-func presentedKey(r *http.Request) string {
+// presentedKey is the key a request sends (Authorization: Bearer, which
+// wins, or X-API-Key; "" for none); ok is false for an Authorization
+// header of another scheme.
+func presentedKey(r *http.Request) (key string, ok bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		_, token, _ := strings.Cut(h, " ")
-		return strings.TrimSpace(token)
+		scheme, token, _ := strings.Cut(h, " ")
+		return strings.TrimSpace(token), strings.EqualFold(scheme, "Bearer")
 	}
-	return r.Header.Get("X-API-Key")
+	return r.Header.Get("X-API-Key"), true
 }
 
 // keyIDOf is the public id of a well-formed key, or "".
