@@ -37,7 +37,9 @@ func (s *Scorer) Invocations(call Call, body []byte) ([]byte, error) {
 				s.logger.Error("prediction log: a prediction not kept", "request_id", call.RequestID, "err", err) // not possible: decoded numbers are finite, hazards in [0, 1]
 			}
 		}
-		s.keep(call, &r)
+		if err := s.keep(call, &r); err != nil {
+			return nil, err
+		}
 	}
 	return wire.EncodeInvocations(hazards)
 }

@@ -16,7 +16,9 @@ import (
 )
 
 // Recorder keeps prediction records; *predlog.Logger is one. Log must not
-// wait for a database: it is called on the request's path.
+// wait for a database: it is called on the request's path. An error means
+// the records are not kept: the request then fails (unavailable) rather
+// than be answered without its record.
 type Recorder interface {
 	Log(recs ...caresignal.RequestRecord) error
 }
@@ -99,7 +101,10 @@ func (s *Scorer) Engagement(call Call, body []byte) (wire.Encoded, error) {
 	if err != nil {
 		return wire.Encoded{}, err
 	}
-	s.recordPatients(call, m, wire.KindPatient, false, req.Raws, ans.Predictions, &enc)
+	if err := s.recordPatients(call, m, wire.KindPatient, false, req.Raws, ans.Predictions, &enc); err != nil {
+		enc.Release()
+		return wire.Encoded{}, err
+	}
 	if set.Shadow != nil {
 		s.shadow(call, set.Shadow, req.Instances, req.Raws, req.Batch, ans)
 	}
@@ -122,7 +127,9 @@ func (s *Scorer) WhatIf(call Call, m *model.Model, inst *caresignal.Instance) (c
 		if err != nil {
 			return p, err
 		}
-		s.recordPatients(call, m, wire.KindWhatIf, false, [][]byte{in}, []caresignal.Prediction{p}, nil)
+		if err := s.recordPatients(call, m, wire.KindWhatIf, false, [][]byte{in}, []caresignal.Prediction{p}, nil); err != nil {
+			return caresignal.Prediction{}, err
+		}
 	}
 	return p, nil
 }
@@ -151,10 +158,10 @@ func Score(m *model.Model, insts []caresignal.Instance, batch bool, f wire.Field
 // recordPatients hands the log one record of the request's predictions
 // of patients, with each instance's JSON as received. enc, when not nil,
 // is the encoded answer, whose outputs are copied rather than formatted
-// again.
-func (s *Scorer) recordPatients(call Call, m *model.Model, kind wire.Kind, shadow bool, raws [][]byte, preds []caresignal.Prediction, enc *wire.Encoded) {
+// again. An error means the log did not keep the record.
+func (s *Scorer) recordPatients(call Call, m *model.Model, kind wire.Kind, shadow bool, raws [][]byte, preds []caresignal.Prediction, enc *wire.Encoded) error {
 	if s.log == nil {
-		return
+		return nil
 	}
 	r := wire.RequestLog{At: time.Now().UTC(), Model: m.Info(), Route: call.Route, Kind: kind, Shadow: shadow, RequestID: call.RequestID, Key: s.key}
 	if len(preds) > 1 {
@@ -175,18 +182,24 @@ func (s *Scorer) recordPatients(call Call, m *model.Model, kind wire.Kind, shado
 			s.logger.Error("prediction log: a prediction not kept", "request_id", call.RequestID, "err", err) // not possible: the answer was encoded
 		}
 	}
-	s.keep(call, &r)
+	return s.keep(call, &r)
 }
 
-// keep hands r's record to the log.
-func (s *Scorer) keep(call Call, r *wire.RequestLog) {
+// keep hands r's record to the log. When the log does not keep it, the
+// error (unavailable) is the request's.
+func (s *Scorer) keep(call Call, r *wire.RequestLog) error {
 	rec, ok := r.Stored()
 	if !ok {
-		return
+		return nil
 	}
 	if err := s.log.Log(rec); err != nil {
-		s.logger.Error("prediction log: records not kept", "request_id", call.RequestID, "predictions", rec.Instances, "err", err)
+		s.logger.Error("prediction log: records not kept; the request fails", "request_id", call.RequestID, "predictions", rec.Instances, "err", err)
+		if caresignal.ErrorCode(err) != caresignal.EUNAVAILABLE {
+			err = caresignal.Errorf(caresignal.EUNAVAILABLE, "the prediction could not be recorded: %v", err)
+		}
+		return err
 	}
+	return nil
 }
 
 // shadow scores the request's instances with the shadow model after the
@@ -214,7 +227,7 @@ func (s *Scorer) shadow(call Call, shadow *model.Model, insts []caresignal.Insta
 			if raws == nil {
 				raws = instancesJSON(insts)
 			}
-			s.recordPatients(call, shadow, wire.KindPatient, true, raws, ans.Predictions, nil)
+			_ = s.recordPatients(call, shadow, wire.KindPatient, true, raws, ans.Predictions, nil) // logged; nobody waits for the shadow's answer
 		}
 		info := shadow.Info()
 		obs := s.metrics.shadowDiff.WithLabelValues(info.Name, info.Version)

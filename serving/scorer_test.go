@@ -2,6 +2,7 @@ package serving
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -17,17 +18,54 @@ func testModel(t testing.TB) *model.Model {
 	return m
 }
 
-// recorder keeps the records a scorer hands it.
+// recorder keeps the records a scorer hands it, or refuses them with
+// fail.
 type recorder struct {
 	mu   sync.Mutex
 	recs []caresignal.RequestRecord
+	fail error
 }
 
 func (r *recorder) Log(recs ...caresignal.RequestRecord) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
 	r.recs = append(r.recs, recs...)
 	return nil
+}
+
+// TestUnrecordedIsUnanswered: when the log cannot keep a request's record
+// (the durable log's journal cannot be written), no protocol answers it:
+// the call fails as unavailable, and the what-if form's too.
+func TestUnrecordedIsUnanswered(t *testing.T) {
+	m := testModel(t)
+	log := &recorder{fail: caresignal.Errorf(caresignal.EUNAVAILABLE, "the disk is full")}
+	s, err := NewScorer(Config{Models: NewModels(m), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := Call{RequestID: "r", Route: "POST /api/engagement"}
+	if _, err := s.Engagement(call, []byte(`{"patient_id": "P1", "features": `+features+`}`)); caresignal.ErrorCode(err) != caresignal.EUNAVAILABLE {
+		t.Errorf("engagement: %v", err)
+	}
+	inv := `{"dataframe_records": [{"month": 2, "age": 40, "sex": "M", "program": "diabetes", "channel": "sms", "baseline_score": 0.5, "prior_no_shows": 0, "enrolled_via": "self", "sessions_last_month": 2, "days_since_last_session": 12, "messages_last_month": 1}]}`
+	if _, err := s.Invocations(call, []byte(inv)); caresignal.ErrorCode(err) != caresignal.EUNAVAILABLE {
+		t.Errorf("invocations: %v", err)
+	}
+	req, err := wire.DecodeRequest([]byte(`{"patient_id": "P1", "features": `+features+`}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WhatIf(call, m, &req.Instances[0]); caresignal.ErrorCode(err) != caresignal.EUNAVAILABLE {
+		t.Errorf("what-if: %v", err)
+	}
+	// An error without a code is the log's all the same.
+	log.fail = errors.New("closed")
+	if _, err := s.Engagement(call, []byte(`{"patient_id": "P1", "features": `+features+`}`)); caresignal.ErrorCode(err) != caresignal.EUNAVAILABLE {
+		t.Errorf("engagement, an uncoded error: %v", err)
+	}
 }
 
 const features = modeltest.Features

@@ -47,7 +47,9 @@ func (s *Scorer) InferV2(call Call, name, version string, body []byte) ([]byte, 
 	var raws [][]byte
 	if s.log != nil {
 		raws = instancesJSON(insts)
-		s.recordPatients(call, m, wire.KindPatient, false, raws, ans.Predictions, nil)
+		if err := s.recordPatients(call, m, wire.KindPatient, false, raws, ans.Predictions, nil); err != nil {
+			return nil, err
+		}
 	}
 	if set.Shadow != nil {
 		s.shadow(call, set.Shadow, insts, raws, true, ans)

@@ -91,8 +91,30 @@ func TestPlatformTLSFlag(t *testing.T) {
 	if err := s.validate(); err != nil {
 		t.Errorf("prod with TLS at the platform: %v", err)
 	}
-	s.platformTLSBad = true
+	e := &env{getenv: func(string) string { return "yes please" }}
+	s.envBool(e, "CARESIGNAL_TLS_TERMINATED_BY_PLATFORM", "tls-terminated-by-platform")
 	if err := s.validate(); caresignal.ErrorField(err) != "tls-terminated-by-platform" {
+		t.Errorf("a bad environment value: %v", err)
+	}
+}
+
+// TestDurableLogFlag: --durable-log needs the prediction log, and its
+// environment variable must be a boolean.
+func TestDurableLogFlag(t *testing.T) {
+	s := serveFlags{mode: "dev", logFormat: "json", registryPoll: 1e9, keyRefresh: 1e9, predLog: true, durableLog: true}
+	if err := s.validate(); err != nil {
+		t.Errorf("durable: %v", err)
+	}
+	s.predLog = false
+	if err := s.validate(); caresignal.ErrorField(err) != "durable-log" {
+		t.Errorf("durable without the log: %v", err)
+	}
+	s = serveFlags{mode: "dev", logFormat: "json", registryPoll: 1e9, keyRefresh: 1e9, predLog: true}
+	if s.envBool(&env{getenv: func(string) string { return "1" }}, "CARESIGNAL_DURABLE_LOG", "durable-log") != true {
+		t.Error("CARESIGNAL_DURABLE_LOG=1 is not true")
+	}
+	s.envBool(&env{getenv: func(string) string { return "sometimes" }}, "CARESIGNAL_DURABLE_LOG", "durable-log")
+	if err := s.validate(); caresignal.ErrorField(err) != "durable-log" || !strings.Contains(err.Error(), "CARESIGNAL_DURABLE_LOG") {
 		t.Errorf("a bad environment value: %v", err)
 	}
 }

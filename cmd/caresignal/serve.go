@@ -39,16 +39,18 @@ type serveFlags struct {
 	tlsKey      string
 	proxies     string
 	platformTLS bool
-	// platformTLSBad: CARESIGNAL_TLS_TERMINATED_BY_PLATFORM is not a boolean.
-	platformTLSBad bool
-	rateLimit      float64
-	burst          int
-	registryPoll   time.Duration
-	keyRefresh     time.Duration
-	predLog        bool
-	spillDir       string
-	pseudonymKey   string
-	debugAddr      string
+	// badEnv lists the boolean environment variables set to something
+	// else than a boolean, with their flags.
+	badEnv       [][2]string
+	rateLimit    float64
+	burst        int
+	registryPoll time.Duration
+	keyRefresh   time.Duration
+	predLog      bool
+	durableLog   bool
+	spillDir     string
+	pseudonymKey string
+	debugAddr    string
 
 	trusted []netip.Prefix
 	// modeChosen says --mode or CARESIGNAL_MODE was given, rather than
@@ -63,19 +65,30 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.StringVar(&s.tlsCert, "tls-cert", envDefault(e, "CARESIGNAL_TLS_CERT", ""), "serve HTTPS with this PEM certificate (with --tls-key) (env CARESIGNAL_TLS_CERT)")
 	fs.StringVar(&s.tlsKey, "tls-key", envDefault(e, "CARESIGNAL_TLS_KEY", ""), "the certificate's PEM private key (env CARESIGNAL_TLS_KEY)")
 	fs.StringVar(&s.proxies, "trusted-proxy", envDefault(e, "CARESIGNAL_TRUSTED_PROXY", ""), "comma-separated addresses or CIDRs of the TLS-terminating proxy; in prod mode only they may connect (health probes excepted) (env CARESIGNAL_TRUSTED_PROXY)")
-	if v := e.getenv("CARESIGNAL_TLS_TERMINATED_BY_PLATFORM"); v != "" {
-		b, err := strconv.ParseBool(v)
-		s.platformTLS, s.platformTLSBad = b, err != nil
-	}
-	fs.BoolVar(&s.platformTLS, "tls-terminated-by-platform", s.platformTLS, "TLS ends at a platform's router whose address is not fixed (Heroku, an API gateway): in prod mode every request but the health probes must carry X-Forwarded-Proto: https (env CARESIGNAL_TLS_TERMINATED_BY_PLATFORM)")
+	fs.BoolVar(&s.platformTLS, "tls-terminated-by-platform", s.envBool(e, "CARESIGNAL_TLS_TERMINATED_BY_PLATFORM", "tls-terminated-by-platform"), "TLS ends at a platform's router whose address is not fixed (Heroku, an API gateway): in prod mode every request but the health probes must carry X-Forwarded-Proto: https (env CARESIGNAL_TLS_TERMINATED_BY_PLATFORM)")
 	fs.Float64Var(&s.rateLimit, "rate-limit", envFloat(e, "CARESIGNAL_RATE_LIMIT", 0), "requests per second allowed to each API key, 0 for no limit (env CARESIGNAL_RATE_LIMIT)")
 	fs.IntVar(&s.burst, "rate-burst", 0, "requests a key may make at once above its rate (default: one second's worth)")
 	fs.DurationVar(&s.registryPoll, "registry-poll", time.Second, "how often to read the model registry's serving state (production, canary, shadow); on PostgreSQL changes also arrive at once by notification")
 	fs.DurationVar(&s.keyRefresh, "key-refresh", 10*time.Second, "how often to re-read the API keys (revocations elsewhere take effect within this)")
 	fs.BoolVar(&s.predLog, "prediction-log", true, "record every prediction served in the database's prediction log")
+	fs.BoolVar(&s.durableLog, "durable-log", s.envBool(e, "CARESIGNAL_DURABLE_LOG", "durable-log"), "answer a prediction only once its record is synced to a local journal in the spill directory, so that a crash loses no answered record (one fsync per group of concurrent requests; see docs/operations.md) (env CARESIGNAL_DURABLE_LOG)")
 	fs.StringVar(&s.spillDir, "spill-dir", envDefault(e, "CARESIGNAL_SPILL_DIR", ""), "where the prediction log keeps records while the database is unreachable (default <data-dir>/spill) (env CARESIGNAL_SPILL_DIR)")
 	fs.StringVar(&s.debugAddr, "debug-addr", envDefault(e, "CARESIGNAL_DEBUG_ADDR", ""), "also serve Go's profiling endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty. They have no access control (env CARESIGNAL_DEBUG_ADDR)")
 	s.pseudonymKey = envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
+}
+
+// envBool reads the boolean environment variable key of a flag (false
+// when unset), noting a value that is not a boolean for validate to refuse.
+func (s *serveFlags) envBool(e *env, key, flag string) bool {
+	v := e.getenv(key)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		s.badEnv = append(s.badEnv, [2]string{key, flag})
+	}
+	return b
 }
 
 func (s *serveFlags) validate() error {
@@ -87,8 +100,11 @@ func (s *serveFlags) validate() error {
 	if s.logFormat != "json" && s.logFormat != "text" {
 		return caresignal.Invalidf("log-format", "--log-format must be json or text, got %q", s.logFormat)
 	}
-	if s.platformTLSBad {
-		return caresignal.Invalidf("tls-terminated-by-platform", "CARESIGNAL_TLS_TERMINATED_BY_PLATFORM must be true or false")
+	for _, bad := range s.badEnv {
+		return caresignal.Invalidf(bad[1], "%s (--%s) must be true or false", bad[0], bad[1])
+	}
+	if s.durableLog && !s.predLog {
+		return caresignal.Invalidf("durable-log", "--durable-log needs the prediction log: drop --prediction-log=false or --durable-log")
 	}
 	if (s.tlsCert == "") != (s.tlsKey == "") {
 		return caresignal.Invalidf("tls-cert", "--tls-cert and --tls-key go together")
@@ -311,7 +327,7 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	// HTTP server stops, and on any early return.
 	closeLog := func() error { return nil }
 	if s.predLog {
-		pl, err := predlog.New(store, predlog.Options{SpillDir: s.spillDir, Registry: reg, Logger: log})
+		pl, err := predlog.New(store, predlog.Options{SpillDir: s.spillDir, Durable: s.durableLog, Registry: reg, Logger: log})
 		if err != nil {
 			return err
 		}

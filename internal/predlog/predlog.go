@@ -11,6 +11,12 @@
 // is queued in memory: see docs/operations.md). Close drains the queue,
 // so a graceful shutdown loses nothing either.
 //
+// In the durable mode (Options.Durable) Log first appends its records to
+// a local journal and returns only once the journal is synced, one fsync
+// per group of concurrent requests (journal.go): an answer sent after Log
+// returns then survives a crash, at the cost of the sync on the request's
+// path. Journal files a crash leaves are replayed at the next start.
+//
 // A record the database refuses (caresignal.EINVALID from the sink: bytes
 // it does not accept, a failed CHECK) would fail every batch it is in,
 // however often retried; the writer splits such a batch in halves until
@@ -71,6 +77,9 @@ type Options struct {
 	QueueWait time.Duration
 	// WriteTimeout bounds one batch's write (default 5s).
 	WriteTimeout time.Duration
+	// Durable makes Log return only once its records are synced to a
+	// local journal (see the package documentation).
+	Durable bool
 	// Registry receives the logger's metrics; nil: none.
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
@@ -82,7 +91,8 @@ type Logger struct {
 	opt  Options
 	log  *slog.Logger
 
-	queue  chan caresignal.RequestRecord
+	queue  chan entry
+	j      *journal      // the durable mode's journal; nil: not durable
 	queued atomic.Int64  // bytes of items in queue
 	kick   chan struct{} // wakes the writer (buffer of one)
 	// room is closed (and replaced) when the writer takes records, to
@@ -110,6 +120,13 @@ type Logger struct {
 	written, spilled, replayed, quarantined prometheus.Counter
 	depth, depthBytes                       prometheus.GaugeFunc
 	spillBytes, quarantineRecords           prometheus.GaugeFunc
+}
+
+// entry is a queued record, with its journal segment in the durable mode
+// (else nil).
+type entry struct {
+	rec caresignal.RequestRecord
+	seg *segment
 }
 
 const spillName = "predictions.spill.jsonl"
@@ -156,7 +173,7 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	l := &Logger{sink: sink, opt: opt, log: opt.Logger,
-		queue: make(chan caresignal.RequestRecord, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
+		queue: make(chan entry, opt.QueueSize), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	room := make(chan struct{})
 	l.room.Store(&room)
 	l.written = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_written_total", Help: "Prediction records (one per request) stored in the database."})
@@ -178,6 +195,21 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 			}
 		}
 	}
+	// A journal left by an earlier run holds answered records that may
+	// not have reached the database: they are replayed, whatever this
+	// run's mode.
+	if n, err := recoverJournal(opt.SpillDir); err != nil {
+		return nil, err
+	} else if n > 0 {
+		l.log.Warn("prediction log: replaying the journal an earlier run left", "files", n)
+	}
+	if opt.Durable {
+		j, err := newJournal(opt.SpillDir, opt.Registry, l.log.Error)
+		if err != nil {
+			return nil, err
+		}
+		l.j = j
+	}
 	if l.SpillBytes() > 0 {
 		l.spilling.Store(true)
 	}
@@ -195,34 +227,64 @@ func New(sink caresignal.PredictionLog, opt Options) (*Logger, error) {
 // flood the requests slow to the pace the database keeps, rather than
 // every record taking the dearer way through the spill file (written,
 // read back and stored). After Close it returns an error and records
-// nothing.
+// nothing. In the durable mode it first appends recs to the journal and
+// waits for the sync; an error then means they are not kept, and the
+// request must not be answered as served.
 func (l *Logger) Log(recs ...caresignal.RequestRecord) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
 	if l.closed.Load() {
-		return errors.New("the prediction log is closed")
+		return caresignal.Errorf(caresignal.EUNAVAILABLE, "the prediction log is closed")
+	}
+	var seg *segment
+	if l.j != nil {
+		var err error
+		if seg, err = l.j.append(recs); err != nil {
+			return err
+		}
 	}
 	for i := range recs {
-		if l.enqueue(recs[i]) {
+		e := entry{recs[i], seg}
+		if l.enqueue(e) {
 			continue
 		}
-		if !l.spilling.Load() && l.waitForRoom(recs[i]) {
+		if !l.spilling.Load() && l.waitForRoom(e) {
 			continue
 		}
 		// The database is not taking batches, or the writer stayed
 		// behind: this call's remaining records go to the spill file in
 		// one append. It is not synced here (the request would wait for
 		// the disk); the writer's next spill, or Close, syncs the file,
-		// and a process exit keeps what the kernel holds.
-		return l.spill(recs[i:], false)
+		// and a process exit keeps what the kernel holds. In the durable
+		// mode the journal already holds them, until the spill file is
+		// synced.
+		if err := l.spill(recs[i:], seg != nil); err != nil {
+			if seg != nil {
+				return nil // kept in the journal all the same
+			}
+			return err
+		}
+		if seg != nil {
+			l.j.settle(repeat(seg, len(recs)-i))
+		}
+		return nil
 	}
 	return nil
 }
 
+// repeat is n copies of s.
+func repeat(s *segment, n int) []*segment {
+	out := make([]*segment, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
 // enqueue queues rec if there is room for it, in records and in bytes,
 // waking the writer once the queue is a quarter full.
-func (l *Logger) enqueue(rec caresignal.RequestRecord) bool {
-	n := int64(len(rec.Items))
+func (l *Logger) enqueue(rec entry) bool {
+	n := int64(len(rec.rec.Items))
 	q := l.queued.Add(n)
 	if q > int64(l.opt.QueueBytes) && q != n {
 		l.queued.Add(-n)
@@ -242,7 +304,7 @@ func (l *Logger) enqueue(rec caresignal.RequestRecord) bool {
 
 // waitForRoom queues rec when room appears before the writer has made no
 // progress for QueueWait (it is then stuck on the database).
-func (l *Logger) waitForRoom(rec caresignal.RequestRecord) bool {
+func (l *Logger) waitForRoom(rec entry) bool {
 	if l.opt.QueueWait < 0 {
 		return false
 	}
@@ -274,9 +336,10 @@ func (l *Logger) waitForRoom(rec caresignal.RequestRecord) bool {
 func (l *Logger) run() {
 	defer close(l.done)
 	batch := make([]caresignal.RequestRecord, 0, l.opt.BatchSize)
-	size := 0            // bytes of items in batch
-	took := false        // records were taken since madeRoom
-	var oldest time.Time // when the batch's first record was taken
+	segs := make([]*segment, 0, l.opt.BatchSize) // each record's journal segment
+	size := 0                                    // bytes of items in batch
+	took := false                                // records were taken since madeRoom
+	var oldest time.Time                         // when the batch's first record was taken
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
 	retry := time.NewTicker(l.opt.RetryEvery)
@@ -285,30 +348,30 @@ func (l *Logger) run() {
 	drain:
 		for {
 			select {
-			case rec, ok := <-l.queue:
+			case e, ok := <-l.queue:
 				if !ok {
 					// Closing: store the rest and make one attempt at the
 					// spill file; what the database will not take stays on
 					// disk for the next start to replay.
-					l.store(batch)
+					l.store(batch, segs)
 					if l.spilling.Load() {
 						l.replay()
 					}
 					l.syncSpill()
 					return
 				}
-				l.queued.Add(-int64(len(rec.Items)))
+				l.queued.Add(-int64(len(e.rec.Items)))
 				took = true
 				if len(batch) == 0 {
 					oldest = time.Now()
 					l.progress.Store(oldest.UnixNano())
 				}
-				batch = append(batch, rec)
-				if size += len(rec.Items); len(batch) >= l.opt.BatchSize || size >= l.opt.BatchBytes {
+				batch, segs = append(batch, e.rec), append(segs, e.seg)
+				if size += len(e.rec.Items); len(batch) >= l.opt.BatchSize || size >= l.opt.BatchBytes {
 					l.madeRoom()
 					took = false
-					l.store(batch)
-					batch, size = batch[:0], 0
+					l.store(batch, segs)
+					batch, segs, size = batch[:0], segs[:0], 0
 				}
 			default:
 				break drain
@@ -319,8 +382,8 @@ func (l *Logger) run() {
 			took = false
 		}
 		if len(batch) > 0 && time.Since(oldest) >= l.opt.FlushEvery {
-			l.store(batch)
-			batch, size = batch[:0], 0
+			l.store(batch, segs)
+			batch, segs, size = batch[:0], segs[:0], 0
 		}
 		select {
 		case <-l.kick:
@@ -346,22 +409,30 @@ const pollEvery = 10 * time.Millisecond
 // replayed, new batches are spilled behind it, so records reach the
 // database in the order they were served. Records the database refuses
 // are set aside (put); what follows a failure of the database itself is
-// spilled.
-func (l *Logger) store(batch []caresignal.RequestRecord) {
+// spilled. segs holds each record's journal segment, settled once the
+// record is kept.
+func (l *Logger) store(batch []caresignal.RequestRecord, segs []*segment) {
 	if len(batch) == 0 {
 		return
 	}
 	if !l.spilling.Load() {
 		n, err := l.put(batch, l.written)
+		l.j.settle(segs[:n])
 		if err == nil {
 			return
 		}
-		batch = batch[n:]
+		batch, segs = batch[n:], segs[n:]
 		l.log.Warn("prediction log: the database did not take a batch; spilling to disk until it does", "records", len(batch), "err", err)
 	}
 	if err := l.spill(batch, true); err != nil {
+		if l.j != nil {
+			l.log.Error("prediction log: spilling failed; the records stay in the journal, for the next start to replay", "records", len(batch), "err", err)
+			return
+		}
 		l.log.Error("prediction log: spilling failed; records are lost", "records", len(batch), "err", err)
+		return
 	}
+	l.j.settle(segs)
 }
 
 // refused reports an error of the sink about the data rather than the
@@ -726,7 +797,9 @@ func (l *Logger) SpillBytes() int64 {
 // in predictions-quarantined.jsonl" (the log is writing all the same).
 func (l *Logger) State() string {
 	st := "ok"
-	if e := l.spillErr.Load(); e != nil {
+	if js := l.j.state(); js != "" {
+		st = "failing: " + js
+	} else if e := l.spillErr.Load(); e != nil {
 		st = "failing: " + *e
 	} else if l.spilling.Load() {
 		st = "spilling"
@@ -772,6 +845,9 @@ func (l *Logger) Close(ctx context.Context) error {
 	l.wake()
 	select {
 	case <-l.done:
+		if l.j != nil {
+			l.j.close()
+		}
 		if e := l.spillErr.Load(); e != nil {
 			return errors.New("prediction log: " + *e)
 		}

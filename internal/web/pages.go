@@ -115,6 +115,12 @@ func (s *server) handleWhatIf() http.Handler {
 				s.render(w, http.StatusOK, "index.html", page)
 				return
 			}
+			if caresignal.ErrorCode(err) == caresignal.EUNAVAILABLE {
+				// Not the form's fault: the prediction could not be recorded.
+				page.FormError = "The prediction could not be recorded, so it is not shown. Try again in a moment."
+				s.render(w, http.StatusServiceUnavailable, "index.html", page)
+				return
+			}
 			errs = map[string]string{strings.TrimPrefix(caresignal.ErrorField(err), "features."): strings.TrimPrefix(caresignal.ErrorMessage(err), "features.")}
 		}
 		for i := range page.Fields {
