@@ -254,8 +254,9 @@ func (j *journal) open() (*segment, error) {
 
 func (j *journal) failed(err error) error {
 	msg := "journal: " + err.Error()
-	j.failure.Store(&msg)
-	j.log("prediction log: the journal cannot be written; requests are refused until it can", "err", err)
+	if j.failure.Swap(&msg) == nil { // once per failure, not per request
+		j.log("prediction log: the journal cannot be written; predicting requests are refused until it can", "err", err)
+	}
 	return caresignal.Errorf(caresignal.EUNAVAILABLE, "the prediction could not be recorded durably: %v", err)
 }
 
