@@ -28,7 +28,7 @@ type Table struct {
 
 // Spec builds the feature spec of a table fit: numeric columns
 // untransformed, categorical ones with the first sorted level as reference
-// (filled in by ReadTable), no imputation, one baseline term per period.
+// (filled in by SortedReferences), no imputation, one baseline term per period.
 func (t Table) Spec() (*Spec, error) {
 	s := &Spec{Name: t.Name, Baseline: Baseline{Type: BaselineMonths, MinEvents: 1}}
 	for _, n := range t.Numeric {
@@ -117,9 +117,7 @@ func HeaderColumn(header []string, role, name string) (int, error) {
 // ReadTable reads a person-period CSV table into an extract with one
 // column per spec feature, in spec order; every problem names the line and
 // column. Empty cells and NA are missing values. Rows are grouped by
-// subject and ordered by period, as the database extracts are. Categorical
-// features without a reference get their first level in sorted (byte)
-// order, as R's factor() and scikit-learn's OneHotEncoder order levels.
+// subject and ordered by period, as the database extracts are.
 func ReadTable(r io.Reader, t Table, spec *Spec) (*caresignal.Extract, error) {
 	cr, header, err := OpenCSV(r, "data rows")
 	if err != nil {
@@ -197,6 +195,15 @@ func ReadTable(r io.Reader, t Table, spec *Spec) (*caresignal.Extract, error) {
 		}
 		return a.Month - b.Month
 	})
+	return x, nil
+}
+
+// SortedReferences gives each categorical feature of spec without a
+// reference level the first of its levels in x, in sorted order, as R's
+// factor() and scikit-learn's OneHotEncoder order levels (byte order):
+// the reference of a table fit (a spec file's features
+// without one take the commonest training level instead).
+func SortedReferences(spec *Spec, x *caresignal.Extract) {
 	for i := range spec.Features {
 		f := &spec.Features[i]
 		if f.Type != Categorical || f.Reference != "" {
@@ -208,5 +215,4 @@ func ReadTable(r io.Reader, t Table, spec *Spec) (*caresignal.Extract, error) {
 			}
 		}
 	}
-	return x, nil
 }

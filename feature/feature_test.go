@@ -388,3 +388,25 @@ func TestUnseenPerSurface(t *testing.T) {
 		}
 	}
 }
+
+// TestScaleOfImputedColumn: a standardised column's center and scale are
+// the mean and SD (divisor n) of its observed values; the rows it imputes
+// count in neither (docs/model.md), so a column's scale does not depend on
+// its share of missing values.
+func TestScaleOfImputedColumn(t *testing.T) {
+	s := spec(t, `{"name":"t","features":[{"name":"x","type":"numeric","impute":"mean"},{"name":"c","type":"categorical"}]}`)
+	x := extract(
+		[]any{"a", 1, false, 1.0, "u"}, []any{"a", 2, true, 2.0, "u"}, []any{"b", 1, false, 3.0, "v"},
+		[]any{"c", 1, false, nil, "v"}, []any{"d", 1, true, nil, "u"}, []any{"d", 2, false, 6.0, "v"},
+	)
+	f, err := Fit(s, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff := f.Features[0]
+	// observed 1, 2, 3, 6: mean 3, SD sqrt(((−2)² + (−1)² + 0 + 3²)/4) = sqrt(3.5)
+	if ff.Center != 3 || math.Abs(ff.Scale-math.Sqrt(3.5)) > 1e-15 || ff.ImputeNum != 3 || ff.Missing != 2 {
+		t.Errorf("center %v, scale %v (want 3, %v: the SD with the imputed rows would be %v), imputed %v, missing %d",
+			ff.Center, ff.Scale, math.Sqrt(3.5), math.Sqrt(14.0/6), ff.ImputeNum, ff.Missing)
+	}
+}

@@ -133,6 +133,7 @@ func readReferenceTable(t testing.TB, name string, tab feature.Table, spec *feat
 	if err != nil {
 		t.Fatal(err)
 	}
+	feature.SortedReferences(spec, x)
 	return x
 }
 

@@ -54,14 +54,14 @@ func (o *optionalFloat) Set(s string) error {
 }
 
 func (t *trainFlags) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&t.spec, "spec", envDefault(e, "CARESIGNAL_SPEC", ""), "feature spec JSON file (default: the built-in engagement spec) (env CARESIGNAL_SPEC)")
+	fs.StringVar(&t.spec, "spec", envDefault(e, "CARESIGNAL_SPEC", ""), "feature spec JSON file (default: the built-in engagement spec, as specs/engagement.json); with --csv it names the file's features and how to prepare them (env CARESIGNAL_SPEC)")
 	fs.StringVar(&t.link, "link", "logit", "link: logit (coefficients are log odds ratios) or cloglog (grouped-time proportional hazards: log hazard ratios)")
-	fs.StringVar(&t.penalty, "penalty", "", "none, l2 or elasticnet (default l2 on a database, none with --csv); the baseline terms are never penalised")
+	fs.StringVar(&t.penalty, "penalty", "", "none, l2 or elasticnet (default l2 on a database or with --csv and --spec, none for a --csv table); the baseline terms are never penalised")
 	fs.StringVar(&t.lambda, "lambda", "cv", "penalty strength λ in ℓ(β) − λ·[(1−α)/2·Σβ² + α·Σ|β|], or cv to choose it by cross-validation grouped by patient")
 	fs.Float64Var(&t.alpha, "alpha", 0.5, "elastic net: the L1 share α of the penalty, in (0, 1]")
 	fs.IntVar(&t.folds, "folds", 5, "cross-validation folds (patients, never rows, are split between them)")
 	fs.StringVar(&t.baseline, "baseline", "", "baseline hazard, overriding the spec's: months (one term per month, sparse tail pooled), periods (one term\nper period seen), piecewise:1,2,4,7 (intervals starting at those months), spline:DF (natural cubic spline, DF−1\ninterior knots at quantiles), or intercept (one constant hazard)")
-	fs.Var(&t.holdout, "holdout", "`share` of patients held out to measure the model (default 0.2 on a database, 0 with --csv)")
+	fs.Var(&t.holdout, "holdout", "`share` of patients held out to measure the model (default 0.2 on a database or with --csv and --spec, 0 for a --csv table)")
 	fs.StringVar(&t.out, "out", "", "where to save the model (default <data-dir>/"+modelFileName+"; required with --csv)")
 }
 
@@ -171,12 +171,17 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "train", "", `Fit the discrete-time hazard model — a binomial regression on person-period rows, by Newton's method —
 and save the artifact. By default it reads the training extract from the database, fits the feature
 spec with an L2 penalty chosen by cross-validation grouped by patient, and measures the model on
-held-out patients. With --csv it fits a person-period table from any source instead, with the
-columns named by flags and no spec file: numeric columns as given, categorical ones one-hot with the
-first level (in sorted order) as reference, one baseline term per period, no penalty unless asked.
+held-out patients. With --csv it fits a person-period CSV file instead: with --spec, the spec's
+features, prepared as the spec says, as from a database (an extract written by "caresignal extract"
+gives the very model "train" gives from the database); without it, a table from any source with the
+columns named by flags: numeric columns as given (standardised when penalised), categorical ones
+one-hot with the first level (in sorted order) as reference, one baseline term per period, no penalty
+unless asked.
 
 Examples:
   caresignal train --link cloglog
+  caresignal extract --out pp.csv && caresignal train --csv pp.csv --spec specs/engagement.json \
+      --id patient_id --event event --period month --out engagement.model.json
   caresignal train --csv pp.csv --id id --event event --period period --numeric age,karno \
       --categorical celltype --link cloglog --out cells.model.json`)
 	var d dataFlags
@@ -189,7 +194,9 @@ Examples:
 		return err
 	}
 	fromCSV := c.path != ""
-	opt, err := t.options(fromCSV)
+	// A table fit (columns named by flags) defaults to R's glm: no penalty,
+	// no holdout; with a spec file, a file fits as the database does.
+	opt, err := t.options(fromCSV && t.spec == "")
 	if err != nil {
 		return err
 	}
@@ -199,8 +206,8 @@ Examples:
 			fs.Usage()
 			return errUsage
 		}
-		if t.spec != "" {
-			return caresignal.Invalidf("spec", "--spec and --csv do not go together: with --csv the columns are named by --numeric and --categorical")
+		if t.spec != "" && (c.numeric != "" || c.categorical != "") {
+			return caresignal.Invalidf("spec", "--spec names the features to fit: --numeric and --categorical go without it")
 		}
 		return trainFromCSV(ctx, e, &c, &t, opt)
 	}

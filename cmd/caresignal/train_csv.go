@@ -28,12 +28,12 @@ type csvColumns struct {
 
 func (c *csvColumns) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.path, "csv", "", "fit from this person-period CSV file (a header row, one row per subject per period at risk) instead of the database")
-	fs.StringVar(&c.name, "name", "", "with --csv: the model's name (default: the file name without extension)")
+	fs.StringVar(&c.name, "name", "", "with --csv: the model's name (default: the spec's name with --spec, else the file name without extension)")
 	fs.StringVar(&c.id, "id", "", "with --csv: the subject id column, which groups rows for cross-validation and the holdout (default: each row its own subject)")
 	fs.StringVar(&c.event, "event", "", "with --csv: the event column, 0/1 (or false/true): 1 in the period the subject dropped off")
 	fs.StringVar(&c.period, "period", "", "with --csv: the period column, a whole number ≥ 1 (one baseline term per period)")
-	fs.StringVar(&c.numeric, "numeric", "", "with --csv: comma-separated numeric covariate columns, used as given")
-	fs.StringVar(&c.categorical, "categorical", "", "with --csv: comma-separated categorical covariate columns, one-hot with the first level (sorted) as reference")
+	fs.StringVar(&c.numeric, "numeric", "", "with --csv and no --spec: comma-separated numeric covariate columns, used as given (standardised when penalised)")
+	fs.StringVar(&c.categorical, "categorical", "", "with --csv and no --spec: comma-separated categorical covariate columns, one-hot with the first level (sorted) as reference")
 }
 
 func splitList(s string) []string {
@@ -58,11 +58,36 @@ func (c *csvColumns) table() feature.Table {
 
 func trainFromCSV(ctx context.Context, e *env, c *csvColumns, t *trainFlags, opt model.TrainOptions) error {
 	tab := c.table()
-	spec, err := tab.Spec()
-	if err != nil {
-		return err
+	var spec *feature.Spec
+	var err error
+	if t.spec != "" {
+		// The spec names the features and how to prepare them (imputation,
+		// scaling, bounds, references), as for a fit from the database.
+		if tab.Event == "" || tab.Period == "" {
+			return caresignal.Invalidf("event", "--csv with --spec needs --event and --period naming those columns (for an extract: --id patient_id --event event --period month)")
+		}
+		if spec, err = t.loadSpec(); err != nil {
+			return err
+		}
+		if c.name != "" {
+			spec.Name = c.name
+		}
+	} else {
+		if spec, err = tab.Spec(); err != nil {
+			return err
+		}
+		spec.Description = "fitted from " + filepath.Base(c.path)
+		if opt.Penalty != model.PenaltyNone {
+			// A penalty weighs coefficients against each other, so it needs
+			// columns on comparable scales: standardised, as glmnet does by
+			// default. Coefficients are still reported per unit of each input.
+			for i := range spec.Features {
+				if spec.Features[i].Type == feature.Numeric {
+					spec.Features[i].Transform = feature.Standardize
+				}
+			}
+		}
 	}
-	spec.Description = "fitted from " + filepath.Base(c.path)
 	if err := t.applyBaseline(spec); err != nil {
 		return err
 	}
@@ -77,6 +102,9 @@ func trainFromCSV(ctx context.Context, e *env, c *csvColumns, t *trainFlags, opt
 	el := p.Finish()
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.path, err)
+	}
+	if t.spec == "" {
+		feature.SortedReferences(spec, x)
 	}
 	if err := spec.Validate(); err != nil {
 		return err
