@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/sourcecsv"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -50,9 +51,10 @@ func (d *driftFlags) apply(cfg *synth.Config, from time.Time) {
 }
 
 func runGenerate(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "generate", "", "Fill the source tables (patients, engagement_events, disenrolments) with a deterministic synthetic\ncohort whose drop-off follows a known discrete-time hazard. Replaces what the tables held.")
+	fs := newFlagSet(e, "generate", "", "Fill the source tables (patients, engagement_events, disenrolments) with a deterministic synthetic\ncohort whose drop-off follows a known discrete-time hazard. Replaces what the tables held.\nWith --csv DIR it writes the cohort as the CSV files \"caresignal load DIR\" reads instead, and leaves the\ndatabase alone.")
 	var d dataFlags
 	d.register(fs, e)
+	csvDir := fs.String("csv", "", "write the cohort to this directory as patients.csv, engagement_events.csv and disenrolments.csv\n(the format of \"caresignal load\") instead of filling the database")
 	var cfg synth.Config
 	var asOf dateFlag
 	synthFlags(fs, &cfg, &asOf)
@@ -63,6 +65,17 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.AsOf = asOf.t
 	drift.apply(&cfg, time.Time{})
+	if *csvDir != "" {
+		c, err := generateCohort(e, "", cfg)
+		if err != nil {
+			return err
+		}
+		if err := sourcecsv.Write(*csvDir, &c.Source); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s, %s and %s to %s\n", sourcecsv.PatientsFile, sourcecsv.EventsFile, sourcecsv.DisenrolmentsFile, *csvDir)
+		return nil
+	}
 	store, where, err := d.open(ctx)
 	if err != nil {
 		return err
@@ -73,6 +86,25 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 }
 
 func stepGenerate(ctx context.Context, e *env, prefix string, store caresignal.Store, where string, cfg synth.Config) (*synth.Cohort, error) {
+	c, err := generateCohort(e, prefix, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := newProgress(e.stderr, "loading", "rows")
+	err = store.ReplaceSource(ctx, &c.Source, p.Set)
+	el := p.Finish()
+	if err != nil {
+		return nil, err
+	}
+	src := &c.Source
+	fmt.Fprintf(e.stdout, "%sloaded %s source rows into %s in %s\n", prefix,
+		count(len(src.Patients)+len(src.Events)+len(src.Disenrolments)), where, seconds(el))
+	return c, nil
+}
+
+// generateCohort makes the synthetic cohort of cfg, with progress, and
+// says what it made.
+func generateCohort(e *env, prefix string, cfg synth.Config) (*synth.Cohort, error) {
 	p := newProgress(e.stderr, "generating", "patients")
 	c, err := synth.Generate(cfg, p.Set)
 	el := p.Finish()
@@ -93,13 +125,5 @@ func stepGenerate(ctx context.Context, e *env, prefix string, store caresignal.S
 		}
 		fmt.Fprintf(e.stdout, "%sdrift injected from %s: %s\n", indent(prefix), d.From.Format(time.DateOnly), what)
 	}
-	p = newProgress(e.stderr, "loading", "rows")
-	err = store.ReplaceSource(ctx, src, p.Set)
-	el = p.Finish()
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(e.stdout, "%sloaded %s source rows into %s in %s\n", prefix,
-		count(len(src.Patients)+len(src.Events)+len(src.Disenrolments)), where, seconds(el))
 	return c, nil
 }

@@ -70,8 +70,8 @@ var Layers = []Layer{
 		// Above pure, so that a pure package cannot reach the file
 		// system through atomicfile.
 		Name:     "support",
-		Doc:      "self-contained helpers: SVG charts, the restricted pickle decoder, atomic file writes",
-		Packages: []string{"internal/plot", "internal/pickle", "internal/atomicfile"},
+		Doc:      "self-contained helpers: SVG charts, the restricted pickle decoder, atomic file writes, the source tables as CSV files",
+		Packages: []string{"internal/plot", "internal/pickle", "internal/atomicfile", "internal/sourcecsv"},
 	},
 	{
 		Name:      "model",
