@@ -64,6 +64,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if t.out == "" {
 		t.out = d.modelPath()
 	}
+	if !*noServe {
+		// The port is checked before the minute of data work, and held.
+		ln, err := s.listen()
+		if err != nil {
+			return fmt.Errorf("%w (or --no-serve to stop after the report)", err)
+		}
+		defer ln.Close()
+		s.listener = ln
+	}
 	fmt.Fprintf(e.stdout, "caresignal demo: a synthetic care program, end to end, in %s\n", filepath.Clean(d.dataDir))
 	store, where, err := d.open(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,5 +95,24 @@ func TestLoadGivesTheSameModel(t *testing.T) {
 			}
 			storetest.SameRows(t, "person_period after a refused load", personPeriod(loaded), before)
 		})
+	}
+}
+
+// TestDemoChecksItsAddressFirst: demo on an address already taken fails at
+// once, naming the flag that changes it, before any data work (no
+// database is made).
+func TestDemoChecksItsAddressFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	_, _, err = runCmd(t, "", "demo", "--data-dir", dir, "--addr", ln.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+ln.Addr().String()) || !strings.Contains(err.Error(), "--addr") || !strings.Contains(err.Error(), "--no-serve") {
+		t.Fatalf("demo on a busy address: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, dbFileName)); err == nil {
+		t.Error("demo made its database before finding the address busy")
 	}
 }

@@ -53,6 +53,9 @@ type serveFlags struct {
 	debugAddr    string
 
 	trusted []netip.Prefix
+	// listener, when set, is already listening on addr: demo opens it
+	// before its data work, so that a busy port fails at once.
+	listener net.Listener
 	// modeChosen says --mode or CARESIGNAL_MODE was given, rather than
 	// dev taken by default.
 	modeChosen bool
@@ -75,6 +78,16 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.StringVar(&s.spillDir, "spill-dir", envDefault(e, "CARESIGNAL_SPILL_DIR", ""), "where the prediction log keeps records while the database is unreachable (default <data-dir>/spill) (env CARESIGNAL_SPILL_DIR)")
 	fs.StringVar(&s.debugAddr, "debug-addr", envDefault(e, "CARESIGNAL_DEBUG_ADDR", ""), "also serve Go's profiling endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty. They have no access control (env CARESIGNAL_DEBUG_ADDR)")
 	s.pseudonymKey = envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
+}
+
+// listen opens the listener on --addr, saying which flag changes it when
+// it cannot.
+func (s *serveFlags) listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return nil, caresignal.Invalidf("addr", "cannot listen on %s: %v; choose another address with --addr (or CARESIGNAL_ADDR), e.g. --addr 127.0.0.1:8081", s.addr, errors.Unwrap(err))
+	}
+	return ln, nil
 }
 
 // envBool reads the boolean environment variable key of a flag (false
@@ -360,9 +373,12 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 		cfg.Access = &web.Access{Keys: keys, Store: store, SecureCookies: true, TrustedProxies: s.trusted, PlatformTLS: s.platformTLS,
 			RatePerKey: rate.Limit(s.rateLimit), Burst: burst}
 	}
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", s.addr, err)
+	ln := s.listener
+	var err error
+	if ln == nil {
+		if ln, err = s.listen(); err != nil {
+			return err
+		}
 	}
 	var dln net.Listener
 	if s.debugAddr != "" {
