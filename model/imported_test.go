@@ -98,12 +98,16 @@ func TestImportRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cohort, err := os.ReadFile(filepath.Join(sklearnDir, "cohort_logreg.joblib"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		src  ImportSource
 		want string
 	}{
 		{ImportSource{Name: "x", Format: FromJoblib, File: file, PeriodColumn: "nope"}, `period column "nope" is not an input`},
-		{ImportSource{Name: "x", Format: FromJoblib, File: file, PeriodColumn: "sex"}, "must be numeric"},
+		{ImportSource{Name: "x", Format: FromJoblib, File: cohort, PeriodColumn: "program"}, `period column "program" is one-hot encoded with the levels ["behavioral", "copd", "diabetes", "hypertension", "weight"], which are not month numbers`},
 		{ImportSource{Name: "x", Format: "onnx", File: file, PeriodColumn: "period"}, "unknown import format"},
 		{ImportSource{Name: "x", Format: FromJoblib, File: file[:len(file)/2], PeriodColumn: "period"}, "remain"},
 	} {
