@@ -38,7 +38,8 @@ type Imported struct {
 	File []byte `json:"file"`
 	// MLmodel is the MLflow MLmodel file, for the record (mlflow only).
 	MLmodel string `json:"mlmodel,omitempty"`
-	// PeriodColumn is the input holding the month of enrolment (1, 2, …).
+	// PeriodColumn is the input holding the month of enrolment (1, 2, …),
+	// numeric or one-hot or ordinal encoded by the pipeline.
 	PeriodColumn   string             `json:"period_column"`
 	SklearnVersion string             `json:"sklearn_version"`
 	Describe       string             `json:"describe"`
@@ -64,7 +65,8 @@ type ImportSource struct {
 }
 
 // Import builds a model from a scikit-learn file. The period column must
-// be one of the classifier's inputs.
+// be one of the classifier's inputs: numeric, or read by a one-hot or
+// ordinal encoder whose levels are month numbers (see periodEncoding).
 func Import(src ImportSource) (*Model, error) {
 	switch src.Format {
 	case FromPickle, FromJoblib, FromMLflow:
@@ -208,9 +210,9 @@ func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Predictio
 	var unseen []int // months the period's encoder was not fitted on
 	for i := range p.Hazard {
 		month := inst.MonthsEnrolled + i + 1
-		named[im.PeriodColumn] = caresignal.Num(float64(month))
+		period := caresignal.Num(float64(month))
 		if pe := im.period; pe != nil {
-			named[im.PeriodColumn] = pe.value(month)
+			period = pe.value(month)
 			if !pe.known(month) {
 				if pe.enc.Refuses {
 					return p, pe.refuse(month, i, inst.MonthsEnrolled)
@@ -218,6 +220,7 @@ func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Predictio
 				unseen = append(unseen, month)
 			}
 		}
+		named[im.PeriodColumn] = period
 		if err := mlflow.Enforce(im.Signature, named); err != nil {
 			return p, prefixField(err, "features.")
 		}
