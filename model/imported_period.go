@@ -57,12 +57,12 @@ func newPeriodEncoding(column string, enc sklearn.Encoding) (*periodEncoding, er
 }
 
 func (pe *periodEncoding) notMonths() error {
-	levels := sklearnLevels(pe.enc.Levels)
+	levels := quoteLevels(pe.enc.Levels)
 	return caresignal.Invalidf("period-column", "period column %q is %s with the levels %s, which are not month numbers (1, 2, …): the scoring layer could not set it to a month", pe.column, pe.encoded(), levels)
 }
 
-// sklearnLevels lists levels as text, the first 20 of them.
-func sklearnLevels(levels []caresignal.Value) string {
+// quoteLevels lists levels as text, the first 20 of them.
+func quoteLevels(levels []caresignal.Value) string {
 	parts := make([]string, 0, min(len(levels), 21))
 	for i, v := range levels {
 		if i == 20 {
