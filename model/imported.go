@@ -38,7 +38,8 @@ type Imported struct {
 	File []byte `json:"file"`
 	// MLmodel is the MLflow MLmodel file, for the record (mlflow only).
 	MLmodel string `json:"mlmodel,omitempty"`
-	// PeriodColumn is the input holding the month of enrolment (1, 2, …).
+	// PeriodColumn is the input holding the month of enrolment (1, 2, …),
+	// numeric or one-hot or ordinal encoded by the pipeline.
 	PeriodColumn   string             `json:"period_column"`
 	SklearnVersion string             `json:"sklearn_version"`
 	Describe       string             `json:"describe"`
@@ -46,6 +47,8 @@ type Imported struct {
 	Inputs         []caresignal.Input `json:"inputs"`
 
 	clf *sklearn.Model
+	// period is set when an encoder reads the period column.
+	period *periodEncoding
 }
 
 // ImportSource is a model file to import.
@@ -62,7 +65,8 @@ type ImportSource struct {
 }
 
 // Import builds a model from a scikit-learn file. The period column must
-// be one of the classifier's inputs.
+// be one of the classifier's inputs: numeric, or read by a one-hot or
+// ordinal encoder whose levels are month numbers (see periodEncoding).
 func Import(src ImportSource) (*Model, error) {
 	switch src.Format {
 	case FromPickle, FromJoblib, FromMLflow:
@@ -89,8 +93,15 @@ func Import(src ImportSource) (*Model, error) {
 	return m, nil
 }
 
-// Warnings are the loader's warnings about the imported file.
-func (im *Imported) Warnings() []string { return im.clf.Warnings }
+// Warnings are the loader's warnings about the imported file, and what it
+// means for predictions that an encoder reads the period column.
+func (im *Imported) Warnings() []string {
+	w := slices.Clone(im.clf.Warnings)
+	if im.period != nil {
+		w = append(w, im.period.note())
+	}
+	return w
+}
 
 // decode loads the embedded file and derives the inputs.
 func (im *Imported) decode(opt sklearn.Options) error {
@@ -101,8 +112,11 @@ func (im *Imported) decode(opt sklearn.Options) error {
 	if !slices.Contains(clf.Inputs, im.PeriodColumn) {
 		return caresignal.Invalidf("period-column", "period column %q is not an input of the model (inputs: %v)", im.PeriodColumn, clf.Inputs)
 	}
-	if _, categorical := clf.Levels[im.PeriodColumn]; categorical {
-		return caresignal.Invalidf("period-column", "period column %q is one-hot or ordinal encoded by the model; it must be numeric", im.PeriodColumn)
+	im.period = nil
+	if enc, encoded := clf.Encodings[im.PeriodColumn]; encoded {
+		if im.period, err = newPeriodEncoding(im.PeriodColumn, enc); err != nil {
+			return err
+		}
 	}
 	im.clf = clf
 	im.SklearnVersion = clf.SklearnVersion
@@ -193,8 +207,20 @@ func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Predictio
 	curves := make([]float64, 2*inst.Horizon)
 	p.PatientID = inst.PatientID
 	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
+	var unseen []int // months the period's encoder was not fitted on
 	for i := range p.Hazard {
-		named[im.PeriodColumn] = caresignal.Num(float64(inst.MonthsEnrolled + i + 1))
+		month := inst.MonthsEnrolled + i + 1
+		period := caresignal.Num(float64(month))
+		if pe := im.period; pe != nil {
+			period = pe.value(month)
+			if !pe.known(month) {
+				if pe.enc.Refuses {
+					return p, pe.refuse(month, i, inst.MonthsEnrolled)
+				}
+				unseen = append(unseen, month)
+			}
+		}
+		named[im.PeriodColumn] = period
 		if err := mlflow.Enforce(im.Signature, named); err != nil {
 			return p, prefixField(err, "features.")
 		}
@@ -209,6 +235,9 @@ func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Predictio
 			return p, fmt.Errorf("the imported model returned a probability of %v", h)
 		}
 		p.Hazard[i] = h
+	}
+	if len(unseen) > 0 {
+		p.Warnings = append(p.Warnings, im.period.warning(unseen))
 	}
 	var median int
 	p.ExpectedMonths, median = survival.Curve(p.Hazard, p.Survival)

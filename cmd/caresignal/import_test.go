@@ -56,3 +56,52 @@ func TestImportAndPredict(t *testing.T) {
 		t.Errorf("hostile import: %v", err)
 	}
 }
+
+// TestImportReferenceStackModel imports the reference stack's own model.pkl
+// (its train.py one-hot encodes the month) as the documentation shows, and
+// predicts past the months it was trained on: the import says that such
+// months extrapolate, and so does the answer, whose hazard is scikit-learn's.
+func TestImportReferenceStackModel(t *testing.T) {
+	const dir = "../../testdata/sklearn"
+	c, err := sklearnfixture.Find(dir, "anchor_flask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := c.BeyondRows(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := rows[0]
+	month := int(row[c.PeriodColumn].Num)
+	feats := sklearnfixture.JSON(row)
+	delete(feats, c.PeriodColumn)
+	out := filepath.Join(t.TempDir(), "m.json")
+	stdout, stderr, err := runCmd(t, "", "import", "--from", "sklearn-pickle", "--period-column", "month", filepath.Join(dir, c.Files["p5"]), "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, `warning: period column "month" is one-hot encoded (OneHotEncoder) with the months 1–12`) || !strings.Contains(stderr, "extrapolates") {
+		t.Errorf("import warnings:\n%s\nstdout:\n%s", stderr, stdout)
+	}
+	req, _ := json.Marshal(map[string]any{"features": feats, "months_enrolled": month - 1, "horizon": 1})
+	got, _, err := runCmd(t, string(req), "predict", "--model", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, got)
+	}
+	var resp struct {
+		Predictions []struct {
+			Hazard   []float64
+			Warnings []string
+		} `json:"predictions"`
+	}
+	if err := json.Unmarshal([]byte(got), &resp); err != nil || len(resp.Predictions) != 1 {
+		t.Fatalf("%v %s", err, got)
+	}
+	p := resp.Predictions[0]
+	if want := c.Beyond.Proba[0]; math.Abs(p.Hazard[0]-want) > 1e-12*want {
+		t.Errorf("month %d: hazard %.17g, scikit-learn %.17g", month, p.Hazard[0], want)
+	}
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "extrapolation") {
+		t.Errorf("month %d: warnings %q", month, p.Warnings)
+	}
+}

@@ -26,6 +26,19 @@ type Case struct {
 	HeldoutFile    string            `json:"heldout"`
 	Proba          []float64         `json:"proba"`
 	Description    string            `json:"description"`
+	// Beyond is set for the cases whose period column a categorical
+	// encoder reads.
+	Beyond *Beyond `json:"beyond"`
+}
+
+// Beyond holds a case's rows whose period the encoder was not fitted on,
+// and what scikit-learn made of them: probabilities, or for an encoder
+// with handle_unknown="error" the error it raised for each row.
+type Beyond struct {
+	HeldoutFile  string    `json:"heldout"`
+	PeriodLevels []int     `json:"period_levels"`
+	Proba        []float64 `json:"proba"`
+	Refused      []string  `json:"refused"`
 }
 
 // Column is an input column and its type, numeric or categorical.
@@ -80,7 +93,35 @@ func Find(dir, name string) (Case, error) {
 // Heldout reads a case's held-out rows: each input column by its type,
 // empty cells missing.
 func (c Case) Heldout(dir string) ([]map[string]caresignal.Value, error) {
-	f, err := os.Open(filepath.Join(dir, c.HeldoutFile))
+	rows, err := c.read(dir, c.HeldoutFile)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) != len(c.Proba) {
+		return nil, fmt.Errorf("%s: %d held-out rows, %d probabilities", c.Case, len(rows), len(c.Proba))
+	}
+	return rows, nil
+}
+
+// BeyondRows reads the rows of c.Beyond as Heldout reads the held-out ones.
+func (c Case) BeyondRows(dir string) ([]map[string]caresignal.Value, error) {
+	b := c.Beyond
+	if b == nil {
+		return nil, fmt.Errorf("%s has no rows beyond its periods", c.Case)
+	}
+	rows, err := c.read(dir, b.HeldoutFile)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) != len(b.Proba)+len(b.Refused) || (len(b.Proba) > 0) == (len(b.Refused) > 0) {
+		return nil, fmt.Errorf("%s: %d rows beyond its periods, %d probabilities and %d refusals", c.Case, len(rows), len(b.Proba), len(b.Refused))
+	}
+	return rows, nil
+}
+
+// read reads a held-out file with the case's column types.
+func (c Case) read(dir, file string) ([]map[string]caresignal.Value, error) {
+	f, err := os.Open(filepath.Join(dir, file))
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +131,7 @@ func (c Case) Heldout(dir string) ([]map[string]caresignal.Value, error) {
 		return nil, err
 	}
 	if len(recs) < 2 {
-		return nil, fmt.Errorf("%s has no rows", c.HeldoutFile)
+		return nil, fmt.Errorf("%s has no rows", file)
 	}
 	types := map[string]string{}
 	for _, ic := range c.InputColumns {
@@ -110,15 +151,12 @@ func (c Case) Heldout(dir string) ([]map[string]caresignal.Value, error) {
 			default:
 				v, err := strconv.ParseFloat(rec[j], 64)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %s = %q is not a number", c.HeldoutFile, name, rec[j])
+					return nil, fmt.Errorf("%s: %s = %q is not a number", file, name, rec[j])
 				}
 				row[name] = caresignal.Num(v)
 			}
 		}
 		rows = append(rows, row)
-	}
-	if len(rows) != len(c.Proba) {
-		return nil, fmt.Errorf("%s: %d held-out rows, %d probabilities", c.Case, len(rows), len(c.Proba))
 	}
 	return rows, nil
 }

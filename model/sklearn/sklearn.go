@@ -82,6 +82,9 @@ type Model struct {
 	// Levels holds, for each input a one-hot or ordinal encoder reads,
 	// the categories it was fitted on: those inputs are categorical.
 	Levels map[string][]string
+	// Encodings say, for the same inputs, how the encoder reads them:
+	// its fitted categories as values and what it does with any other.
+	Encodings map[string]Encoding
 
 	clf classifier
 }
@@ -144,8 +147,12 @@ func FromValue(v any, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "%v", err)
 	}
-	m.Levels = map[string][]string{}
-	encodedInputs(o, m.Inputs, m.Levels)
+	m.Encodings = map[string]Encoding{}
+	encodedInputs(o, m.Inputs, m.Encodings)
+	m.Levels = make(map[string][]string, len(m.Encodings))
+	for name, e := range m.Encodings {
+		m.Levels[name] = e.levelNames()
+	}
 	return m, nil
 }
 
@@ -253,9 +260,9 @@ func build(o *pickle.Object) (any, error) {
 }
 
 // encodedInputs records, for each input a categorical encoder reads
-// directly (or after imputers), the levels it knows: the first step of a
+// directly (or after imputers), how it encodes it: the first step of a
 // pipeline, or a column transformer's parts.
-func encodedInputs(o *pickle.Object, inputs []string, levels map[string][]string) {
+func encodedInputs(o *pickle.Object, inputs []string, levels map[string]Encoding) {
 	switch o.Class.Name {
 	case "Pipeline":
 		l, _ := attr(o, "steps").(*pickle.List)
@@ -307,15 +314,7 @@ func encodedInputs(o *pickle.Object, inputs []string, levels map[string][]string
 			return
 		}
 		for j, c := range cats {
-			var names []string
-			for _, v := range c {
-				if v.Kind == caresignal.String {
-					names = append(names, v.Str)
-				} else if v.Kind == caresignal.Number {
-					names = append(names, v.String())
-				}
-			}
-			levels[inputs[j]] = names
+			levels[inputs[j]] = newEncoding(o, j, c)
 		}
 	}
 }

@@ -88,6 +88,9 @@ func TestAgreesWithScikitLearn(t *testing.T) {
 					}
 				}
 				worst[c.Kind+" "+format] = math.Max(worst[c.Kind+" "+format], maxDiff)
+				if c.Beyond != nil {
+					checkBeyond(t, m, c)
+				}
 			})
 		}
 	}
@@ -101,6 +104,45 @@ func TestAgreesWithScikitLearn(t *testing.T) {
 		b.WriteString("\n  " + k + ": " + strconv.FormatFloat(worst[k], 'e', 1, 64))
 	}
 	t.Logf("largest relative difference from scikit-learn's predict_proba:%s", b.String())
+}
+
+// checkBeyond scores the rows of a case whose period a categorical encoder
+// reads, with periods the encoder was not fitted on: what scikit-learn
+// answered, within 1e-12, or an error where it refused.
+func checkBeyond(t *testing.T, m *Model, c sklearnfixture.Case) {
+	t.Helper()
+	enc, ok := m.Encodings[c.PeriodColumn]
+	if !ok {
+		t.Fatalf("no encoding recorded for the period column %s", c.PeriodColumn)
+	}
+	if refuses := len(c.Beyond.Refused) > 0; enc.Refuses != refuses {
+		t.Errorf("Refuses = %v; scikit-learn refused %d rows", enc.Refuses, len(c.Beyond.Refused))
+	}
+	if len(enc.Levels) != len(c.Beyond.PeriodLevels) {
+		t.Errorf("%d period levels, scikit-learn %d", len(enc.Levels), len(c.Beyond.PeriodLevels))
+	}
+	rows, err := c.BeyondRows(fixtureDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range rows {
+		if enc.Has(row[c.PeriodColumn]) {
+			t.Errorf("beyond row %d: period %v is among the levels", i, row[c.PeriodColumn])
+		}
+		p, err := m.PredictProba(ordered(m, row))
+		if len(c.Beyond.Refused) > 0 {
+			if err == nil {
+				t.Errorf("beyond row %d: %v, scikit-learn refused it: %s", i, p, c.Beyond.Refused[i])
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("beyond row %d: %v", i, err)
+		}
+		if want := c.Beyond.Proba[i]; math.Abs(p-want)/math.Max(want, 1e-300) > 1e-12 || math.IsNaN(p) {
+			t.Errorf("beyond row %d: %.17g, scikit-learn %.17g", i, p, want)
+		}
+	}
 }
 
 // TestRefusesHostilePickles: code-execution gadgets are refused naming the

@@ -10,6 +10,10 @@
 # The synthetic cohort comes from the caresignal command built from the working
 # tree; with REFERENCE_REV set (e.g. REFERENCE_REV=HEAD) it is built from that
 # git revision instead, so that uncommitted edits do not affect it.
+#
+# The case anchor_flask is the model of the flask-sklearn reference stack
+# (ANCHOR_DIR, read only): its gen_data.py and train.py run in a copy, as
+# scripts/loadbench/run.sh runs them, and what train.py pickles is kept.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +21,7 @@ root="$(cd "$here/../.." && pwd)"
 out="$root/testdata/sklearn"
 lung="$root/testdata/reference/lung.csv"
 python=/usr/bin/python3
+anchor_dir=${ANCHOR_DIR:-/work/shared/anchors/flask-sklearn}
 start=$SECONDS
 
 # The same files on any machine: C locale, single-threaded OpenMP and linear
@@ -33,6 +38,9 @@ have_tools() {
 ensure_packages generate.sh "scikit-learn, joblib, pandas and PyYAML" have_tools python3 python3-numpy python3-scipy python3-pandas python3-sklearn python3-joblib python3-yaml
 command -v go >/dev/null 2>&1 || { echo "generate.sh: go is not on PATH" >&2; exit 1; }
 [ -f "$lung" ] || { echo "generate.sh: $lung is missing (scripts/reference/generate.sh writes it)" >&2; exit 1; }
+for f in gen_data.py scoring.py train.py; do
+  [ -f "$anchor_dir/$f" ] || { echo "generate.sh: no $f in $anchor_dir; set ANCHOR_DIR to the flask-sklearn reference stack" >&2; exit 1; }
+done
 
 # The fixtures were made with these versions; others change the pickles and
 # may change the last digits of the probabilities.
@@ -57,8 +65,15 @@ fi
 "$work/caresignal" etl --data-dir "$work"
 "$work/caresignal" extract --data-dir "$work" --out "$work/raw.csv"
 
+echo "== the reference stack's model (its gen_data.py and train.py, defaults)"
+mkdir "$work/anchor"
+cp "$anchor_dir/gen_data.py" "$anchor_dir/scoring.py" "$anchor_dir/train.py" "$work/anchor/"
+(cd "$work/anchor" && "$python" -E -s gen_data.py && "$python" -E -s train.py &&
+  "$python" -E -s gen_data.py --n-patients 40 --seed 7 --out-dir heldout) > "$work/anchor.log" ||
+  { cat "$work/anchor.log" >&2; echo "generate.sh: the reference stack's train.py failed" >&2; exit 1; }
+
 echo "== scikit-learn fits, files and predictions"
-"$python" -I "$here/make_fixtures.py" "$work/out" "$lung" "$work/raw.csv"
+"$python" -I "$here/make_fixtures.py" "$work/out" "$lung" "$work/raw.csv" "$work/anchor"
 
 # testdata/sklearn holds nothing but what this script writes.
 rm -rf "$out"

@@ -1,10 +1,12 @@
 """scikit-learn models, serialised in several formats, with their own predictions.
 
-Usage: /usr/bin/python3 make_fixtures.py OUT_DIR LUNG_CSV COHORT_RAW_CSV
+Usage: /usr/bin/python3 make_fixtures.py OUT_DIR LUNG_CSV COHORT_RAW_CSV ANCHOR_RUN_DIR
 
 LUNG_CSV is testdata/reference/lung.csv; COHORT_RAW_CSV is the training extract
-of the synthetic demo cohort (caresignal generate, etl, extract). For each data
-set the script
+of the synthetic demo cohort (caresignal generate, etl, extract); ANCHOR_RUN_DIR
+is a copy of the flask-sklearn reference stack in which its gen_data.py and
+train.py ran (see generate.sh): its model.pkl becomes the case anchor_flask.
+For each data set the script
 
 * splits the subjects into training and held-out ones by a hash of the id;
 * writes the held-out rows to <dataset>_heldout.csv (plus a few edited copies
@@ -130,8 +132,23 @@ DATASETS = {
 # Model kinds in the order they are written; "mlflow": also written as an
 # MLflow model directory.
 KINDS = ["logreg", "logreg_minmax_dropfirst", "logreg_passthrough", "gbc", "hgbc", "hgbc_categorical",
-         "logreg_matrix", "scaler_matrix"]
+         "logreg_matrix", "scaler_matrix",
+         "logreg_period_onehot", "logreg_period_text", "logreg_period_onehot_error", "logreg_period_ordinal_error",
+         "hgbc_period_ordinal"]
 MLFLOW_KINDS = {"logreg", "gbc"}
+
+# Kinds whose period column a categorical encoder reads: a baseline term per
+# period, as scikit-learn users write it. They are also scored on
+# <dataset>_period_beyond.csv, rows whose period the encoder was not fitted
+# on; REFUSING_KINDS are those whose encoder refuses such a period
+# (handle_unknown="error"), the others encode it as any unseen level.
+PERIOD_KINDS = {"logreg_period_onehot", "logreg_period_text", "logreg_period_onehot_error",
+                "logreg_period_ordinal_error", "hgbc_period_ordinal"}
+REFUSING_KINDS = {"logreg_period_onehot_error", "logreg_period_ordinal_error"}
+# Periods written to the beyond file, after the last period of training.
+BEYOND_OFFSETS = (1, 2, 12)
+# The kind whose period column is fitted as strings ("1", "2", …).
+TEXT_PERIOD_KIND = "logreg_period_text"
 
 
 class CheckFailed(Exception):
@@ -335,11 +352,47 @@ def build(kind, spec):
             ])),
             ("clf", HistGradientBoostingClassifier(max_iter=50, random_state=0, categorical_features=mask)),
         ])
+    if kind in PERIOD_KINDS:
+        return build_period(kind, spec)
     if kind == "logreg_matrix":
         return LogisticRegression(C=1.0, max_iter=1000)
     if kind == "scaler_matrix":
         return StandardScaler()
     raise ValueError(kind)
+
+
+def build_period(kind, spec):
+    """The pipelines whose period column a categorical encoder reads."""
+    period, cat = spec["period"], spec["categorical"]
+    others = [c for c in spec["numeric"] if c != period]
+
+    def scaled():
+        return Pipeline([("impute", SimpleImputer(strategy="mean")), ("scale", StandardScaler())])
+
+    if kind in ("logreg_period_onehot", "logreg_period_text"):
+        # The reference stack's layout (its train.py), with an imputer.
+        parts = [("num", scaled(), others), ("cat", OneHotEncoder(handle_unknown="ignore"), cat + [period])]
+    elif kind == "logreg_period_onehot_error":
+        parts = [("num", scaled(), others), ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
+                 ("period", OneHotEncoder(drop="first", handle_unknown="error"), [period])]
+    elif kind == "logreg_period_ordinal_error":
+        parts = [("num", scaled(), others), ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
+                 ("period", OrdinalEncoder(), [period])]
+    elif kind == "hgbc_period_ordinal":
+        encoded = cat + [period]
+        mask = [True] * len(encoded) + [False] * len(others)
+        return Pipeline([
+            ("prep", ColumnTransformer([
+                ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                       encoded_missing_value=np.nan), encoded),
+                ("num", "passthrough", others),
+            ])),
+            ("clf", HistGradientBoostingClassifier(max_iter=50, random_state=0, categorical_features=mask)),
+        ])
+    else:
+        raise ValueError(kind)
+    return Pipeline([("prep", ColumnTransformer(parts, remainder="drop")),
+                     ("clf", LogisticRegression(C=1.0, max_iter=1000))])
 
 
 def describe(kind, spec):
@@ -371,6 +424,26 @@ def describe(kind, spec):
                 "unknown_value=nan, encoded_missing_value=nan); num [%s]: passthrough) + "
                 "HistGradientBoostingClassifier(max_iter=50, random_state=0, categorical_features=boolean mask "
                 "true for the %d ordinal-encoded columns)" % (cat, num, len(spec["categorical"])))
+    if kind in PERIOD_KINDS:
+        period = spec["period"]
+        others = ", ".join(c for c in spec["numeric"] if c != period)
+        num_part = "num [%s]: SimpleImputer(mean) + StandardScaler" % others
+        if kind in ("logreg_period_onehot", "logreg_period_text"):
+            text = (", the period fitted as strings (\"1\", \"2\", ...)" if kind == "logreg_period_text" else "")
+            return ("Pipeline: ColumnTransformer(%s; cat [%s, %s]: OneHotEncoder(handle_unknown=ignore); "
+                    "remainder=drop) + LogisticRegression(C=1, lbfgs)%s" % (num_part, cat, period, text))
+        if kind == "logreg_period_onehot_error":
+            return ("Pipeline: ColumnTransformer(%s; cat [%s]: OneHotEncoder(handle_unknown=ignore); period [%s]: "
+                    "OneHotEncoder(drop=first, handle_unknown=error); remainder=drop) + LogisticRegression(C=1, lbfgs)"
+                    % (num_part, cat, period))
+        if kind == "logreg_period_ordinal_error":
+            return ("Pipeline: ColumnTransformer(%s; cat [%s]: OneHotEncoder(handle_unknown=ignore); period [%s]: "
+                    "OrdinalEncoder(handle_unknown=error); remainder=drop) + LogisticRegression(C=1, lbfgs)"
+                    % (num_part, cat, period))
+        return ("Pipeline: ColumnTransformer(cat [%s, %s]: OrdinalEncoder(handle_unknown=use_encoded_value, "
+                "unknown_value=nan, encoded_missing_value=nan); num [%s]: passthrough) + "
+                "HistGradientBoostingClassifier(max_iter=50, random_state=0, categorical_features=boolean mask true "
+                "for the ordinal-encoded columns, the period among them)" % (cat, period, others))
     if kind == "logreg_matrix":
         return ("LogisticRegression(C=1, lbfgs) alone, fitted on a float64 ndarray (no column names; inputs "
                 "x0..x%d are [%s])" % (len(spec["matrix"]) - 1, ", ".join(spec["matrix"])))
@@ -383,7 +456,8 @@ def describe(kind, spec):
 def input_columns(kind, spec):
     if kind in ("logreg_matrix", "scaler_matrix"):
         return [{"name": "x%d" % i, "type": "numeric"} for i in range(len(spec["matrix"]))]
-    cols = [{"name": c, "type": "numeric"} for c in spec["numeric"]]
+    cols = [{"name": c, "type": "categorical" if kind == TEXT_PERIOD_KIND and c == spec["period"] else "numeric"}
+            for c in spec["numeric"]]
     if kind != "hgbc":
         cols += [{"name": c, "type": "categorical"} for c in spec["categorical"]]
     return cols
@@ -527,6 +601,59 @@ def json_dump(obj, path):
         f.write("\n")
 
 
+def beyond_rows(heldout, spec, periods):
+    """The first complete row of each of the first three held-out subjects,
+    with the period set to BEYOND_OFFSETS after the last period of training,
+    and to the first period within that range missing from training, if any."""
+    names = spec["numeric"] + spec["categorical"]
+    first = heldout.dropna(subset=names).drop_duplicates(subset=spec["id"]).iloc[:3]
+    check(len(first) == 3, "fewer than three complete held-out subjects")
+    targets = [periods[-1] + k for k in BEYOND_OFFSETS]
+    gaps = sorted(set(range(1, periods[-1] + 1)) - set(periods))
+    targets += gaps[:1]
+    rows = []
+    for _, row in first.iterrows():
+        for t in targets:
+            r = row.copy()
+            r[spec["period"]] = t
+            rows.append(r)
+    out = pd.DataFrame(rows).reset_index(drop=True)
+    out[spec["period"]] = out[spec["period"]].astype(np.int64)
+    return out
+
+
+def period_as_text(x, period):
+    """x with its period column as strings ("1", "2", …)."""
+    x = x.copy()
+    x[period] = x[period].astype(np.int64).astype(str).astype(object)
+    return x
+
+
+def score_beyond(model, kind, x, files):
+    """predict_proba on rows whose period the encoder was not fitted on, or,
+    for a refusing encoder, the error scikit-learn raises for each row alone.
+    Every written file must do the same."""
+    if kind in REFUSING_KINDS:
+        messages = []
+        for i in range(len(x)):
+            for m in [model] + [load_file(f) for f in files]:
+                try:
+                    proba1(m, x.iloc[[i]])
+                except ValueError as e:
+                    if m is model:
+                        messages.append(str(e))
+                    continue
+                raise CheckFailed("%s scored beyond row %d" % (kind, i))
+        return {"refused": messages}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Found unknown categories")
+        result = proba1(model, x)
+        check(np.isfinite(result).all(), "%s: non-finite output beyond the periods" % kind)
+        for f in files:
+            check(np.array_equal(proba1(load_file(f), x), result), "%s: %s differs beyond the periods" % (kind, f))
+    return {"proba": [float(v) for v in result]}
+
+
 def make_dataset(dataset, df, out_dir, versions):
     spec = DATASETS[dataset]
     id_col, num, cat = spec["id"], spec["numeric"], spec["categorical"]
@@ -555,6 +682,16 @@ def make_dataset(dataset, df, out_dir, versions):
     check(not np.isnan(x_matrix_train).any() and not np.isnan(x_matrix_heldout).any(),
           "%s: missing values in the matrix columns" % dataset)
 
+    # The period kinds' extra rows: periods their encoder was not fitted on.
+    period = spec["period"]
+    periods = sorted(int(v) for v in set(train[period]))
+    check(set(int(v) for v in heldout[period]) <= set(periods), "%s: held-out periods unseen in training" % dataset)
+    beyond_file = "%s_period_beyond.csv" % dataset
+    beyond = beyond_rows(heldout, spec, periods)
+    write_csv(os.path.join(out_dir, beyond_file), beyond, id_col, num, cat)
+    bback = read_csv(os.path.join(out_dir, beyond_file), id_col, num, cat)
+    check(same_frame(bback, beyond, num, cat), "%s does not read back as written" % beyond_file)
+
     y = train["event"].to_numpy(np.int64)
     written = []
     summary = []
@@ -574,6 +711,8 @@ def make_dataset(dataset, df, out_dir, versions):
             x_alt = x_score.copy()
             x_alt[spec["period"]] = x_alt[spec["period"]].astype(np.int64)
             hfile = heldout_file
+            if kind == TEXT_PERIOD_KIND:
+                x_train, x_score, x_alt = period_as_text(x_train, period), period_as_text(x_score, period), None
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             if kind == "scaler_matrix":
@@ -616,6 +755,13 @@ def make_dataset(dataset, df, out_dir, versions):
                 again = loaded.transform(x_score) if kind == "scaler_matrix" else proba1(loaded, x_score)
                 check(np.array_equal(again, result), "%s: %s does not reproduce the predictions" % (case, name))
 
+        if kind in PERIOD_KINDS:
+            x_beyond = bback[names]
+            if kind == TEXT_PERIOD_KIND:
+                x_beyond = period_as_text(x_beyond, period)
+            beyond_out = score_beyond(model, kind, x_beyond, [os.path.join(out_dir, p) for p in paths])
+            beyond_out = dict({"heldout": beyond_file, "period_levels": periods}, **beyond_out)
+
         out = {
             "case": case,
             "dataset": dataset,
@@ -634,6 +780,8 @@ def make_dataset(dataset, df, out_dir, versions):
         }
         if kind in ("logreg_matrix", "scaler_matrix"):
             out["matrix_columns"] = {xn: col for xn, col in zip(xnames, spec["matrix"])}
+        if kind in PERIOD_KINDS:
+            out["beyond"] = beyond_out
         if kind == "scaler_matrix":
             out["transform"] = [[float(v) for v in row] for row in result]
         else:
@@ -649,11 +797,98 @@ def make_dataset(dataset, df, out_dir, versions):
         print("  " + line)
     print("  %s: %d training rows (%d subjects), %d held-out rows (%d subjects) + %d edited"
           % (dataset, len(train), train[id_col].nunique(), n_real, heldout[id_col].nunique(), len(edited)))
-    return written, [heldout_file, matrix_file], {
+    return written, [heldout_file, matrix_file, beyond_file], {
         "training_rows": len(train), "training_subjects": int(train[id_col].nunique()),
         "heldout_rows": n_real, "heldout_subjects": int(heldout[id_col].nunique()),
         "edited_rows": edited, "training_events": int(train["event"].sum()),
     }
+
+
+# ---------------------------------------------------------------------------
+# The reference stack's own model: what its train.py pickled, as it is.
+
+ANCHOR_NUMERIC = ["month", "age", "baseline_score", "prior_no_shows", "sessions_last_month",
+                  "days_since_last_session", "messages_last_month"]
+ANCHOR_CATEGORICAL = ["sex", "program", "channel", "enrolled_via"]
+
+
+def make_anchor(out_dir, anchor_dir):
+    """anchor_dir is a copy of the flask-sklearn stack in which generate.sh ran
+    gen_data.py and train.py (model.pkl, model.joblib) and, in heldout/,
+    gen_data.py with another seed: its person-period rows are the held-out
+    rows, and the first three patients' first rows again with months after
+    the last one of training the beyond rows."""
+    case = "anchor_flask"
+    files = {}
+    for key, src, name in (("p5", "model.pkl", case + ".pkl"), ("joblib", "model.joblib", case + ".joblib")):
+        with open(os.path.join(anchor_dir, src), "rb") as f:
+            data = f.read()
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(data)
+        files[key] = name
+    model = load_file(os.path.join(out_dir, files["p5"]))
+    names = list(model.feature_names_in_)
+    check(sorted(names) == sorted(ANCHOR_NUMERIC + ANCHOR_CATEGORICAL), "the anchor's inputs are %s" % names)
+    enc = model.named_steps["pre"].named_transformers_["cat"]
+    periods = [int(v) for v in enc.categories_[list(enc.feature_names_in_).index("month")]]
+
+    pp = pd.read_csv(os.path.join(anchor_dir, "heldout", "person_period.csv"), dtype={"patient_id": str})
+    heldout_file = "anchor_flask_heldout.csv"
+    write_csv(os.path.join(out_dir, heldout_file), pp, "patient_id", ANCHOR_NUMERIC, ANCHOR_CATEGORICAL)
+    back = read_csv(os.path.join(out_dir, heldout_file), "patient_id", ANCHOR_NUMERIC, ANCHOR_CATEGORICAL)
+    check(same_frame(back, pp, ANCHOR_NUMERIC, ANCHOR_CATEGORICAL), "%s does not read back as written" % heldout_file)
+    check(set(int(v) for v in back["month"]) <= set(periods), "anchor: held-out months unseen in training")
+
+    spec = {"id": "patient_id", "period": "month", "numeric": ANCHOR_NUMERIC, "categorical": ANCHOR_CATEGORICAL}
+    beyond_file = "anchor_flask_period_beyond.csv"
+    beyond = beyond_rows(pp, spec, periods)
+    write_csv(os.path.join(out_dir, beyond_file), beyond, "patient_id", ANCHOR_NUMERIC, ANCHOR_CATEGORICAL)
+    bback = read_csv(os.path.join(out_dir, beyond_file), "patient_id", ANCHOR_NUMERIC, ANCHOR_CATEGORICAL)
+    check(same_frame(bback, beyond, ANCHOR_NUMERIC, ANCHOR_CATEGORICAL), "%s does not read back as written" % beyond_file)
+
+    x = back[names]
+    result = proba1(model, x)
+    alt = x.copy()
+    alt["month"] = alt["month"].astype(np.int64)
+    check(np.array_equal(result, proba1(model, alt)), "anchor: int64 month changes the result")
+    check(np.array_equal(result, proba1(load_file(os.path.join(out_dir, files["joblib"])), x)),
+          "anchor: model.joblib differs from model.pkl")
+    beyond_out = score_beyond(model, "anchor", bback[names], [os.path.join(out_dir, files["joblib"])])
+
+    sources = {}
+    for name in ("gen_data.py", "scoring.py", "train.py"):
+        with open(os.path.join(anchor_dir, name), "rb") as f:
+            sources[name] = hashlib.sha256(f.read()).hexdigest()
+    types = {c: "numeric" for c in ANCHOR_NUMERIC}
+    types.update({c: "categorical" for c in ANCHOR_CATEGORICAL})
+    out = {
+        "case": case,
+        "dataset": "anchor",
+        "kind": "flask",
+        "sklearn_version": sklearn.__version__,
+        "numpy_version": np.__version__,
+        "joblib_version": joblib.__version__,
+        "python_version": platform.python_version(),
+        "period_column": "month",
+        "input_columns": [{"name": n, "type": types[n]} for n in names],
+        "files": files,
+        "heldout": heldout_file,
+        "heldout_rows": len(x),
+        "edited_rows": [],
+        "proba": [float(v) for v in result],
+        "classes": [int(c) for c in model.classes_],
+        "beyond": dict({"heldout": beyond_file, "period_levels": periods}, **beyond_out),
+        "anchor_sources_sha256": sources,
+        "description": ("the flask-sklearn reference stack's own model, as its train.py pickles it (model.pkl, "
+                        "protocol 5; model.joblib): Pipeline(pre=ColumnTransformer(num: StandardScaler on the "
+                        "numeric features; cat: OneHotEncoder(handle_unknown=ignore) on the categorical features "
+                        "and month), clf=LogisticRegression(lbfgs, C=1, max_iter=5000)), fitted on its gen_data.py "
+                        "cohort (20,000 patients, seed 42); held-out rows: gen_data.py --n-patients 40 --seed 7"),
+    }
+    json_dump(out, os.path.join(out_dir, case + ".json"))
+    print("  %-34s %d held-out rows, months %d-%d" % (case, len(x), periods[0], periods[-1]))
+    return case + ".json", [heldout_file, beyond_file], {"heldout_rows": len(x),
+                                                         "heldout_subjects": int(pp["patient_id"].nunique())}
 
 
 # ---------------------------------------------------------------------------
@@ -816,9 +1051,9 @@ def file_listing(out_dir):
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: make_fixtures.py OUT_DIR LUNG_CSV COHORT_RAW_CSV")
-    out_dir, lung_csv, cohort_csv = sys.argv[1:]
+    if len(sys.argv) != 5:
+        sys.exit("usage: make_fixtures.py OUT_DIR LUNG_CSV COHORT_RAW_CSV ANCHOR_RUN_DIR")
+    out_dir, lung_csv, cohort_csv, anchor_dir = sys.argv[1:]
     if sklearn.__version__ != EXPECTED_SKLEARN:
         print("make_fixtures.py: warning: scikit-learn %s, not %s" % (sklearn.__version__, EXPECTED_SKLEARN),
               file=sys.stderr)
@@ -834,6 +1069,12 @@ def main():
         cases += written
         heldouts += hfiles
         datasets[dataset] = info
+
+    print("== anchor (the flask-sklearn stack's train.py)")
+    written, hfiles, info = make_anchor(out_dir, anchor_dir)
+    cases.append(written)
+    heldouts += hfiles
+    datasets["anchor"] = info
 
     # The hostile files reuse two fitted models; refit them (deterministic)
     # rather than keep them around.
