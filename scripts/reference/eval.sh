@@ -50,7 +50,7 @@ echo "== R reference metrics"
 Rscript --vanilla "$here/eval_metrics.R" "$work"
 
 # Only the files eval_metrics.R writes: other fixtures share the folder.
-files=(veteran.json simulated.json)
+files=(veteran.json simulated.json colon.json)
 for f in "${files[@]}"; do
   [ -s "$work/$f" ] || { echo "eval.sh: eval_metrics.R did not write $f" >&2; exit 1; }
 done
