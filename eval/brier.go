@@ -12,21 +12,26 @@ import "math"
 // time and G(t) at the horizon. Patients censored at or before t contribute 0
 // to the sum but still count in n. This is riskRegression::Score(...,
 // metrics = "brier", cens.model = "km") and pec::pec(..., cens.model =
-// "marginal"), both of which use these left limits. It is NaN when G(t) = 0,
-// i.e. when the last patient followed up to t was censored there and nobody is
-// observed beyond t.
+// "marginal"), both of which use these left limits.
+//
+// Neither weight can be 1/0. G(T_i−) > 0 for a patient with an event, who
+// was still uncensored just before T_i. G(t) = 0 only when the last patient
+// followed to some time ≤ t was censored there (as when follow-up ends at t),
+// and then nobody has T_i > t: the second sum is empty and BS(t) is the first
+// sum over n, as pec and riskRegression give it. So the score is defined for
+// every t; it is NaN only without patients.
 func brierScore(obs []Outcome, surv [][]float64, t int, g KMCurve) float64 {
-	tf := float64(t)
-	gt := g.At(tf)
-	if gt == 0 || len(obs) == 0 {
+	if len(obs) == 0 {
 		return math.NaN()
 	}
+	tf := float64(t)
 	var sum float64
 	for i, o := range obs {
 		s := surv[i][t-1]
 		switch {
 		case o.Time > tf:
-			sum += (1 - s) * (1 - s) / gt
+			// G(t) ≥ G(T_i−) > 0: i was still uncensored just before T_i > t.
+			sum += (1 - s) * (1 - s) / g.At(tf)
 		case o.Event:
 			sum += s * s / g.Before(o.Time)
 		}
@@ -41,7 +46,8 @@ func brierScore(obs []Outcome, surv [][]float64, t int, g KMCurve) float64 {
 //	IBS = [ Σ_{t=1}^{tmax−1} (BS(t) + BS(t+1))/2 ] / (tmax − 1),
 //
 // and, for tmax = 1, the Brier score at month 1 itself (the limit of the
-// average over a vanishing span). It is NaN when any BS(t) is.
+// average over a vanishing span). It is NaN when any BS(t) is, i.e. only
+// without patients.
 func integratedBrier(bs []float64) float64 {
 	switch len(bs) {
 	case 0:

@@ -35,8 +35,8 @@ type SurvivalOptions struct {
 
 // SurvivalMetrics measures predicted survival curves against observed
 // outcomes. A metric that is undefined on the data (no comparable pairs, no
-// case or control, G(t) = 0, a regression without an estimate) is null in
-// JSON (a nil pointer) or, in the month-keyed maps, absent; Notes says why.
+// case or control, a regression without an estimate) is null in JSON (a nil
+// pointer) or, in the month-keyed maps, absent; Notes says why.
 //
 // Censoring is handled with the reverse Kaplan–Meier estimate G of the
 // censoring distribution (CensoringKM: censorings after events at a tied
@@ -69,10 +69,13 @@ type SurvivalMetrics struct {
 	// At, keyed by the month in decimal ("6"):
 	// BS(t) = (1/n) Σ [1{T_i ≤ t, event} S_i(t)²/G(T_i−) +
 	// 1{T_i > t} (1 − S_i(t))²/G(t)]; patients censored at or before t add 0.
+	// It is defined at every month: when nobody is followed beyond t (G(t) =
+	// 0, as at the end of follow-up) the second sum is empty, as in pec and
+	// riskRegression.
 	Brier map[string]float64 `json:"brier"`
 	// IBS is the integrated Brier score over months 1..IBSMax: the trapezoid
 	// rule over BS(1), …, BS(IBSMax) divided by IBSMax − 1, and BS(1) itself
-	// when IBSMax = 1.
+	// when IBSMax = 1. Like Brier, it is always defined.
 	IBS    *float64 `json:"ibs"`
 	IBSMax int      `json:"ibs_max"`
 	// TDAUC holds the cumulative/dynamic AUC at each month t of At, keyed
@@ -341,17 +344,14 @@ func EvaluateSurvival(obs []Outcome, surv [][]float64, opt SurvivalOptions) (Sur
 		} else {
 			note("td_auc.%d: no %s", t, missingAUC(obs, tf(t)))
 		}
+		// The Brier score and the IBS are defined whenever there is a
+		// patient (brierScore), and ValidateSurvival requires one.
 		if x := val(2 + len(s.at) + j); x != nil {
 			m.Brier[key] = *x
-		} else {
-			note("brier.%d: G(%d) = 0, nobody is followed beyond month %d", t, t, t)
 		}
 	}
 	k := 2 + 2*len(s.at)
 	m.IBS = val(k)
-	if m.IBS == nil {
-		note("ibs: the Brier score is undefined at a month in 1..%d (G(t) = 0)", s.ibsMax)
-	}
 	m.CalibrationSlope = val(k + 1)
 	m.CalibrationIntercept = val(k + 2)
 	if m.CalibrationSlope == nil || m.CalibrationIntercept == nil {

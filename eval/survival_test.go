@@ -333,23 +333,36 @@ func TestUndefinedMetrics(t *testing.T) {
 	}
 
 	// The last patient followed to month 3 is censored there: G(t) = 0 from
-	// 3 on, so the Brier score (and the IBS) at 4 is undefined, the AUC at 4
-	// has no control, and the Kaplan–Meier curve stops at 3.
+	// 3 on, the AUC at 4 has no control, and the Kaplan–Meier curve stops at
+	// 3. The Brier score at 4 is still defined (as in pec and riskRegression):
+	// nobody has T > 4, so no term is weighted by 1/G(4), and patient 3,
+	// censored before 4, adds 0. So is the IBS over months 1..4.
 	obs := []Outcome{{1, true}, {2, true}, {3, false}}
 	m, err = EvaluateSurvival(obs, surv, SurvivalOptions{At: []int{2, 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.Brier["4"]; ok {
-		t.Errorf("brier.4 = %v, want undefined", m.Brier["4"])
+	if got, want := m.Brier["4"], (surv[0][3]*surv[0][3]+surv[1][3]*surv[1][3])/3; !survNear(got, want, 1e-15) {
+		t.Errorf("brier.4 = %v, want %v (brier %v)", got, want, m.Brier)
 	}
-	if _, ok := m.TDAUC["4"]; ok || m.IBS != nil {
-		t.Errorf("td_auc.4 %v, ibs %v: want undefined", m.TDAUC, m.IBS)
+	g := CensoringKM(obs)
+	if g.At(4) != 0 {
+		t.Fatalf("G(4) = %v, want 0", g.At(4))
+	}
+	var bs []float64
+	for month := 1; month <= 4; month++ {
+		bs = append(bs, brierScore(obs, surv, month, g))
+	}
+	if want := integratedBrier(bs); m.IBS == nil || !survNear(*m.IBS, want, 1e-15) {
+		t.Errorf("ibs = %v, want %v", m.IBS, want)
+	}
+	if _, ok := m.TDAUC["4"]; ok {
+		t.Errorf("td_auc.4 %v: want undefined", m.TDAUC)
 	}
 	if m.SurvivalCalibration[2].KaplanMeier == nil || m.SurvivalCalibration[3].KaplanMeier != nil {
 		t.Errorf("survival calibration: %+v", m.SurvivalCalibration)
 	}
-	want := []string{"brier.4: G(4) = 0", "td_auc.4: no controls", "ibs:", "Kaplan–Meier estimate is undefined from month 4"}
+	want := []string{"td_auc.4: no controls", "Kaplan–Meier estimate is undefined from month 4"}
 	for _, w := range want {
 		found := false
 		for _, n := range m.Notes {
@@ -359,11 +372,16 @@ func TestUndefinedMetrics(t *testing.T) {
 			t.Errorf("no note containing %q in %q", w, m.Notes)
 		}
 	}
+	for _, n := range m.Notes {
+		if strings.HasPrefix(n, "brier") || strings.HasPrefix(n, "ibs") {
+			t.Errorf("note %q: the Brier score and the IBS are defined", n)
+		}
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"ibs":null`) || !strings.Contains(string(b), `"kaplan_meier":null`) {
+	if strings.Contains(string(b), `"ibs":null`) || !strings.Contains(string(b), `"kaplan_meier":null`) {
 		t.Errorf("JSON: %s", b)
 	}
 

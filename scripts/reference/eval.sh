@@ -15,6 +15,18 @@ start=$SECONDS
 # no user-level R configuration (--vanilla).
 export LC_ALL=C
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# R's matrix products go through whichever BLAS the system's alternatives
+# select; OpenBLAS (which other Debian packages pull in) changes the last
+# digits of the predicted curves. Load the reference BLAS and LAPACK (Debian's
+# libblas3, liblapack3, which r-base-core installs) when they are there: the
+# fixtures were made with them.
+ref_blas=(/usr/lib/*/blas/libblas.so.3)
+ref_lapack=(/usr/lib/*/lapack/liblapack.so.3)
+if [ -e "${ref_blas[0]}" ] && [ -e "${ref_lapack[0]}" ]; then
+  export LD_PRELOAD="${ref_blas[0]}:${ref_lapack[0]}${LD_PRELOAD:+:$LD_PRELOAD}"
+else
+  echo "eval.sh: warning: no reference BLAS/LAPACK in /usr/lib/*/blas, /usr/lib/*/lapack; the last digits may differ" >&2
+fi
 
 have_tools() {
   command -v Rscript >/dev/null 2>&1 &&
@@ -38,7 +50,7 @@ echo "== R reference metrics"
 Rscript --vanilla "$here/eval_metrics.R" "$work"
 
 # Only the files eval_metrics.R writes: other fixtures share the folder.
-files=(veteran.json simulated.json)
+files=(veteran.json simulated.json colon.json)
 for f in "${files[@]}"; do
   [ -s "$work/$f" ] || { echo "eval.sh: eval_metrics.R did not write $f" >&2; exit 1; }
 done

@@ -2,7 +2,8 @@
 #
 # Usage: Rscript --vanilla eval_metrics.R OUT_DIR
 #
-# Writes OUT_DIR/veteran.json and OUT_DIR/simulated.json: the inputs (times,
+# Writes OUT_DIR/veteran.json, OUT_DIR/simulated.json and OUT_DIR/colon.json:
+# the inputs (times,
 # events, predicted survival curves S_i(1..H)) and what R computes on them:
 # Kaplan-Meier and censoring curves, Harrell's and Uno's concordance, the
 # time-dependent AUC, the IPCW Brier score and its integral, the calibration
@@ -480,3 +481,53 @@ case_b$poisson_binomial_golden <- c(
   list(p = "p_k = 0.02 + 0.9 * frac(k * 0.6180339887498949), k = 1..20000", n = 20000),
   poibin_case(pk, ks, c(0.9, 0.95, 0.999)))
 write_case(case_b)
+
+# ---------------------------------------------------------------------------
+# (c) colon: recurrence (etype == 1) in survival::colon in 180-day periods,
+# period = ceiling(days / 180), followed up to H = 12 periods: a patient
+# without recurrence by period 12 is censored at 12. The last evaluation month
+# is then the largest observed time and nobody is followed beyond it, so
+# G(12) = 0: the Brier score at 12 has no term weighted by 1/G(12), and pec
+# and riskRegression still define it (and the IBS over 1..12); the AUC at 12
+# has no control and is undefined. A logistic person-period model with a
+# baseline per period is fitted on the patients with an odd id and evaluated
+# on the 464 with an even id (in-sample, the calibration intercept would be
+# 0 by construction).
+
+col <- subset(survival::colon, etype == 1)
+H_col <- 12
+col$period <- ceiling(col$time / 180)
+col$month <- pmin(col$period, H_col)
+col$event <- as.integer(col$status == 1 & col$period <= H_col)
+train_col <- col[col$id %% 2 == 1, ]
+test_col <- col[col$id %% 2 == 0, ]
+pp_col <- do.call(rbind, lapply(seq_len(nrow(train_col)), function(i) {
+  t <- seq_len(train_col$month[i])
+  data.frame(period = t, event = as.integer(t == train_col$month[i] & train_col$event[i] == 1),
+             train_col[rep(i, length(t)), c("rx", "sex", "age", "obstruct", "perfor", "adhere",
+                                            "node4", "surg", "extent")])
+}))
+fit_col <- glm(event ~ 0 + factor(period) + rx + sex + age + obstruct + perfor + adhere + node4 +
+                 surg + factor(extent), data = pp_col, family = binomial,
+               control = glm.control(epsilon = glm_epsilon, maxit = 100))
+S_col <- curves(nrow(test_col), H_col, function(t) {
+  nd <- test_col
+  nd$period <- t
+  predict(fit_col, newdata = nd, type = "response")
+})
+g_col <- censoring_km(test_col$month, test_col$event)
+if (max(test_col$month) != H_col || tail(g_col$surv, 1) != 0) {
+  stop("colon: the largest time must be month ", H_col, " with G = 0 there")
+}
+case_c <- make_case(
+  "colon",
+  paste("survival::colon recurrence (etype == 1) in 180-day periods, ceiling(days/180),",
+        "censored at period 12 when still free of recurrence, so the last month 12 is the",
+        "largest time and G(12) = 0; the 464 patients with an even id, S_i(1..12) from",
+        "glm(event ~ 0 + factor(period) + rx + sex + age + obstruct + perfor + adhere +",
+        "node4 + surg + factor(extent), binomial) on the person-period rows of the 465",
+        "with an odd id"),
+  test_col$month, test_col$event, S_col, at = c(3, 6, 12), level = 0.95, extra_tau = 7.5)
+cat(sprintf("  colon: BS(12) = %.5f (Score), %.5f (pec); IBS(1..12) = %.5f\n",
+            tail(case_c$brier$score, 1)[[1]], tail(case_c$brier$pec, 1)[[1]], case_c$ibs))
+write_case(case_c)
