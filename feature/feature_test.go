@@ -3,6 +3,7 @@ package feature
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -386,5 +387,70 @@ func TestUnseenPerSurface(t *testing.T) {
 		if _, err := ParseSpecBytes([]byte(`{"name":"t","baseline":{"min_events":1},"features":[{"name":"c","type":"categorical","unseen":` + bad + `}]}`)); err == nil {
 			t.Errorf("unseen %s accepted", bad)
 		}
+	}
+}
+
+// TestBaselinePooling: the months baseline pools a month with too few
+// drop-offs with its neighbours only, and says which months it pooled; the
+// periods baseline keeps a term per month and refuses a month without
+// drop-offs, naming it.
+func TestBaselinePooling(t *testing.T) {
+	// events[m-1] drop-offs among 30 rows in month m.
+	data := func(events ...int) *caresignal.Extract {
+		var rows [][]any
+		for m, e := range events {
+			for i := range 30 {
+				rows = append(rows, []any{fmt.Sprintf("p%d-%d", m, i), m + 1, i < e, float64(i), []string{"u", "v"}[i%2]})
+			}
+		}
+		return extract(rows...)
+	}
+	fit := func(baseline string, x *caresignal.Extract) (*Fitted, error) {
+		return Fit(spec(t, `{"name":"t","baseline":`+baseline+`,"features":[{"name":"x","type":"numeric"},{"name":"c","type":"categorical"}]}`), x)
+	}
+	tests := []struct {
+		name, baseline string
+		events         []int
+		names          string // the baseline terms
+		describe       string // in Describe
+	}{
+		{"empty middle month", `{"min_events":5}`, []int{12, 9, 0, 8, 7, 11, 6},
+			"month_1,month_2,months_3-4,month_5,month_6,month_7+", "months 3–4 (0 and 8 drop-offs)"},
+		{"empty first month", `{"min_events":5}`, []int{0, 9, 7, 8, 7, 11, 6},
+			"months_1-2,month_3,month_4,month_5,month_6,month_7+", "months 1–2 (0 and 9 drop-offs)"},
+		{"sparse run", `{"min_events":5}`, []int{12, 2, 1, 3, 7, 11, 6},
+			"month_1,months_2-4,month_5,month_6,month_7+", "months 2–4 (2, 1 and 3 drop-offs)"},
+		{"sparse tail", `{"min_events":5}`, []int{12, 9, 8, 7, 2, 1, 1},
+			"month_1,month_2,month_3,months_4+", "months 4–7 (7, 2, 1 and 1 drop-offs)"},
+		{"too few for two terms", `{"min_events":50}`, []int{12, 9, 8, 7, 2, 1, 1},
+			"intercept", "one constant hazard for every month: too few drop-offs for more than one term, so months 1–7"},
+		{"periods", `{"type":"periods"}`, []int{12, 9, 1, 8, 7, 11, 6},
+			"month_1,month_2,month_3,month_4,month_5,month_6,month_7+", "one term per month 1..7"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ft, err := fit(tc.baseline, data(tc.events...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ft.Baseline.Names(), ","); got != tc.names {
+				t.Errorf("baseline terms %s, want %s", got, tc.names)
+			}
+			if got := ft.Baseline.Describe(); !strings.Contains(got, tc.describe) {
+				t.Errorf("Describe() = %q, want it to say %q", got, tc.describe)
+			}
+		})
+	}
+	for _, events := range [][]int{{12, 9, 0, 8, 7, 11, 6}, {0, 9, 7, 8, 7, 11, 6}} {
+		empty := slices.Index(events, 0) + 1
+		_, err := fit(`{"type":"periods"}`, data(events...))
+		want := fmt.Sprintf("none of the 30 training rows in month %d has a drop-off", empty)
+		if caresignal.ErrorCode(err) != caresignal.EINVALID || !strings.Contains(fmt.Sprint(err), want) || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("month_%d −∞", empty)) {
+			t.Errorf("periods baseline with month %d empty: %v, want EINVALID saying %q", empty, err, want)
+		}
+	}
+	full := []int{12, 9, 30, 8}
+	if _, err := fit(`{"type":"periods"}`, data(full...)); !strings.Contains(fmt.Sprint(err), "all 30 training rows in month 3 have a drop-off") {
+		t.Errorf("periods baseline with every row of month 3 a drop-off: %v", err)
 	}
 }
