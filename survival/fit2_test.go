@@ -207,3 +207,55 @@ func TestSeparationIsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestSeparationByReferenceLevel: a reference level (no column of its own)
+// whose rows have no events is named like any other level; before, the fit
+// ran until the information matrix could not be inverted.
+func TestSeparationByReferenceLevel(t *testing.T) {
+	// site aa (the reference), bb, cc; months 1 and 2; aa has no events.
+	x := NewMatrix(4, 0, 2)
+	var y []float64
+	for i := range 600 {
+		row := []float64{0, 0, 0, 0}
+		row[i%2] = 1 // month_1, month_2+
+		site := (i / 2) % 3
+		if site > 0 {
+			row[1+site] = 1
+		}
+		x.AppendRow(row)
+		y = append(y, b2f(site > 0 && i%5 == 0))
+	}
+	p := Problem{X: x, Y: y, Names: []string{"month_1", "month_2+", "site=bb", "site=cc"},
+		References: []Reference{{Name: "site=aa", Columns: []int{2, 3}}}}
+	for _, link := range []Link{Logit, CLogLog} {
+		p.Link = link
+		_, err := FitModel(context.Background(), p, Options{})
+		if !errors.Is(err, ErrSeparation) || !strings.Contains(err.Error(), "none of the 200 rows with site=aa (the reference level) has an event") {
+			t.Errorf("%s: err = %v, want separation naming site=aa", link, err)
+		}
+	}
+}
+
+// TestCollinearColumnsAreNamed: an exactly collinear pair is named with the
+// combination, whether the Cholesky factorisation fails or rounding lets it
+// through.
+func TestCollinearColumnsAreNamed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct {
+		factor float64
+		want   string
+	}{{2, "dose_mg = 2·dose"}, {0.1, "dose_mg = 0.1·dose"}, {-3, "dose_mg = -3·dose"}} {
+		x := NewMatrix(4, 0, 4)
+		var y []float64
+		for range 400 {
+			dose, age := rng.NormFloat64(), rng.NormFloat64()
+			x.AppendRow([]float64{1, dose, age, c.factor * dose})
+			y = append(y, b2f(rng.Float64() < 0.2))
+		}
+		p := Problem{X: x, Y: y, Names: []string{"intercept", "dose", "age", "dose_mg"}}
+		_, err := FitModel(context.Background(), p, Options{})
+		if err == nil || !strings.Contains(err.Error(), "collinear columns, "+c.want) {
+			t.Errorf("x₄ = %g·x₂: err = %v, want it to say %q", c.factor, err, c.want)
+		}
+	}
+}
