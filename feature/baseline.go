@@ -33,11 +33,12 @@ type Baseline struct {
 	// Type is BaselineMonths (default), BaselinePeriods,
 	// BaselinePiecewise or BaselineSpline.
 	Type string `json:"type,omitempty"`
-	// MinEvents (months) is the fewest drop-offs a term needs. Months are
-	// taken in order: a month with fewer shares a term with the months after it until the term has enough; a
-	// sparse run at the end joins the term before it. So a sparse month is
-	// pooled with its neighbours only, never with every later month.
-	// Default 10.
+	// MinEvents (months) is the fewest drop-offs a term needs; it also
+	// needs a row without one. Months are taken in order: a month with
+	// fewer shares a term with the months after it until the term has
+	// enough; a sparse run at the end joins the term before it. So a
+	// sparse month is pooled with its neighbours only, never with every
+	// later month. Default 10.
 	MinEvents int `json:"min_events,omitempty"`
 	// Breaks (piecewise) are the first months of the intervals, ascending
 	// and starting at 1: [1, 2, 4, 7] gives terms for month 1, month 2,
@@ -283,7 +284,7 @@ func (b *FittedBaseline) Describe() string {
 		if len(b.Starts) == 1 {
 			return fmt.Sprintf("one constant hazard for every month: too few drop-offs for more than one term, so %s pooled; %s", b.describePooled(), after)
 		}
-		return fmt.Sprintf("one term per month 1..%d, except these pooled for too few drop-offs: %s; %s", b.Last, b.describePooled(), after)
+		return fmt.Sprintf("one term per month 1..%d, except these pooled with a neighbour for too few drop-offs (or none without): %s; %s", b.Last, b.describePooled(), after)
 	case len(b.Starts) == 1:
 		return "one constant hazard for every month"
 	case b.Type == BaselineMonths || b.Type == BaselinePeriods:
@@ -292,16 +293,16 @@ func (b *FittedBaseline) Describe() string {
 	return fmt.Sprintf("piecewise constant, %d intervals starting at months %v; %s", len(b.Starts), b.Starts, after)
 }
 
-// describePooled lists the pooled runs: "months 3–4 (0 and 14 drop-offs)".
+// describePooled lists the pooled runs with each month's drop-offs and
+// rows: "months 3–4 (drop-offs/rows 0/71, 14/71)".
 func (b *FittedBaseline) describePooled() string {
 	var parts []string
 	for _, r := range b.Pooled() {
-		var ev []string
+		var months []string
 		for m := r[0]; m <= r[1]; m++ {
-			ev = append(ev, strconv.Itoa(b.MonthEvents[m-1]))
+			months = append(months, fmt.Sprintf("%d/%d", b.MonthEvents[m-1], b.MonthRows[m-1]))
 		}
-		list := strings.Join(ev[:len(ev)-1], ", ") + " and " + ev[len(ev)-1]
-		parts = append(parts, fmt.Sprintf("months %d–%d (%s drop-offs)", r[0], r[1], list))
+		parts = append(parts, fmt.Sprintf("months %d–%d (drop-offs/rows %s)", r[0], r[1], strings.Join(months, ", ")))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -348,15 +349,16 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 	switch b.Type {
 	case BaselineMonths:
 		// Runs of months, in order, each closed once it has minEv
-		// drop-offs; a sparse run left at the end joins the last closed
-		// run (or is the only one).
+		// drop-offs and a row without one (a run whose rows all drop off
+		// would have a hazard of 1); a run left at the end joins the last
+		// closed run (or is the only one).
 		minEv := spec.minEvents()
-		start, ev := 1, 0
+		start, ev, n := 1, 0, 0
 		for m := 1; m <= b.Last; m++ {
-			ev += events[m-1]
-			if ev >= minEv {
+			ev, n = ev+events[m-1], n+rows[m-1]
+			if ev >= minEv && n > ev {
 				b.Starts = append(b.Starts, start)
-				start, ev = m+1, 0
+				start, ev, n = m+1, 0, 0
 			}
 		}
 		if len(b.Starts) == 0 {
