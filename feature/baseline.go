@@ -365,9 +365,7 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 			b.Starts = []int{1}
 		}
 	case BaselinePeriods:
-		if err := b.checkPeriods(); err != nil {
-			return err
-		}
+		// Fit checks the months (checkPeriods) once the features are fitted.
 		for m := 1; m <= b.Last; m++ {
 			b.Starts = append(b.Starts, m)
 		}
