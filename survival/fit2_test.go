@@ -209,28 +209,41 @@ func TestSeparationIsReported(t *testing.T) {
 }
 
 // TestSeparationByReferenceLevel: a reference level (no column of its own)
-// whose rows have no events is named like any other level; before, the fit
-// ran until the information matrix could not be inverted.
+// whose rows have no events is named like any other level. Without the
+// level listed, the fit still reports separation; before, it failed with
+// gonum's "matrix singular or near-singular with condition number 1.6e+16".
 func TestSeparationByReferenceLevel(t *testing.T) {
-	// site aa (the reference), bb, cc; months 1 and 2; aa has no events.
-	x := NewMatrix(4, 0, 2)
+	// 400 patients over months 1–6 at sites aa (the reference), bb, cc, dd;
+	// nobody at site aa drops off.
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"month_1", "month_2", "month_3", "month_4", "month_5", "month_6+", "age", "site=bb", "site=cc", "site=dd"}
+	x := NewMatrix(len(names), 0, 3)
 	var y []float64
-	for i := range 600 {
-		row := []float64{0, 0, 0, 0}
-		row[i%2] = 1 // month_1, month_2+
-		site := (i / 2) % 3
-		if site > 0 {
-			row[1+site] = 1
+	for p := range 400 {
+		site := []int{0, 0, 1, 2, 3}[p%5]
+		age := 30 + rng.Float64()*40
+		for m := 1; m <= 6; m++ {
+			row := make([]float64, len(names))
+			row[m-1], row[6] = 1, age
+			if site > 0 {
+				row[6+site] = 1
+			}
+			event := site > 0 && rng.Float64() < 0.15
+			x.AppendRow(row)
+			y = append(y, b2f(event))
+			if event {
+				break
+			}
 		}
-		x.AppendRow(row)
-		y = append(y, b2f(site > 0 && i%5 == 0))
 	}
-	p := Problem{X: x, Y: y, Names: []string{"month_1", "month_2+", "site=bb", "site=cc"},
-		References: []Reference{{Name: "site=aa", Columns: []int{2, 3}}}}
 	for _, link := range []Link{Logit, CLogLog} {
-		p.Link = link
+		p := Problem{X: x, Y: y, Link: link, Names: names}
+		if _, err := FitModel(context.Background(), p, Options{}); !errors.Is(err, ErrSeparation) {
+			t.Errorf("%s, no reference level listed: err = %v, want separation", link, err)
+		}
+		p.References = []Reference{{Name: "site=aa", Columns: []int{7, 8, 9}}}
 		_, err := FitModel(context.Background(), p, Options{})
-		if !errors.Is(err, ErrSeparation) || !strings.Contains(err.Error(), "none of the 200 rows with site=aa (the reference level) has an event") {
+		if !errors.Is(err, ErrSeparation) || !strings.Contains(err.Error(), "none of the 960 rows with site=aa (the reference level) has an event") {
 			t.Errorf("%s: err = %v, want separation naming site=aa", link, err)
 		}
 	}

@@ -25,6 +25,11 @@ func (f *fitter) step(beta []float64) ([]float64, error) {
 		}
 		step := mat.NewVecDense(f.k, nil)
 		if err := chol.SolveVecTo(step, mat.NewVecDense(f.k, append([]float64(nil), f.grad...))); err != nil {
+			// A condition number past 1e16: as good as singular, and
+			// explained as such (by the caller too, as separation).
+			if _, ok := err.(mat.Condition); ok {
+				return nil, f.singular(f.info, f.allColumns())
+			}
 			return nil, fmt.Errorf("survival: solving the Newton step: %w", err)
 		}
 		return step.RawVector().Data, nil
