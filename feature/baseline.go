@@ -5,15 +5,21 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/caresignal/caresignal"
 )
 
 // Baseline hazard types.
 const (
-	// BaselineMonths gives each month its own term while it has enough
-	// drop-offs, and pools the sparse tail (the default).
+	// BaselineMonths gives each month its own term when it has enough
+	// drop-offs, and pools a sparse month with its neighbours (the
+	// default).
 	BaselineMonths = "months"
+	// BaselinePeriods gives every month seen in training its own term,
+	// pooling nothing: a month without drop-offs (or without survivors)
+	// is refused as separation, naming it.
+	BaselinePeriods = "periods"
 	// BaselinePiecewise is piecewise constant over declared intervals.
 	BaselinePiecewise = "piecewise"
 	// BaselineSpline is a natural cubic spline in the month.
@@ -24,11 +30,15 @@ const (
 // months past the last month seen in training with that month: their
 // hazard, for the same features, is the last month's.
 type Baseline struct {
-	// Type is BaselineMonths (default), BaselinePiecewise or BaselineSpline.
+	// Type is BaselineMonths (default), BaselinePeriods,
+	// BaselinePiecewise or BaselineSpline.
 	Type string `json:"type,omitempty"`
-	// MinEvents (months) is the fewest drop-offs a month needs for a term
-	// of its own; the first month that has fewer (or after which fewer
-	// remain) and every later month share one pooled term. Default 10.
+	// MinEvents (months) is the fewest drop-offs a term needs; it also
+	// needs a row without one. Months are taken in order: a month with
+	// fewer shares a term with the months after it until the term has
+	// enough; a sparse run at the end joins the term before it. So a
+	// sparse month is pooled with its neighbours only, never with every
+	// later month. Default 10.
 	MinEvents int `json:"min_events,omitempty"`
 	// Breaks (piecewise) are the first months of the intervals, ascending
 	// and starting at 1: [1, 2, 4, 7] gives terms for month 1, month 2,
@@ -53,6 +63,10 @@ func (b Baseline) validate() error {
 		}
 		if b.Breaks != nil || b.DF != 0 || b.Knots != nil {
 			return caresignal.Invalidf(field("type"), "feature spec: breaks, df and knots need baseline type %q or %q", BaselinePiecewise, BaselineSpline)
+		}
+	case BaselinePeriods:
+		if b.MinEvents != 0 || b.Breaks != nil || b.DF != 0 || b.Knots != nil {
+			return caresignal.Invalidf(field("type"), "feature spec: a %q baseline takes no min_events, breaks, df or knots", BaselinePeriods)
 		}
 	case BaselinePiecewise:
 		if len(b.Breaks) == 0 || b.Breaks[0] != 1 {
@@ -85,7 +99,7 @@ func (b Baseline) validate() error {
 			return caresignal.Invalidf(field("type"), "feature spec: a spline baseline takes df and knots only")
 		}
 	default:
-		return caresignal.Invalidf(field("type"), "feature spec: unknown baseline type %q (want %q, %q or %q)", b.Type, BaselineMonths, BaselinePiecewise, BaselineSpline)
+		return caresignal.Invalidf(field("type"), "feature spec: unknown baseline type %q (want %q, %q, %q or %q)", b.Type, BaselineMonths, BaselinePeriods, BaselinePiecewise, BaselineSpline)
 	}
 	return nil
 }
@@ -101,7 +115,7 @@ func (b Baseline) minEvents() int {
 // FittedBaseline is the baseline fitted to training rows.
 type FittedBaseline struct {
 	Type string `json:"type"`
-	// Starts (months, piecewise) are the first months of the terms: term t
+	// Starts (indicator types) are the first months of the terms: term t
 	// covers months Starts[t] … Starts[t+1]−1, the last one every later
 	// month.
 	Starts []int `json:"starts,omitempty"`
@@ -138,7 +152,7 @@ func (b *FittedBaseline) check() error {
 		return fmt.Errorf("last month %d with %d row counts and %d event counts", b.Last, len(b.MonthRows), len(b.MonthEvents))
 	}
 	switch b.Type {
-	case BaselineMonths, BaselinePiecewise:
+	case BaselineMonths, BaselinePeriods, BaselinePiecewise:
 		if len(b.Starts) == 0 || b.Starts[0] != 1 || b.Knots != nil {
 			return fmt.Errorf("%s baseline needs terms starting at month 1", b.Type)
 		}
@@ -240,18 +254,57 @@ func (b *FittedBaseline) Names() []string {
 	return names
 }
 
-// Describe says in words what the baseline is.
+// Pooled lists the terms of an indicator baseline that cover more than
+// one of the months 1..Last, as first and last month.
+func (b *FittedBaseline) Pooled() [][2]int {
+	if b.Type == BaselineSpline {
+		return nil
+	}
+	var out [][2]int
+	for t, s := range b.Starts {
+		end := b.Last
+		if t+1 < len(b.Starts) {
+			end = b.Starts[t+1] - 1
+		}
+		if end > s {
+			out = append(out, [2]int{s, end})
+		}
+	}
+	return out
+}
+
+// Describe says in words what the baseline is; for the months baseline it
+// names every pooled run of months with its drop-offs.
 func (b *FittedBaseline) Describe() string {
+	after := fmt.Sprintf("months after %d scored as month %d", b.Last, b.Last)
 	switch {
 	case b.Type == BaselineSpline:
-		return fmt.Sprintf("natural cubic spline in the month, %d knots (%s), months after %d scored as month %d", len(b.Knots), formatKnots(b.Knots), b.Last, b.Last)
+		return fmt.Sprintf("natural cubic spline in the month, %d knots (%s), %s", len(b.Knots), formatKnots(b.Knots), after)
+	case b.Type == BaselineMonths && len(b.Pooled()) > 0:
+		if len(b.Starts) == 1 {
+			return fmt.Sprintf("one constant hazard for every month: too few drop-offs for more than one term, so %s pooled; %s", b.describePooled(), after)
+		}
+		return fmt.Sprintf("one term per month 1..%d, except these pooled with a neighbour for too few drop-offs (or none without): %s; %s", b.Last, b.describePooled(), after)
 	case len(b.Starts) == 1:
 		return "one constant hazard for every month"
-	case b.Type == BaselineMonths:
-		last := b.Starts[len(b.Starts)-1]
-		return fmt.Sprintf("one term per month 1..%d, months %d+ pooled", last-1, last)
+	case b.Type == BaselineMonths || b.Type == BaselinePeriods:
+		return fmt.Sprintf("one term per month 1..%d, %s", b.Last, after)
 	}
-	return fmt.Sprintf("piecewise constant, %d intervals starting at months %v; months after %d pooled with the last", len(b.Starts), b.Starts, b.Last)
+	return fmt.Sprintf("piecewise constant, %d intervals starting at months %v; %s", len(b.Starts), b.Starts, after)
+}
+
+// describePooled lists the pooled runs with each month's drop-offs and
+// rows: "months 3–4 (drop-offs/rows 0/71, 14/71)".
+func (b *FittedBaseline) describePooled() string {
+	var parts []string
+	for _, r := range b.Pooled() {
+		var months []string
+		for m := r[0]; m <= r[1]; m++ {
+			months = append(months, fmt.Sprintf("%d/%d", b.MonthEvents[m-1], b.MonthRows[m-1]))
+		}
+		parts = append(parts, fmt.Sprintf("months %d–%d (drop-offs/rows %s)", r[0], r[1], strings.Join(months, ", ")))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func formatKnots(k []float64) string {
@@ -295,12 +348,25 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 	}
 	switch b.Type {
 	case BaselineMonths:
+		// Runs of months, in order, each closed once it has minEv
+		// drop-offs and a row without one (a run whose rows all drop off
+		// would have a hazard of 1); a run left at the end joins the last
+		// closed run (or is the only one).
 		minEv := spec.minEvents()
-		months := 1
-		for months < len(events) && events[months-1] >= minEv && tail[months] >= minEv {
-			months++
+		start, ev, n := 1, 0, 0
+		for m := 1; m <= b.Last; m++ {
+			ev, n = ev+events[m-1], n+rows[m-1]
+			if ev >= minEv && n > ev {
+				b.Starts = append(b.Starts, start)
+				start, ev, n = m+1, 0, 0
+			}
 		}
-		for m := 1; m <= months; m++ {
+		if len(b.Starts) == 0 {
+			b.Starts = []int{1}
+		}
+	case BaselinePeriods:
+		// Fit checks the months (checkPeriods) once the features are fitted.
+		for m := 1; m <= b.Last; m++ {
 			b.Starts = append(b.Starts, m)
 		}
 	case BaselinePiecewise:
@@ -316,12 +382,38 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 		}
 	}
 	for m, n := range rows {
-		if n == 0 && (b.Type != BaselineMonths || m < len(b.Starts)) {
+		if n == 0 && b.Type != BaselineMonths {
 			return caresignal.Invalidf("month", "feature fit: no training row is in month %d, so its baseline hazard cannot be estimated", m+1)
 		}
 	}
 	ft.Baseline = b
 	return nil
+}
+
+// checkPeriods refuses a term-per-month baseline when a month has no
+// rows, or rows that all have a drop-off or none. Such a month's hazard
+// estimate is 0 or 1, its coefficient ∓∞: the data are separated by the
+// month's indicator and the maximum-likelihood estimate does not exist.
+// R's glm reports a large finite coefficient where it happened to stop,
+// with a meaningless standard error; a model that tells every patient
+// they cannot drop out that month is no better. The months baseline
+// pools such a month with its neighbour instead.
+func (b *FittedBaseline) checkPeriods() error {
+	var bad []string
+	for m, n := range b.MonthRows {
+		switch ev := b.MonthEvents[m]; {
+		case n == 0:
+			bad = append(bad, fmt.Sprintf("month %d has no training rows", m+1))
+		case ev == 0:
+			bad = append(bad, fmt.Sprintf("none of the %d training rows in month %d has a drop-off (its hazard would be 0, the coefficient of month_%d −∞)", n, m+1, m+1))
+		case ev == n:
+			bad = append(bad, fmt.Sprintf("all %d training rows in month %d have a drop-off (its hazard would be 1, the coefficient of month_%d +∞)", n, m+1, m+1))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return caresignal.Invalidf("baseline.type", "feature fit: a term per month cannot be estimated, the data are separated: %s; use the %q baseline, which pools such a month with its neighbours, or piecewise breaks", strings.Join(bad, "; "), BaselineMonths)
 }
 
 // fitKnots places the spline's knots: the boundary knots at the first and

@@ -30,7 +30,7 @@ type Table struct {
 // untransformed, categorical ones with the first sorted level as reference
 // (filled in by SortedReferences), no imputation, one baseline term per period.
 func (t Table) Spec() (*Spec, error) {
-	s := &Spec{Name: t.Name, Baseline: Baseline{Type: BaselineMonths, MinEvents: 1}}
+	s := &Spec{Name: t.Name, Baseline: Baseline{Type: BaselinePeriods}}
 	for _, n := range t.Numeric {
 		s.Features = append(s.Features, Feature{Name: n, Type: Numeric, Transform: Identity})
 	}

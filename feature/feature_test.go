@@ -3,6 +3,7 @@ package feature
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -94,9 +95,9 @@ func TestFitAndEncode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// months 1, 2 have one event each with events remaining after; month 3
-	// is the last, so 3 terms: month_1, month_2, month_3+.
-	if ft.Baseline.Width() != 3 || strings.Join(ft.Columns, ",") != "month_1,month_2,month_3+,x,c=u,c=w" {
+	// months 1, 2 have one event each and rows without; month 3's one row
+	// is a drop-off, so it joins month 2: month_1, months_2+.
+	if ft.Baseline.Width() != 2 || strings.Join(ft.Columns, ",") != "month_1,months_2+,x,c=u,c=w" {
 		t.Fatalf("columns %v (baseline %+v)", ft.Columns, ft.Baseline)
 	}
 	fx := ft.Features[0]
@@ -115,17 +116,17 @@ func TestFitAndEncode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []float64{0, 0, 0, (3 - 3.6) / fx.Scale, 0, 0}; !equal(row, want) {
+	if want := []float64{0, 0, (3 - 3.6) / fx.Scale, 0, 0}; !equal(row, want) {
 		t.Errorf("encoded %v, want %v", row, want)
 	}
 	if len(warn) != 2 || !strings.Contains(warn[0], "imputed as 3") || !strings.Contains(warn[1], `unseen level "zzz"`) {
 		t.Errorf("warnings %q", warn)
 	}
 	ft.Encode([]caresignal.Value{caresignal.Num(8), caresignal.Str("w")}, row, nil)
-	if want := []float64{0, 0, 0, (8 - 3.6) / fx.Scale, 0, 1}; !equal(row, want) {
+	if want := []float64{0, 0, (8 - 3.6) / fx.Scale, 0, 1}; !equal(row, want) {
 		t.Errorf("encoded %v, want %v", row, want)
 	}
-	for m, want := range map[int]int{1: 0, 2: 1, 3: 2, 40: 2} {
+	for m, want := range map[int]int{1: 0, 2: 1, 3: 1, 40: 1} {
 		if got := ft.Baseline.term(m); got != want {
 			t.Errorf("month %d uses baseline term %d, want %d (months past the last own term share the pooled one)", m, got, want)
 		}
@@ -408,5 +409,72 @@ func TestScaleOfImputedColumn(t *testing.T) {
 	if ff.Center != 3 || math.Abs(ff.Scale-math.Sqrt(3.5)) > 1e-15 || ff.ImputeNum != 3 || ff.Missing != 2 {
 		t.Errorf("center %v, scale %v (want 3, %v: the SD with the imputed rows would be %v), imputed %v, missing %d",
 			ff.Center, ff.Scale, math.Sqrt(3.5), math.Sqrt(14.0/6), ff.ImputeNum, ff.Missing)
+	}
+}
+
+// TestBaselinePooling: the months baseline pools a month with too few
+// drop-offs with its neighbours only, and says which months it pooled; the
+// periods baseline keeps a term per month and refuses a month without
+// drop-offs, naming it.
+func TestBaselinePooling(t *testing.T) {
+	// events[m-1] drop-offs among 30 rows in month m.
+	data := func(events ...int) *caresignal.Extract {
+		var rows [][]any
+		for m, e := range events {
+			for i := range 30 {
+				rows = append(rows, []any{fmt.Sprintf("p%d-%d", m, i), m + 1, i < e, float64(i), []string{"u", "v"}[i%2]})
+			}
+		}
+		return extract(rows...)
+	}
+	fit := func(baseline string, x *caresignal.Extract) (*Fitted, error) {
+		return Fit(spec(t, `{"name":"t","baseline":`+baseline+`,"features":[{"name":"x","type":"numeric"},{"name":"c","type":"categorical"}]}`), x)
+	}
+	tests := []struct {
+		name, baseline string
+		events         []int
+		names          string // the baseline terms
+		describe       string // in Describe
+	}{
+		{"empty middle month", `{"min_events":5}`, []int{12, 9, 0, 8, 7, 11, 6},
+			"month_1,month_2,months_3-4,month_5,month_6,month_7+", "months 3–4 (drop-offs/rows 0/30, 8/30)"},
+		{"empty first month", `{"min_events":5}`, []int{0, 9, 7, 8, 7, 11, 6},
+			"months_1-2,month_3,month_4,month_5,month_6,month_7+", "months 1–2 (drop-offs/rows 0/30, 9/30)"},
+		{"sparse run", `{"min_events":5}`, []int{12, 2, 1, 3, 7, 11, 6},
+			"month_1,months_2-4,month_5,month_6,month_7+", "months 2–4 (drop-offs/rows 2/30, 1/30, 3/30)"},
+		{"sparse tail", `{"min_events":5}`, []int{12, 9, 8, 7, 2, 1, 1},
+			"month_1,month_2,month_3,months_4+", "months 4–7 (drop-offs/rows 7/30, 2/30, 1/30, 1/30)"},
+		{"too few for two terms", `{"min_events":50}`, []int{12, 9, 8, 7, 2, 1, 1},
+			"intercept", "one constant hazard for every month: too few drop-offs for more than one term, so months 1–7"},
+		{"month without survivors", `{"min_events":5}`, []int{12, 9, 30, 8, 7, 11, 6},
+			"month_1,month_2,months_3-4,month_5,month_6,month_7+", "months 3–4 (drop-offs/rows 30/30, 8/30)"},
+		{"periods", `{"type":"periods"}`, []int{12, 9, 1, 8, 7, 11, 6},
+			"month_1,month_2,month_3,month_4,month_5,month_6,month_7+", "one term per month 1..7"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ft, err := fit(tc.baseline, data(tc.events...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ft.Baseline.Names(), ","); got != tc.names {
+				t.Errorf("baseline terms %s, want %s", got, tc.names)
+			}
+			if got := ft.Baseline.Describe(); !strings.Contains(got, tc.describe) {
+				t.Errorf("Describe() = %q, want it to say %q", got, tc.describe)
+			}
+		})
+	}
+	for _, events := range [][]int{{12, 9, 0, 8, 7, 11, 6}, {0, 9, 7, 8, 7, 11, 6}} {
+		empty := slices.Index(events, 0) + 1
+		_, err := fit(`{"type":"periods"}`, data(events...))
+		want := fmt.Sprintf("none of the 30 training rows in month %d has a drop-off", empty)
+		if caresignal.ErrorCode(err) != caresignal.EINVALID || !strings.Contains(fmt.Sprint(err), want) || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("month_%d −∞", empty)) {
+			t.Errorf("periods baseline with month %d empty: %v, want EINVALID saying %q", empty, err, want)
+		}
+	}
+	full := []int{12, 9, 30, 8}
+	if _, err := fit(`{"type":"periods"}`, data(full...)); !strings.Contains(fmt.Sprint(err), "all 30 training rows in month 3 have a drop-off") {
+		t.Errorf("periods baseline with every row of month 3 a drop-off: %v", err)
 	}
 }

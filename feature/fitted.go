@@ -101,6 +101,14 @@ func Fit(spec *Spec, x *caresignal.Extract) (*Fitted, error) {
 		col += ff.Width
 		ft.Features = append(ft.Features, ff)
 	}
+	// A term per month that cannot be estimated is refused after the
+	// features are fitted, so that an error in the data (a missing value
+	// without imputation) is reported first.
+	if ft.Baseline.Type == BaselinePeriods {
+		if err := ft.Baseline.checkPeriods(); err != nil {
+			return nil, err
+		}
+	}
 	ft.Columns = ft.columnNames()
 	ft.Prepare()
 	return ft, nil

@@ -50,18 +50,16 @@ func foldsByPatient(x *caresignal.Extract, folds int) []int {
 // (10⁶ for ridge), where λ_max is the smallest elastic-net strength that
 // keeps every penalised coefficient at zero (for ridge, that of α = 0.001,
 // as glmnet does): max_j |∂ℓ/∂β_j| / α at the fit of the unpenalised terms
-// alone. Ridge needs the longer span: its λ_max is a thousand times past
-// the point where shrinkage stops mattering.
+// alone, with the penalised coefficients exactly zero. Ridge needs the
+// longer span: its λ_max is a thousand times past the point where
+// shrinkage stops mattering.
 func lambdaGrid(ctx context.Context, p survival.Problem, n int) ([]float64, error) {
-	// A ridge penalty this strong holds the penalised coefficients within
-	// about 1e-9 of zero: the null fit, without rebuilding the design.
-	null := p
-	null.Lambda, null.Alpha = 1e9, 0
-	fit, err := survival.FitModel(ctx, null, survival.Options{})
+	// The null fit to the last digits: the gradient at it is λ_max·α.
+	null, err := survival.FitUnpenalisedOnly(ctx, p, survival.Options{Tol: 1e-12})
 	if err != nil {
 		return nil, fmt.Errorf("the fit without features: %w", err)
 	}
-	g, err := survival.Score(null, fit.Coef)
+	g, err := survival.Score(p, null)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +72,11 @@ func lambdaGrid(ctx context.Context, p survival.Problem, n int) ([]float64, erro
 	if gmax == 0 {
 		return nil, fmt.Errorf("no feature is related to the outcome at all: nothing to penalise")
 	}
-	hi := gmax / max(p.Alpha, 1e-3)
+	// gmax/α is the exact bound, to about 1e-12. At it the largest score
+	// ties with the L1 threshold, and rounding in the fit's sums can then
+	// leave that coefficient at 1e-17 instead of 0; a relative 1e-9 above
+	// it breaks the tie, and is far below anything the grid resolves.
+	hi := gmax / max(p.Alpha, 1e-3) * (1 + 1e-9)
 	span := 1e-4
 	if p.Alpha < 1e-3 {
 		span = 1e-6

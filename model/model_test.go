@@ -86,11 +86,22 @@ func TestPredictByHand(t *testing.T) {
 	sum := 0.0
 	for i := range inst.Horizon {
 		month := min(inst.MonthsEnrolled+i+1, ft.Baseline.Last)
-		term := slices.IndexFunc(ft.Columns, func(c string) bool {
-			return c == fmt.Sprintf("month_%d", month) || c == fmt.Sprintf("month_%d+", month)
+		// The term whose name covers the month: month_k, month_k+,
+		// months_a-b or months_a+ (a pooled run).
+		term := slices.IndexFunc(ft.Columns[:ft.Baseline.Width()], func(c string) bool {
+			var a, b int
+			switch {
+			case c == fmt.Sprintf("month_%d", month) || c == fmt.Sprintf("month_%d+", month):
+				return true
+			case strings.HasSuffix(c, "+"):
+				_, err := fmt.Sscanf(c, "months_%d+", &a)
+				return err == nil && month >= a
+			}
+			_, err := fmt.Sscanf(c, "months_%d-%d", &a, &b)
+			return err == nil && month >= a && month <= b
 		})
-		if term < 0 { // pooled into the last term
-			term = ft.Baseline.Width() - 1
+		if term < 0 {
+			t.Fatalf("month %d: no baseline term among %v", month, ft.Columns[:ft.Baseline.Width()])
 		}
 		h := 1 / (1 + math.Exp(-(eta + m.Coef[term])))
 		s *= 1 - h

@@ -160,7 +160,7 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 		penalised[j] = true
 	}
 	prob := survival.Problem{X: d.X, Y: d.Y, Link: opt.Link, Alpha: opt.Alpha,
-		Penalised: penalised, Names: fitted.Columns}
+		Penalised: penalised, Names: fitted.Columns, References: referenceLevels(fitted)}
 	compress := fitted.AllCategorical()
 	// whole is the problem the final fit solves: the rows merged into
 	// binomial counts once, when every feature is categorical.
@@ -321,4 +321,22 @@ func HashExtract(x *caresignal.Extract) string {
 		h.Write(append(buf, '\n'))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// referenceLevels lists the reference level of every categorical feature
+// with the columns of its other levels, so that the fitter names a
+// separation by a reference level as it does one by any other level.
+func referenceLevels(ft *feature.Fitted) []survival.Reference {
+	var refs []survival.Reference
+	for _, f := range ft.Features {
+		if f.Type != feature.Categorical || f.Width == 0 {
+			continue
+		}
+		r := survival.Reference{Name: f.Name + "=" + f.Reference}
+		for j := f.Column; j < f.Column+f.Width; j++ {
+			r.Columns = append(r.Columns, j)
+		}
+		refs = append(refs, r)
+	}
+	return refs
 }

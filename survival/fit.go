@@ -29,6 +29,22 @@ type Problem struct {
 	Penalised []bool
 	// Names name the columns in error messages; optional.
 	Names []string
+	// References are the levels coded by no column of their own, such as
+	// the reference level of a one-hot encoded feature, so that a
+	// separation by one of them is named as one of the other levels is.
+	// Optional.
+	References []Reference
+}
+
+// Reference is a level coded by the absence of its siblings: its rows are
+// those where every column of Columns is zero. In a model with a constant
+// (every baseline spans one) a reference level whose rows all have events,
+// or none, separates the data just as a level with a column does: moving
+// the constant one way and the siblings' coefficients the other changes
+// only the reference level's rows.
+type Reference struct {
+	Name    string // e.g. "site=aa"
+	Columns []int  // the columns of the other levels
 }
 
 // Options tune the fitter. The zero value is usable.

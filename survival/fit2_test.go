@@ -207,3 +207,68 @@ func TestSeparationIsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestSeparationByReferenceLevel: a reference level (no column of its own)
+// whose rows have no events is named like any other level. Without the
+// level listed, the fit still reports separation; before, it failed with
+// gonum's "matrix singular or near-singular with condition number 1.6e+16".
+func TestSeparationByReferenceLevel(t *testing.T) {
+	// 400 patients over months 1–6 at sites aa (the reference), bb, cc, dd;
+	// nobody at site aa drops off.
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"month_1", "month_2", "month_3", "month_4", "month_5", "month_6+", "age", "site=bb", "site=cc", "site=dd"}
+	x := NewMatrix(len(names), 0, 3)
+	var y []float64
+	for p := range 400 {
+		site := []int{0, 0, 1, 2, 3}[p%5]
+		age := 30 + rng.Float64()*40
+		for m := 1; m <= 6; m++ {
+			row := make([]float64, len(names))
+			row[m-1], row[6] = 1, age
+			if site > 0 {
+				row[6+site] = 1
+			}
+			event := site > 0 && rng.Float64() < 0.15
+			x.AppendRow(row)
+			y = append(y, b2f(event))
+			if event {
+				break
+			}
+		}
+	}
+	for _, link := range []Link{Logit, CLogLog} {
+		p := Problem{X: x, Y: y, Link: link, Names: names}
+		if _, err := FitModel(context.Background(), p, Options{}); !errors.Is(err, ErrSeparation) {
+			t.Errorf("%s, no reference level listed: err = %v, want separation", link, err)
+		}
+		p.References = []Reference{{Name: "site=aa", Columns: []int{7, 8, 9}}}
+		_, err := FitModel(context.Background(), p, Options{})
+		if !errors.Is(err, ErrSeparation) || !strings.Contains(err.Error(), "none of the 960 rows with site=aa (the reference level) has an event") {
+			t.Errorf("%s: err = %v, want separation naming site=aa", link, err)
+		}
+	}
+}
+
+// TestCollinearColumnsAreNamed: an exactly collinear pair is named with the
+// combination, whether the Cholesky factorisation fails or rounding lets it
+// through.
+func TestCollinearColumnsAreNamed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct {
+		factor float64
+		want   string
+	}{{2, "dose_mg = 2·dose"}, {0.1, "dose_mg = 0.1·dose"}, {-3, "dose_mg = -3·dose"}} {
+		x := NewMatrix(4, 0, 4)
+		var y []float64
+		for range 400 {
+			dose, age := rng.NormFloat64(), rng.NormFloat64()
+			x.AppendRow([]float64{1, dose, age, c.factor * dose})
+			y = append(y, b2f(rng.Float64() < 0.2))
+		}
+		p := Problem{X: x, Y: y, Names: []string{"intercept", "dose", "age", "dose_mg"}}
+		_, err := FitModel(context.Background(), p, Options{})
+		if err == nil || !strings.Contains(err.Error(), "collinear columns, "+c.want) {
+			t.Errorf("x₄ = %g·x₂: err = %v, want it to say %q", c.factor, err, c.want)
+		}
+	}
+}

@@ -48,6 +48,13 @@ func newFitter(p Problem) (*fitter, error) {
 	if p.Names != nil && len(p.Names) != k {
 		return nil, fmt.Errorf("survival: %d column names for %d columns", len(p.Names), k)
 	}
+	for _, r := range p.References {
+		for _, j := range r.Columns {
+			if j < 0 || j >= k {
+				return nil, fmt.Errorf("survival: reference level %s lists column %d of %d", r.Name, j, k)
+			}
+		}
+	}
 	f := &fitter{p: p, link: link, lambda: p.Lambda, alpha: p.Alpha, n: n, k: k,
 		ridge: make([]float64, k), l1: make([]float64, k),
 		grad: make([]float64, k), info: mat.NewSymDense(k, nil), h: make([]float64, k*k)}

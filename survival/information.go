@@ -3,7 +3,10 @@ package survival
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // derivatives sets grad to the gradient of the smooth part of the
@@ -76,9 +79,18 @@ func (f *fitter) accumulate(lo, hi int, beta []float64, fisher bool, grad, h []f
 
 var errSingular = errors.New("survival: the information matrix is singular: a column is constant, all zero, or a combination of others")
 
-// singular explains a singular information matrix, naming the columns that
-// are all zero when there are any.
-func (f *fitter) singular() error {
+// collinearTol is the share of a column's information left once the
+// earlier columns are accounted for (1 − R², in the weighted least-squares
+// sense), below which the column counts as a combination of them. R's glm
+// drops a column as aliased when the square root of this share is below
+// 1e-7; 1e-12 leaves room for the rounding of the accumulated information.
+const collinearTol = 1e-12
+
+// singular explains a singular information matrix a over the design
+// columns cols: it names the columns that are zero in every row, and the
+// columns that are linear combinations of earlier ones, with the
+// combination.
+func (f *fitter) singular(a *mat.SymDense, cols []int) error {
 	seen := make([]bool, f.k)
 	for _, j := range f.p.X.Idx {
 		seen[j] = true
@@ -92,5 +104,65 @@ func (f *fitter) singular() error {
 	if len(empty) > 0 {
 		return fmt.Errorf("%w (no row has a non-zero value in %s)", errSingular, strings.Join(empty, ", "))
 	}
+	if dep := f.dependent(a, cols); len(dep) > 0 {
+		return fmt.Errorf("%w: collinear columns, %s; drop one column of each combination", errSingular, strings.Join(dep, "; "))
+	}
 	return errSingular
+}
+
+// dependent finds the columns of the information matrix a (over the design
+// columns cols) that are linear combinations of earlier ones. It runs a
+// Cholesky factorisation in column order and sets aside a column whose
+// pivot falls below collinearTol of its diagonal; for such a column j the
+// factor gives the weights c of a[:, j] = a[:, kept]·c, which for an
+// information matrix X'WX with positive weights are those of
+// x_j = X_kept·c. It returns one "x_j = c₁·x_a + …" per dependent column.
+func (f *fitter) dependent(a *mat.SymDense, cols []int) []string {
+	n := a.SymmetricDim()
+	var (
+		kept []int       // independent columns, as indices into a
+		low  [][]float64 // row p of the Cholesky factor over kept
+		out  []string
+	)
+	for j := range n {
+		ajj := a.At(j, j)
+		if !(ajj > 0) {
+			out = append(out, f.name(cols[j])+" carries no information")
+			continue
+		}
+		// l = L⁻¹ a[kept, j]
+		l := make([]float64, len(kept))
+		d := ajj
+		for p, i := range kept {
+			s := a.At(i, j)
+			for q := range p {
+				s -= low[p][q] * l[q]
+			}
+			l[p] = s / low[p][p]
+			d -= l[p] * l[p]
+		}
+		if d > collinearTol*ajj {
+			kept = append(kept, j)
+			low = append(low, append(l, math.Sqrt(d)))
+			continue
+		}
+		// c = L⁻ᵀ l
+		c := make([]float64, len(kept))
+		for p := len(kept) - 1; p >= 0; p-- {
+			s := l[p]
+			for q := p + 1; q < len(kept); q++ {
+				s -= low[q][p] * c[q]
+			}
+			c[p] = s / low[p][p]
+		}
+		var terms []string
+		for p, i := range kept {
+			// Leave out weights that move x_j by a negligible share.
+			if math.Abs(c[p])*math.Sqrt(a.At(i, i)/ajj) > 1e-6 {
+				terms = append(terms, fmt.Sprintf("%.6g·%s", c[p], f.name(cols[i])))
+			}
+		}
+		out = append(out, fmt.Sprintf("%s = %s", f.name(cols[j]), strings.Join(terms, " + ")))
+	}
+	return out
 }

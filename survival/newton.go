@@ -14,10 +14,22 @@ func (f *fitter) step(beta []float64) ([]float64, error) {
 	if f.alpha == 0 {
 		var chol mat.Cholesky
 		if !chol.Factorize(f.info) {
-			return nil, f.singular()
+			return nil, f.singular(f.info, f.allColumns())
+		}
+		// Rounding can let an exactly collinear design factorise; a
+		// condition number this large is checked for collinear columns.
+		if chol.Cond() > illConditioned {
+			if dep := f.dependent(f.info, f.allColumns()); len(dep) > 0 {
+				return nil, f.singular(f.info, f.allColumns())
+			}
 		}
 		step := mat.NewVecDense(f.k, nil)
 		if err := chol.SolveVecTo(step, mat.NewVecDense(f.k, append([]float64(nil), f.grad...))); err != nil {
+			// A condition number past 1e16: as good as singular, and
+			// explained as such (by the caller too, as separation).
+			if _, ok := err.(mat.Condition); ok {
+				return nil, f.singular(f.info, f.allColumns())
+			}
 			return nil, fmt.Errorf("survival: solving the Newton step: %w", err)
 		}
 		return step.RawVector().Data, nil
@@ -39,7 +51,7 @@ func (f *fitter) proximalStep(beta []float64) ([]float64, error) {
 	d := make([]float64, k) // b − β
 	for j := range k {
 		if !(H.At(j, j) > 0) {
-			return nil, f.singular()
+			return nil, f.singular(H, f.allColumns())
 		}
 	}
 	for sweep := 0; sweep < 100000; sweep++ {
@@ -66,6 +78,19 @@ func (f *fitter) proximalStep(beta []float64) ([]float64, error) {
 		}
 	}
 	return d, nil
+}
+
+// illConditioned is the condition number of the information past which
+// the columns are checked for collinearity.
+const illConditioned = 1e10
+
+// allColumns lists the design columns 0..k−1.
+func (f *fitter) allColumns() []int {
+	cols := make([]int, f.k)
+	for j := range cols {
+		cols[j] = j
+	}
+	return cols
 }
 
 func softThreshold(z, g float64) float64 {

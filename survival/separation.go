@@ -46,10 +46,43 @@ func (f *fitter) checkIndicatorSeparation() error {
 			msgs = append(msgs, fmt.Sprintf("all %g rows with %s have an event (its coefficient would be +∞)", n[j], f.name(j)))
 		}
 	}
+	for r, ref := range f.p.References {
+		nr, yr := f.referenceCounts(r)
+		if nr == 0 {
+			continue
+		}
+		switch yr {
+		case 0:
+			msgs = append(msgs, fmt.Sprintf("none of the %g rows with %s (the reference level) has an event (the model's constant would go to −∞, the other levels' coefficients to +∞)", nr, ref.Name))
+		case nr:
+			msgs = append(msgs, fmt.Sprintf("all %g rows with %s (the reference level) have an event (the model's constant would go to +∞, the other levels' coefficients to −∞)", nr, ref.Name))
+		}
+	}
 	if len(msgs) > 0 {
 		return fmt.Errorf("%w: %s; merge the level or period with a neighbour, drop it, or fit with a penalty", ErrSeparation, strings.Join(msgs, "; "))
 	}
 	return nil
+}
+
+// referenceCounts returns the trials and events of the rows of reference
+// level r: those with none of its sibling columns non-zero.
+func (f *fitter) referenceCounts(r int) (n, y float64) {
+	x := f.p.X
+	sibling := make(map[int32]bool, len(f.p.References[r].Columns))
+	for _, j := range f.p.References[r].Columns {
+		sibling[int32(j)] = true
+	}
+rows:
+	for i := 0; i < f.n; i++ {
+		for e := x.RowPtr[i]; e < x.RowPtr[i+1]; e++ {
+			if sibling[x.Idx[e]] && x.Val[e] != 0 {
+				continue rows
+			}
+		}
+		n += f.trialsOf(i)
+		y += f.p.Y[i]
+	}
+	return n, y
 }
 
 // checkFittedSeparation looks for the signature of separation that no

@@ -61,10 +61,13 @@ func (f *fitter) uncertainty(fit *Fit) error {
 func (f *fitter) invert(a *mat.SymDense, active []int) (*mat.SymDense, error) {
 	var chol mat.Cholesky
 	if !chol.Factorize(a) {
-		return nil, f.singular()
+		return nil, f.singular(a, active)
 	}
 	var cov mat.SymDense
 	if err := chol.InverseTo(&cov); err != nil {
+		if dep := f.dependent(a, active); len(dep) > 0 {
+			return nil, f.singular(a, active)
+		}
 		return nil, fmt.Errorf("survival: inverting the information matrix: %w", err)
 	}
 	return &cov, nil

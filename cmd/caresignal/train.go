@@ -122,7 +122,7 @@ func parseBaseline(s string) (feature.Baseline, error) {
 		if arg != "" {
 			return feature.Baseline{}, bad
 		}
-		return feature.Baseline{Type: feature.BaselineMonths, MinEvents: 1}, nil
+		return feature.Baseline{Type: feature.BaselinePeriods}, nil
 	case "intercept":
 		if arg != "" {
 			return feature.Baseline{}, bad

@@ -59,8 +59,13 @@ echo "== R glm fits"
 Rscript --vanilla "$here/fit_glm.R" "$work/out" "$work/raw.csv"
 echo "== statsmodels cross-checks and scikit-learn fits"
 "$python" -I "$here/fit_sklearn.py" "$work/out"
+echo "== R glm fits with an empty period (baseline/)"
+mkdir "$work/baseline"
+Rscript --vanilla "$here/empty_periods.R" "$work/baseline"
 
 mkdir -p "$out"
 rm -f "$out"/*.csv "$out"/*.json
 cp "$work/out"/*.csv "$work/out"/*.json "$out"/
+rm -rf "$out/baseline"
+cp -r "$work/baseline" "$out/baseline"
 echo "== wrote $(ls "$work/out" | wc -l) files to ${out#"$root"/} in $((SECONDS - start))s"
