@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -141,6 +142,12 @@ func crossValidate(ctx context.Context, p, whole survival.Problem, fold []int, c
 				// The curve needs the held-out deviance to a few digits,
 				// not the coefficients to ten.
 				fit, err := survival.FitModel(gctx, train, survival.Options{Start: start, Tol: 1e-7})
+				if errors.Is(err, survival.ErrSeparation) {
+					// A baseline term the whole data can estimate, but not
+					// this fold's training patients: its month's drop-offs
+					// all fell among the held-out ones.
+					return fmt.Errorf("fold %d of %d: %w; in this fold, because that month's few drop-offs are all among its held-out patients: use a baseline that pools sparse months (months, with a larger min_events if need be, or piecewise breaks), or fewer folds", f+1, k, err)
+				}
 				if err != nil {
 					return fmt.Errorf("fold %d, λ = %.4g: %w", f+1, lambda, err)
 				}

@@ -121,10 +121,8 @@ func FitModel(ctx context.Context, p Problem, opt Options) (*Fit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.lambda == 0 {
-		if err := f.checkIndicatorSeparation(); err != nil {
-			return nil, err
-		}
+	if err := f.checkIndicatorSeparation(); err != nil {
+		return nil, err
 	}
 	if opt.MaxIter <= 0 {
 		opt.MaxIter = 100

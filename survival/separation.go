@@ -13,7 +13,8 @@ import (
 // likelihood of those rows and touches no other, so the likelihood has no
 // maximum. This is the common case in person-period data — a month, or a
 // category level, with no drop-offs — and is caught before fitting, naming
-// the column.
+// the column. With a penalty, only the unpenalised columns (the baseline
+// terms) are checked: the penalty holds the others finite.
 func (f *fitter) checkIndicatorSeparation() error {
 	x := f.p.X
 	k := f.k
@@ -36,7 +37,7 @@ func (f *fitter) checkIndicatorSeparation() error {
 	}
 	var msgs []string
 	for j := range k {
-		if !binary[j] || n[j] == 0 {
+		if !binary[j] || n[j] == 0 || (f.lambda > 0 && (f.p.Penalised == nil || f.p.Penalised[j])) {
 			continue
 		}
 		switch y[j] {
@@ -47,6 +48,9 @@ func (f *fitter) checkIndicatorSeparation() error {
 		}
 	}
 	for r, ref := range f.p.References {
+		if f.lambda > 0 {
+			break // levels are penalised
+		}
 		nr, yr := f.referenceCounts(r)
 		if nr == 0 {
 			continue
@@ -59,7 +63,11 @@ func (f *fitter) checkIndicatorSeparation() error {
 		}
 	}
 	if len(msgs) > 0 {
-		return fmt.Errorf("%w: %s; merge the level or period with a neighbour, drop it, or fit with a penalty", ErrSeparation, strings.Join(msgs, "; "))
+		advice := "merge the level or period with a neighbour, drop it, or fit with a penalty"
+		if f.lambda > 0 {
+			advice = "merge the period with a neighbour (the penalty does not reach the baseline's terms)"
+		}
+		return fmt.Errorf("%w: %s; %s", ErrSeparation, strings.Join(msgs, "; "), advice)
 	}
 	return nil
 }
