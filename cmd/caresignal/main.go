@@ -54,6 +54,7 @@ func commands() []command {
 		{"demo", "generate a synthetic cohort, run the ELT, train, score and serve: the whole pipeline on an embedded database", runDemo},
 		{"generate", "fill the source tables with a deterministic synthetic cohort", runGenerate},
 		{"load", "load the source tables from CSV files (patients, engagement events, disenrolments)", runLoad},
+		{"run", "the scheduled work for an as-of date: ELT, scoring with the production model, the monitoring report", runRun},
 		{"etl", "build the person-period table inside the database", runETL},
 		{"train", "fit the hazard model on the training extract and save the artifact", runTrain},
 		{"import", "convert a scikit-learn pickle, joblib file or MLflow model into a caresignal model", runImport},

@@ -48,6 +48,7 @@ type serveFlags struct {
 	keyRefresh   time.Duration
 	predLog      bool
 	durableLog   bool
+	cadence      cadence
 	spillDir     string
 	pseudonymKey string
 	debugAddr    string
@@ -76,6 +77,7 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	fs.BoolVar(&s.predLog, "prediction-log", true, "record every prediction served in the database's prediction log")
 	fs.BoolVar(&s.durableLog, "durable-log", s.envBool(e, "CARESIGNAL_DURABLE_LOG", "durable-log"), "answer a prediction only once its record is synced to a local journal in the spill directory, so that a crash loses no answered record (one fsync per group of concurrent requests; see docs/operations.md) (env CARESIGNAL_DURABLE_LOG)")
 	fs.StringVar(&s.spillDir, "spill-dir", envDefault(e, "CARESIGNAL_SPILL_DIR", ""), "where the prediction log keeps records while the database is unreachable (default <data-dir>/spill) (env CARESIGNAL_SPILL_DIR)")
+	s.cadence.register(fs, e)
 	fs.StringVar(&s.debugAddr, "debug-addr", envDefault(e, "CARESIGNAL_DEBUG_ADDR", ""), "also serve Go's profiling endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty. They have no access control (env CARESIGNAL_DEBUG_ADDR)")
 	s.pseudonymKey = envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
 }
@@ -112,6 +114,9 @@ func (s *serveFlags) validate() error {
 	}
 	if s.logFormat != "json" && s.logFormat != "text" {
 		return caresignal.Invalidf("log-format", "--log-format must be json or text, got %q", s.logFormat)
+	}
+	if s.cadence.envErr != nil {
+		return s.cadence.envErr
 	}
 	for _, bad := range s.badEnv {
 		return caresignal.Invalidf(bad[1], "%s (--%s) must be true or false", bad[0], bad[1])
@@ -332,7 +337,7 @@ func serve(ctx context.Context, e *env, s serveFlags, m *model.Model, store care
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := web.Config{Models: models, Store: store, Logger: log, Mode: s.mode, Deployer: dep, Stop: stop, Registry: reg,
-		PseudonymKey: []byte(s.pseudonymKey)}
+		PseudonymKey: []byte(s.pseudonymKey), Cadence: s.cadence.d}
 	if s.logFormat != "text" {
 		cfg.AccessLog = lw // the same JSON lines, written without slog's reflection
 	}

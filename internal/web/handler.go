@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,6 +56,12 @@ type Config struct {
 	// PseudonymKey, when set, replaces patient ids in the prediction log
 	// with their keyed hash.
 	PseudonymKey []byte
+	// Cadence is how often the scheduled run scores the patients (0:
+	// daily): the worklist calls scores stale whose as-of date is older
+	// than this plus a day.
+	Cadence time.Duration
+	// Now is the clock the worklist reads (nil: time.Now), for tests.
+	Now func() time.Time
 }
 
 // Handler is the HTTP handler of the whole surface.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/plot"
@@ -219,6 +220,31 @@ type worklistPage struct {
 	Run    caresignal.ScoreRun
 	Scores []caresignal.Score
 	Note   string
+	// Stale, when set, says the scores are older than the scheduled runs'
+	// cadence allows.
+	Stale string
+}
+
+// staleness says why scores as of asOf are stale at now under cadence
+// (0: daily), or "" when they are not: their as-of date (the first day not
+// in their data) is more than the cadence and a day old.
+func staleness(asOf, now time.Time, cadence time.Duration) string {
+	if cadence <= 0 {
+		cadence = 24 * time.Hour
+	}
+	age := now.Sub(asOf)
+	if age <= cadence+24*time.Hour {
+		return ""
+	}
+	every := "every " + cadence.String()
+	switch cadence {
+	case 24 * time.Hour:
+		every = "daily"
+	case 7 * 24 * time.Hour:
+		every = "weekly"
+	}
+	return fmt.Sprintf("These scores are as of %s, %d days ago, and the scheduled run (caresignal run) is meant to score %s: drop-offs and new patients since then are not in them. Check the scheduled run.",
+		asOf.Format(time.DateOnly), int(age.Hours()/24), every)
 }
 
 // handleWorklist lists the patients at highest risk next month, from the
@@ -233,6 +259,11 @@ func (s *server) handleWorklist() http.Handler {
 			switch caresignal.ErrorCode(err) {
 			case "":
 				page.Run, page.Scores = run, scores
+				now := time.Now
+				if s.cfg.Now != nil {
+					now = s.cfg.Now
+				}
+				page.Stale = staleness(run.AsOf, now(), s.cfg.Cadence)
 			case caresignal.ENOTFOUND:
 				page.Note = "No batch scores yet: run caresignal score."
 			default:
