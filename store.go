@@ -54,6 +54,18 @@ type Disenrolment struct {
 	Reason        string
 }
 
+// AppendResult says what an append added and what it took as already
+// loaded. Events are new when they are dated after the latest event date
+// already loaded (Through), or belong to a patient new in this append;
+// the others are taken as loaded before (exports cover whole days).
+type AppendResult struct {
+	Patients, Events, Disenrolments int // rows added
+	// Already loaded: patients and disenrolments identical to rows in the
+	// tables, events dated on or before Through of patients loaded before.
+	SamePatients, OldEvents, SameDisenrolments int
+	Through                                    time.Time // zero: no event was loaded before
+}
+
 // Source is the content of the three source tables.
 type Source struct {
 	Patients      []Patient
@@ -145,6 +157,14 @@ type Store interface {
 	EvaluationStore
 	// ReplaceSource replaces the contents of the source tables with src.
 	ReplaceSource(ctx context.Context, src *Source, progress Progress) error
+	// AppendSource adds what src holds that the source tables do not, in
+	// one transaction, leaving the derived tables alone (see AppendResult).
+	// A patient or disenrolment already loaded with other values is
+	// refused (EINVALID), naming it: an append adds, it does not correct.
+	AppendSource(ctx context.Context, src *Source, progress Progress) (AppendResult, error)
+	// KnownPatients returns the enrolment date of every patient in the
+	// source tables, by id.
+	KnownPatients(ctx context.Context) (map[string]time.Time, error)
 	// RunELT rebuilds the person-period table as of the given date: data on
 	// or after asOf is ignored. A zero asOf means the day after the latest
 	// date in the source tables.

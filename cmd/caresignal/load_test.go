@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/postgres/pgtest"
@@ -114,5 +115,124 @@ func TestDemoChecksItsAddressFirst(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, dbFileName)); err == nil {
 		t.Error("demo made its database before finding the address busy")
+	}
+}
+
+// filterExport copies the export in from to a new directory, keeping the
+// rows keep accepts, given each row's patient's enrolment date and its own
+// date (enrolled_on, occurred_on, disenrolled_on).
+func filterExport(t *testing.T, from string, keep func(file, enrolled, date string) bool) string {
+	t.Helper()
+	to := t.TempDir()
+	enrolled := map[string]string{}
+	for _, name := range sourcecsv.Files() { // patients first
+		b, err := os.ReadFile(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.SplitAfter(string(b), "\n")
+		var out strings.Builder
+		out.WriteString(lines[0])
+		for _, l := range lines[1:] {
+			f := strings.Split(l, ",")
+			if len(f) < 2 {
+				continue
+			}
+			if name == sourcecsv.PatientsFile {
+				enrolled[f[0]] = f[1]
+			}
+			if keep(name, enrolled[f[0]], f[1]) {
+				out.WriteString(l)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(to, name), []byte(out.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
+
+// TestLoadAppend: an export loaded up to a date, then appended to with the
+// whole export, or with only what is new since, gives the tables (and so
+// the person-period rows) a load of the whole export gives, and keeps the
+// scores' history; a patient loaded before with other values is refused,
+// naming it, and nothing is written. On both databases.
+func TestLoadAppend(t *testing.T) {
+	full := filepath.Join(t.TempDir(), "export")
+	mustRun(t, "generate", "--csv", full, "--patients", "600", "--seed", "7")
+	const cut = "2026-09-01"
+	// Up to the cut: the patients enrolled before it, and their rows dated
+	// before it. Since: the others (a new patient's onboarding events
+	// come before the enrolment, so before the cut for some).
+	before := func(_, enrolled, date string) bool { return enrolled < cut && date < cut }
+	earlier := filterExport(t, full, before)
+	since := filterExport(t, full, func(file, enrolled, date string) bool { return !before(file, enrolled, date) })
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			args := func() []string {
+				a := []string{"--data-dir", t.TempDir()}
+				if db == "postgres" {
+					a = append(a, "--db", pgtest.Schema(t))
+				}
+				return a
+			}
+			personPeriod := func(a []string) *caresignal.Extract {
+				d := dataFlags{dataDir: a[1]}
+				if len(a) == 4 {
+					d.db = a[3]
+				}
+				store, _, err := d.open(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer store.Close()
+				if _, err := store.RunELT(context.Background(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+					t.Fatal(err)
+				}
+				pp, err := store.PersonPeriod(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return pp
+			}
+			whole := args()
+			mustRun(t, append([]string{"load", full}, whole...)...)
+			want := personPeriod(whole)
+
+			for _, add := range []struct{ name, dir string }{{"the whole export", full}, {"what is new", since}} {
+				a := args()
+				mustRun(t, append([]string{"load", earlier}, a...)...)
+				mustRun(t, append([]string{"etl", "--as-of", cut}, a...)...)
+				mustRun(t, append([]string{"train"}, a...)...)
+				mustRun(t, append([]string{"score"}, a...)...)
+				out := mustRun(t, append([]string{"load", "--append", add.dir}, a...)...)
+				if !strings.Contains(out, "appended") {
+					t.Errorf("append %s says:\n%s", add.name, out)
+				}
+				storetest.SameRows(t, "person_period after appending "+add.name, personPeriod(a), want)
+				if out := mustRun(t, append([]string{"run", "--as-of", "2026-11-01", "--bootstrap", "0"}, a...)...); !strings.Contains(out, "[2/3] scored") {
+					t.Errorf("run after the append:\n%s", out)
+				}
+
+				// A patient loaded before, with another age: refused, nothing written.
+				b, err := os.ReadFile(filepath.Join(full, sourcecsv.PatientsFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(string(b), "\n")
+				f := strings.Split(lines[1], ",")
+				f[2] = "99"
+				lines[1] = strings.Join(f, ",")
+				changed := filterExport(t, full, func(string, string, string) bool { return true })
+				if err := os.WriteFile(filepath.Join(changed, sourcecsv.PatientsFile), []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = runCmd(t, "", append([]string{"load", "--append", changed}, a...)...)
+				if err == nil || !strings.Contains(err.Error(), `patient "`+f[0]+`" was loaded before with age`) {
+					t.Errorf("an append changing a patient: %v", err)
+				}
+				storetest.SameRows(t, "person_period after a refused append", personPeriod(a), want)
+			}
+		})
 	}
 }

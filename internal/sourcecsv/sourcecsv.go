@@ -107,6 +107,13 @@ type Progress func(done, total int)
 // "name": …"). progress, if not nil, is told the rows read (total is
 // unknown: 0).
 func Read(dir string, progress Progress) (*caresignal.Source, error) {
+	return ReadAppend(dir, nil, progress)
+}
+
+// ReadAppend is Read for files that add to source tables already loaded:
+// events and disenrolments may also name the patients of known (their
+// enrolment dates by id), which patients.csv then need not list.
+func ReadAppend(dir string, known map[string]time.Time, progress Progress) (*caresignal.Source, error) {
 	src := &caresignal.Source{}
 	rows := 0
 	tick := func() {
@@ -140,8 +147,15 @@ func Read(dir string, progress Progress) (*caresignal.Source, error) {
 	enrolled := func(c *cells, column string) (time.Time, bool) {
 		id := c.id(column)
 		on, ok := patients[id]
+		if !ok {
+			on, ok = known[id]
+		}
 		if c.err == nil && !ok {
-			c.err = c.problem(column, "patient %q is not in %s", id, PatientsFile)
+			if known != nil {
+				c.err = c.problem(column, "patient %q is neither in %s nor loaded before", id, PatientsFile)
+			} else {
+				c.err = c.problem(column, "patient %q is not in %s", id, PatientsFile)
+			}
 		}
 		return on, ok
 	}
