@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -135,12 +136,7 @@ func loadSource(ctx context.Context, db *sql.DB, src *caresignal.Source, progres
 		// Rows are copied last-first (the callback counts down); the
 		// tables have no order, and every extract sorts.
 		if err := copyRows("patients", sqlstore.PatientColumns, len(src.Patients), func(i int) []any {
-			p := &src.Patients[i]
-			var score any
-			if p.BaselineScore.Valid {
-				score = p.BaselineScore.Float
-			}
-			return []any{p.ID, p.EnrolledOn, p.Age, p.Sex, p.Program, p.Channel, score, p.PriorNoShows, p.EnrolledVia}
+			return sqlstore.PatientValues(nil, &src.Patients[i], func(t time.Time) any { return t })
 		}); err != nil {
 			return err
 		}

@@ -162,14 +162,7 @@ func loadSource(ctx context.Context, db *sql.DB, src *caresignal.Source, progres
 	bind := func(int) string { return "?" }
 	date := sqlstore.FormatDate
 	err = sqlstore.InsertRows(ctx, tx, bind, "patients", sqlstore.PatientColumns, len(src.Patients), 100,
-		func(i int, dst []any) []any {
-			p := &src.Patients[i]
-			var score any
-			if p.BaselineScore.Valid {
-				score = p.BaselineScore.Float
-			}
-			return append(dst, p.ID, date(p.EnrolledOn), p.Age, p.Sex, p.Program, p.Channel, score, p.PriorNoShows, p.EnrolledVia)
-		}, report)
+		func(i int, dst []any) []any { return sqlstore.PatientValues(dst, &src.Patients[i], sqlstore.DateText) }, report)
 	if err != nil {
 		return fmt.Errorf("patients: %w", err)
 	}

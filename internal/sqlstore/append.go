@@ -120,12 +120,7 @@ func (s *Store) AppendSource(ctx context.Context, src *caresignal.Source, progre
 		}
 		date := FormatDate
 		err = InsertRows(ctx, tx, s.d.Bind, "patients", PatientColumns, len(newPatients), 100, func(i int, dst []any) []any {
-			p := newPatients[i]
-			var score any
-			if p.BaselineScore.Valid {
-				score = p.BaselineScore.Float
-			}
-			return append(dst, p.ID, date(p.EnrolledOn), p.Age, p.Sex, p.Program, p.Channel, score, p.PriorNoShows, p.EnrolledVia)
+			return PatientValues(dst, newPatients[i], DateText)
 		}, report)
 		if err != nil {
 			return fmt.Errorf("patients: %w", err)

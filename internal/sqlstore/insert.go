@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
+
+	"github.com/caresignal/caresignal"
 )
 
 // InsertRows inserts n rows into table with multi-row INSERT statements of
@@ -73,3 +76,17 @@ var (
 	EventColumns        = []string{"patient_id", "occurred_on", "kind"}
 	DisenrolmentColumns = []string{"patient_id", "disenrolled_on", "reason"}
 )
+
+// PatientValues appends p's values to dst in PatientColumns' order, its
+// date as date renders it (a driver's date type, or text); a missing
+// baseline score is NULL.
+func PatientValues(dst []any, p *caresignal.Patient, date func(time.Time) any) []any {
+	var score any
+	if p.BaselineScore.Valid {
+		score = p.BaselineScore.Float
+	}
+	return append(dst, p.ID, date(p.EnrolledOn), p.Age, p.Sex, p.Program, p.Channel, score, p.PriorNoShows, p.EnrolledVia)
+}
+
+// DateText renders a date as the text the embedded database stores.
+func DateText(t time.Time) any { return FormatDate(t) }
