@@ -1,13 +1,14 @@
 package predlog
 
 import (
-	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/wire"
 )
 
 // The durable mode's journal: Log appends its records to a local file and
@@ -136,24 +138,49 @@ func recoverJournal(dir string) (int, error) {
 // append writes recs to the journal and returns once they are synced, with
 // the segment that holds them.
 func (j *journal) append(recs []caresignal.RequestRecord) (*segment, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var buf []byte
 	for i := range recs {
 		if !json.Valid(recs[i].Items) {
 			// The spill file cannot hold such a record either (it would be
 			// quarantined there); the scorer never builds one.
 			return nil, caresignal.Errorf(caresignal.EINTERNAL, "the prediction record %s holds items that are not JSON", recs[i].ID)
 		}
-		line := spilled{RequestRecord: recs[i], ItemsBytes: recs[i].Items}
-		line.Items = nil
-		if err := enc.Encode(&line); err != nil {
-			return nil, caresignal.Errorf(caresignal.EINTERNAL, "encoding the prediction record: %v", err)
-		}
+		buf = appendLine(buf, &recs[i])
 	}
-	r := &journalReq{buf: buf.Bytes(), n: int64(len(recs)), ready: make(chan struct{})}
+	r := &journalReq{buf: buf, n: int64(len(recs)), ready: make(chan struct{})}
 	j.reqs <- r
 	<-r.ready
 	return r.seg, r.err
+}
+
+// appendLine appends rec as a line of the spill file's format (a
+// spilled record, its items in base64), byte for byte as encoding/json
+// writes it (TestJournalLineIsJSONs), without its reflection: a fifth of
+// the durable mode's CPU went there.
+func appendLine(b []byte, rec *caresignal.RequestRecord) []byte {
+	b = append(b, `{"id":`...)
+	b = wire.AppendString(b, rec.ID)
+	b = append(b, `,"at":"`...)
+	b = rec.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","model":`...)
+	b = wire.AppendString(b, rec.Model)
+	b = append(b, `,"version":`...)
+	b = wire.AppendString(b, rec.Version)
+	b = append(b, `,"route":`...)
+	b = wire.AppendString(b, rec.Route)
+	b = append(b, `,"kind":`...)
+	b = wire.AppendString(b, rec.Kind)
+	b = append(b, `,"request_id":`...)
+	b = wire.AppendString(b, rec.RequestID)
+	b = append(b, `,"instances":`...)
+	b = strconv.AppendInt(b, int64(rec.Instances), 10)
+	b = append(b, `,"items":null`...)
+	if rec.Items != nil {
+		b = append(b, `,"items_bytes":"`...)
+		b = base64.StdEncoding.AppendEncode(b, rec.Items)
+		b = append(b, '"')
+	}
+	return append(b, "}\n"...)
 }
 
 // run writes the requests in groups: it takes one, then every request

@@ -2,6 +2,8 @@ package predlog
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,5 +47,32 @@ func TestSpillKeepsItemsByteForByte(t *testing.T) {
 	old := `{"id":"c","at":"2026-12-06T09:00:00Z","model":"m","version":"v","route":"r","kind":"patient","request_id":"","instances":1,"items":[{"inputs":{},"outputs":{}}]}`
 	if rec, err := readLine([]byte(old)); err != nil || string(rec.Items) != `[{"inputs":{},"outputs":{}}]` || rec.ID != "c" {
 		t.Errorf("an earlier line: %+v %v", rec, err)
+	}
+}
+
+// TestJournalLineIsJSONs: the journal's hand-written line is the bytes
+// encoding/json writes for the spill file's line, whatever the strings
+// hold, and reads back as the record.
+func TestJournalLineIsJSONs(t *testing.T) {
+	for _, rec := range []caresignal.RequestRecord{
+		{ID: "r1", At: time.Date(2026, 12, 6, 9, 30, 1, 123456789, time.UTC), Model: "engagement", Version: "v1", Route: "POST /api/engagement",
+			Kind: "patient", RequestID: "q", Instances: 1, Items: json.RawMessage(`[{"patient_id":"P1","inputs":{"age":54}}]`)},
+		{ID: "r2\u2028<&>", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), Model: "m\"\\\n\t\x01", Version: "\xff", Route: "é",
+			Kind: "whatif", RequestID: "", Instances: 3, Items: json.RawMessage("[ {\"a\" : \"\xff\"} ]")},
+	} {
+		var want bytes.Buffer
+		line := spilled{RequestRecord: rec, ItemsBytes: rec.Items}
+		line.Items = nil
+		if err := json.NewEncoder(&want).Encode(&line); err != nil {
+			t.Fatal(err)
+		}
+		got := appendLine(nil, &rec)
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("record %q:\n got %s\nwant %s", rec.ID, got, want.Bytes())
+		}
+		back, err := readLine(bytes.TrimSuffix(got, []byte("\n")))
+		if err != nil || string(back.Items) != string(rec.Items) || back.Instances != rec.Instances || !back.At.Equal(rec.At) {
+			t.Errorf("record %q read back as %+v (%v)", rec.ID, back, err)
+		}
 	}
 }
