@@ -141,6 +141,67 @@ type Score struct {
 	MedianMonths   *int
 }
 
+// SourceCheck is what the ELT would see in the source tables as of a date,
+// read without writing anything (Store.CheckSource).
+type SourceCheck struct {
+	AsOf        time.Time // the date checked: the one asked for, or the ELT's default
+	DefaultAsOf bool      // AsOf is the ELT's default (the day after the latest source date)
+	// End is the day after the latest date in the source tables (zero
+	// when they are empty).
+	End time.Time
+	// Views names the source tables that are views onto other tables,
+	// which generate and load refuse to write into.
+	Views []string
+	// Patients, Events and Disenrolments give each table's rows and the
+	// range of its date column (enrolled_on, occurred_on, disenrolled_on).
+	Patients, Events, Disenrolments SourceTable
+	// PatientsWithoutEvents counts the patients no engagement event names.
+	PatientsWithoutEvents int
+	// Levels lists the values of the categorical source columns (sex,
+	// program, channel, enrolled_via, kind, reason) with their rows.
+	Levels []SourceLevels
+	// PersonPeriod counts the person-period rows the ELT would build, by
+	// status; PersonPeriodRows is their sum.
+	PersonPeriod     map[Status]int
+	PersonPeriodRows int
+	// Ignored lists the source rows the ELT would leave out, and why.
+	Ignored []IgnoredRows
+	// Warnings are what the ELT accepts but a later step may not (missing
+	// values in the static features).
+	Warnings []string
+	// Refusals say why the ELT would refuse the data as of AsOf; empty
+	// when it would run.
+	Refusals []string
+}
+
+// SourceTable is one source table's row count and the range of its date
+// column (zero dates when it has no dated rows).
+type SourceTable struct {
+	Rows        int
+	First, Last time.Time
+}
+
+// SourceLevels is the set of values of one categorical source column.
+type SourceLevels struct {
+	Table, Column string
+	Levels        []LevelCount // by level; a missing value last
+}
+
+// LevelCount is one value of a categorical column and its rows.
+type LevelCount struct {
+	Level   string
+	Missing bool // the value is NULL (Level is "")
+	Rows    int
+}
+
+// IgnoredRows counts the rows of a source table the ELT leaves out for one
+// reason.
+type IgnoredRows struct {
+	Table  string
+	Rows   int
+	Reason string
+}
+
 // Progress receives progress of long operations: done out of total units
 // (total 0 when unknown). It may be nil.
 type Progress func(done, total int)
@@ -179,6 +240,12 @@ type Store interface {
 	// features known at the start of the month in progress, ordered by
 	// patient. Month is that month, so months enrolled is Month-1.
 	PredictionExtract(ctx context.Context) (*Extract, error)
+	// CheckSource reports what RunELT would see and do as of asOf (zero:
+	// its default) without writing anything: the tables' sizes and date
+	// ranges, categorical levels, the rows it would leave out and why, the
+	// person-period rows it would build by status, and why it would refuse
+	// the data, if it would.
+	CheckSource(ctx context.Context, asOf time.Time) (SourceCheck, error)
 	// LastELT returns the as-of date of the person-period table.
 	LastELT(ctx context.Context) (time.Time, error)
 	// ReplaceScores writes the scores of one run, replacing any earlier

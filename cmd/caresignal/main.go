@@ -55,6 +55,7 @@ func commands() []command {
 		{"generate", "fill the source tables with a deterministic synthetic cohort", runGenerate},
 		{"load", "load the source tables from CSV files (patients, engagement events, disenrolments)", runLoad},
 		{"run", "the scheduled work for an as-of date: ELT, scoring with the production model, the monitoring report", runRun},
+		{"check-source", "report what the ELT would see in the source tables (rows, dates, levels, rows left out) without writing", runCheckSource},
 		{"etl", "build the person-period table inside the database", runETL},
 		{"train", "fit the hazard model on the training extract and save the artifact", runTrain},
 		{"import", "convert a scikit-learn pickle, joblib file or MLflow model into a caresignal model", runImport},

@@ -37,6 +37,9 @@ func (s *Store) KnownPatients(ctx context.Context) (map[string]time.Time, error)
 // the source tables lack, in one transaction (see caresignal.AppendResult).
 func (s *Store) AppendSource(ctx context.Context, src *caresignal.Source, progress caresignal.Progress) (caresignal.AppendResult, error) {
 	var res caresignal.AppendResult
+	if err := s.refuseViews(ctx); err != nil {
+		return res, err
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := loadedPatients(ctx, tx)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,10 @@ const (
 	qPersonPeriod = "queries/person_period.sql"      // the whole table
 	qTraining     = "queries/training_extract.sql"   // rows with known outcome
 	qPrediction   = "queries/prediction_extract.sql" // the month in progress of enrolled patients
+	qCheckSource  = "queries/check_source.sql"       // rows (item, count), one parameter: as_of
+	qRanges       = "queries/source_ranges.sql"      // one row: first and last date of each source table
+	qLevels       = "queries/source_levels.sql"      // rows (table, column, level, count)
+	qViews        = "queries/source_views.sql"       // the source tables that are views
 )
 
 // MaxQuietDays is how far past the latest source date an as-of date may
@@ -90,13 +95,18 @@ var (
 // migrations. The Store owns db and closes it on Close.
 func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{db: db, d: d, q: map[string]string{}}
-	for _, name := range []string{qValidate, qSourceEnd, qELT, qPersonPeriod, qTraining, qPrediction} {
+	for _, name := range []string{qValidate, qSourceEnd, qELT, qPersonPeriod, qTraining, qPrediction, qCheckSource, qRanges, qLevels, qViews} {
 		b, err := fs.ReadFile(d.FS, name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: missing query %s: %w", d.Name, name, err)
 		}
 		s.q[name] = string(b)
 	}
+	count, err := eltCountQuery(s.q[qELT])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", d.Name, qELT, err)
+	}
+	s.q[qELTCount] = count
 	if err := db.PingContext(ctx); err != nil {
 		return nil, unavailable(d.Name, err)
 	}
@@ -130,10 +140,27 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// refuseViews refuses to write into source tables that are views onto an
+// organisation's own tables.
+func (s *Store) refuseViews(ctx context.Context) error {
+	views, err := s.sourceViews(ctx)
+	if err != nil {
+		return err
+	}
+	if len(views) > 0 {
+		return caresignal.Errorf(caresignal.EINVALID, "the source tables %s are views onto other tables (docs/data.md, \"Your own tables in PostgreSQL\"): "+
+			"change the data where the views read it, and run \"caresignal check-source\" and \"caresignal etl\"; generate and load write only into tables", strings.Join(views, ", "))
+	}
+	return nil
+}
+
 // ReplaceSource replaces the source tables' contents. What was derived
 // from the old rows — the person-period table, the ELT runs, the scores —
 // is emptied in the same transaction.
 func (s *Store) ReplaceSource(ctx context.Context, src *caresignal.Source, progress caresignal.Progress) error {
+	if err := s.refuseViews(ctx); err != nil {
+		return err
+	}
 	if err := s.d.LoadSource(ctx, s.db, src, progress); err != nil {
 		return fmt.Errorf("%s: loading source tables: %w", s.d.Name, err)
 	}
