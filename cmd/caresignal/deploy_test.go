@@ -80,7 +80,7 @@ func TestSystemdUnitsAgree(t *testing.T) {
 	run := unitLines(t, "caresignal-run.service")
 	shared := []string{"User=", "Group=", "EnvironmentFile=", "StateDirectory=", "UMask=",
 		"NoNewPrivileges=", "Protect", "Private", "Restrict", "LockPersonality=", "MemoryDenyWriteExecute=",
-		"RemoveIPC=", "CapabilityBoundingSet=", "AmbientCapabilities=", "SystemCall"}
+		"CapabilityBoundingSet=", "AmbientCapabilities=", "SystemCall"}
 	pick := func(lines []string) []string {
 		var out []string
 		for _, l := range lines {
