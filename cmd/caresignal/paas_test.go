@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,6 +204,37 @@ func TestPaaS(t *testing.T) {
 	if strings.Contains(stdout.String()+stderr.String(), predict[16:]) {
 		t.Error("a key's secret reached the output")
 	}
+
+	// Heroku's DATABASE_URL has no sslmode: the driver's default must try
+	// TLS first. The test server's own URL says sslmode=disable; without it,
+	// a server that offers TLS must be reached over TLS.
+	t.Run("TLS without sslmode", func(t *testing.T) {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Del("sslmode")
+		u.RawQuery = q.Encode()
+		d := dataFlags{db: u.String(), databaseURL: u.String()}
+		store, _, err := d.open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		db := store.(interface{ DB() *sql.DB }).DB()
+		var offered string
+		if err := db.QueryRow("SHOW ssl").Scan(&offered); err != nil {
+			t.Fatal(err)
+		}
+		if offered != "on" {
+			t.Skip("the test server offers no TLS")
+		}
+		var ssl bool
+		if err := db.QueryRow("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+			t.Errorf("a DATABASE_URL without sslmode reached a server offering TLS in clear text (%v)", err)
+		}
+	})
 
 	t.Run("scheduled command", func(t *testing.T) {
 		line, ok := procs["run"]
