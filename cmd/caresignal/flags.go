@@ -89,13 +89,23 @@ func envDefault(e *env, key, def string) string {
 type dataFlags struct {
 	dataDir string
 	db      string
+	// databaseURL is DATABASE_URL when it gives the database (CARESIGNAL_DB
+	// unset): platforms such as Heroku set it for their PostgreSQL add-on.
+	databaseURL string
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&d.dataDir, "data-dir", envDefault(e, "CARESIGNAL_DATA_DIR", defaultDataDir),
 		"folder for the embedded database and model files (env CARESIGNAL_DATA_DIR)")
-	fs.StringVar(&d.db, "db", envDefault(e, "CARESIGNAL_DB", ""),
-		"database: a postgres:// URL, or a SQLite file path (default <data-dir>/"+dbFileName+") (env CARESIGNAL_DB)")
+	db := envDefault(e, "CARESIGNAL_DB", "")
+	if db == "" {
+		d.databaseURL = e.getenv("DATABASE_URL")
+		db = d.databaseURL
+	}
+	fs.StringVar(&d.db, "db", db,
+		"database: a postgres:// URL, or a SQLite file path (default <data-dir>/"+dbFileName+") (env CARESIGNAL_DB; else DATABASE_URL, which must then be a postgres:// URL)")
+	// -h must not print a password taken from the environment.
+	fs.Lookup("db").DefValue = ""
 }
 
 func (d *dataFlags) modelPath() string { return filepath.Join(d.dataDir, modelFileName) }
@@ -111,6 +121,18 @@ func (d *dataFlags) kind() string {
 
 // open opens the database the flags name.
 func (d *dataFlags) open(ctx context.Context) (caresignal.Store, string, error) {
+	if d.databaseURL != "" && d.db == d.databaseURL && !postgres.IsDSN(d.db) {
+		// DATABASE_URL is a convention many programs share: a value meant
+		// for another database must not become a SQLite file of that name.
+		// Only a plain scheme is shown: the rest may hold a password.
+		what := "it is not a URL"
+		if scheme, _, ok := strings.Cut(d.db, "://"); ok && len(scheme) <= 20 && !strings.ContainsAny(scheme, ":@/ ") {
+			what = "its scheme is " + strconv.Quote(scheme)
+		} else if ok {
+			what = "it is not one"
+		}
+		return nil, "", caresignal.Invalidf("db", "DATABASE_URL must be a postgres:// (or postgresql://) URL, as a platform's PostgreSQL add-on gives, and %s; give the database with --db or CARESIGNAL_DB instead", what)
+	}
 	if postgres.IsDSN(d.db) {
 		s, err := postgres.Open(ctx, d.db)
 		return s, describeDSN(d.db), err

@@ -60,6 +60,9 @@ type serveFlags struct {
 	// modeChosen says --mode or CARESIGNAL_MODE was given, rather than
 	// dev taken by default.
 	modeChosen bool
+	// port is the PORT environment variable when it gives the address
+	// (neither --addr nor CARESIGNAL_ADDR given); see usePort.
+	port string
 }
 
 func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
@@ -80,6 +83,32 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 	s.cadence.register(fs, e)
 	fs.StringVar(&s.debugAddr, "debug-addr", envDefault(e, "CARESIGNAL_DEBUG_ADDR", ""), "also serve Go's profiling endpoints (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; off when empty. They have no access control (env CARESIGNAL_DEBUG_ADDR)")
 	s.pseudonymKey = envDefault(e, "CARESIGNAL_PSEUDONYM_KEY", "")
+}
+
+// usePort makes serve listen on every interface at PORT when neither
+// --addr nor CARESIGNAL_ADDR is given: a platform (Heroku and the like)
+// sets PORT to the port its router forwards to, from another host, and
+// gives no other way to say so. Only serve calls it: demo is for a
+// developer's machine, where a PORT set for another program must not
+// expose it. Call it after register and before parsing, and addrGiven
+// after parsing.
+func (s *serveFlags) usePort(fs *flag.FlagSet, e *env) {
+	f := fs.Lookup("addr")
+	f.Usage = "address to listen on (env CARESIGNAL_ADDR; else :$PORT, every interface, when PORT is set, as platforms such as Heroku set it)"
+	if p := e.getenv("PORT"); p != "" && e.getenv("CARESIGNAL_ADDR") == "" {
+		s.port = p
+		s.addr = ":" + p
+		f.DefValue = s.addr
+	}
+}
+
+// addrGiven forgets PORT when --addr was given on the command line.
+func (s *serveFlags) addrGiven(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "addr" {
+			s.port = ""
+		}
+	})
 }
 
 // listen opens the listener on --addr, saying which flag changes it when
@@ -157,8 +186,29 @@ func (s *serveFlags) validate() error {
 	if err := checkLoopback(s.debugAddr); err != nil {
 		return err
 	}
+	if err := s.checkPort(); err != nil {
+		return err
+	}
 	if s.mode == "prod" && s.tlsCert == "" && len(s.trusted) == 0 && !s.platformTLS {
 		return caresignal.Invalidf("mode", "--mode prod needs TLS (--tls-cert and --tls-key), a TLS-terminating proxy declared with --trusted-proxy, or --tls-terminated-by-platform: API keys must not cross the network in clear text")
+	}
+	return nil
+}
+
+// checkPort checks the address taken from PORT: a port number, and, since
+// PORT is what a platform sets for its public router, a mode chosen
+// explicitly: development mode by default there would open the server
+// (stop included) to the internet. The Procfile chooses prod.
+func (s *serveFlags) checkPort() error {
+	if s.port == "" {
+		return nil
+	}
+	if n, err := strconv.ParseUint(s.port, 10, 16); err != nil || n == 0 {
+		return caresignal.Invalidf("port", "PORT must be a port number from 1 to 65535, got %q; or give the address with --addr (or CARESIGNAL_ADDR)", s.port)
+	}
+	if s.mode == "dev" && !s.modeChosen {
+		return caresignal.Invalidf("mode", "refusing to start in development mode, where anyone who can connect may do anything (stop the server included), on :%s: PORT is set, as a platform sets it for its router, so the server would listen on every interface. Start with --mode prod --tls-terminated-by-platform (as the Procfile does), choose development mode explicitly with --mode dev (or CARESIGNAL_MODE=dev), or listen on loopback with --addr 127.0.0.1:%s",
+			s.port, s.port)
 	}
 	return nil
 }
@@ -265,12 +315,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	d.register(fs, e)
 	var s serveFlags
 	s.register(fs, e, "json")
+	s.usePort(fs, e)
 	modelPath := fs.String("model", envDefault(e, "CARESIGNAL_MODEL", ""), "model artifact (default <data-dir>/"+modelFileName+") (env CARESIGNAL_MODEL)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	s.modeChosen = e.getenv("CARESIGNAL_MODE") != ""
 	fs.Visit(func(f *flag.Flag) { s.modeChosen = s.modeChosen || f.Name == "mode" })
+	s.addrGiven(fs)
 	if err := s.validate(); err != nil {
 		return err
 	}
