@@ -125,14 +125,16 @@ func TestStallIsChargedToTheRequestsThatQueued(t *testing.T) {
 
 func TestUnsentAtTheEndIsDropped(t *testing.T) {
 	// Every answer takes 600 ms; two connections; 20 requests due in 500 ms
-	// and 200 ms to drain: 2 are sent on time, 2 more at 600 ms, 16 never.
+	// and 500 ms to drain: 2 are sent on time, 2 more at 600 ms (400 ms
+	// before the drain ends, so that a slow machine still sends them), the
+	// next two could go at 1,200 ms, after it: 16 never.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		time.Sleep(600 * time.Millisecond)
 	}))
 	defer srv.Close()
 	res, err := run(context.Background(), config{URL: srv.URL, Rate: 40, Duration: 500 * time.Millisecond,
-		Conns: 2, Timeout: 5 * time.Second, LateAfter: time.Millisecond, Drain: 200 * time.Millisecond})
+		Conns: 2, Timeout: 5 * time.Second, LateAfter: time.Millisecond, Drain: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
