@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -93,6 +94,10 @@ func Import(src ImportSource) (*Model, error) {
 	return m, nil
 }
 
+// Linear reports whether the imported classifier is a logistic regression
+// whose predictions are explained input by input.
+func (im *Imported) Linear() bool { return im.clf != nil && im.clf.Linear() }
+
 // Warnings are the loader's warnings about the imported file, and what it
 // means for predictions that an encoder reads the period column.
 func (im *Imported) Warnings() []string {
@@ -172,8 +177,10 @@ func (m *Model) Inputs() []caresignal.Input {
 
 // predictImported scores an instance with an imported classifier: the
 // period column runs over the future months, every other input is held at
-// the value sent.
-func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Prediction, error) {
+// the value sent. With explain, a linear pipeline's prediction carries
+// each input's share of next month's log-odds (explainImported); other
+// imported models answer an empty explanation.
+func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
 	var p caresignal.Prediction
 	im := m.Imported
 	named := make(map[string]caresignal.Value, len(inst.Features)+1)
@@ -245,5 +252,49 @@ func (m *Model) predictImported(inst *caresignal.Instance) (caresignal.Predictio
 		p.MedianMonths = &median
 	}
 	p.Explanation = []caresignal.Contribution{}
+	if explain && im.clf.Linear() {
+		named[im.PeriodColumn] = caresignal.Num(float64(inst.MonthsEnrolled + 1))
+		if pe := im.period; pe != nil {
+			named[im.PeriodColumn] = pe.value(inst.MonthsEnrolled + 1)
+		}
+		for j, name := range im.clf.Inputs {
+			row[j] = named[name]
+		}
+		var err error
+		if p.Explanation, err = explainImported(im, row, inst.Features); err != nil {
+			return p, fmt.Errorf("explaining the imported model: %w", err)
+		}
+	}
 	return p, nil
+}
+
+// explainImported splits a linear pipeline's log-odds of next month's
+// drop-off for row (the classifier's inputs, the period set to next month)
+// into each input's term, the period column's left out: it is the
+// baseline, as a native model's explanation leaves out its baseline. The
+// terms are measured from the encoded row's zero (see
+// sklearn.Model.LogOddsByInput), largest first; sent holds the inputs as
+// the request sent them (a missing one reads "missing").
+func explainImported(im *Imported, row []caresignal.Value, sent map[string]caresignal.Value) ([]caresignal.Contribution, error) {
+	terms, _, err := im.clf.LogOddsByInput(row)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]caresignal.Contribution, 0, len(terms))
+	for j, name := range im.clf.Inputs {
+		if name == im.PeriodColumn {
+			continue
+		}
+		v, ok := sent[name]
+		value := "missing"
+		if ok && !v.Missing() {
+			value = v.String()
+		}
+		text := appendSigned([]byte(name+" = "+value+" → "), terms[j])
+		out = append(out, caresignal.Contribution{Feature: name, Value: value, Contribution: terms[j], Text: string(text)})
+	}
+	slices.SortStableFunc(out, func(a, b caresignal.Contribution) int {
+		return cmp.Compare(math.Abs(b.Contribution), math.Abs(a.Contribution))
+	})
+	return out, nil
 }

@@ -55,7 +55,7 @@ func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, e
 		return p, caresignal.Invalidf("horizon", "horizon must be between 1 and %d", caresignal.MaxHorizon)
 	}
 	if m.Imported != nil {
-		return m.predictImported(inst)
+		return m.predictImported(inst, explain)
 	}
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)

@@ -38,8 +38,15 @@ func TestImportedModelServed(t *testing.T) {
 	if page := get("/"); !strings.Contains(page, `<select id="f-sex"`) || strings.Contains(page, `id="f-period"`) {
 		t.Errorf("the form should offer sex as a choice and not ask for the period")
 	}
-	if page := get("/model"); !strings.Contains(page, "Imported from scikit-learn") {
+	page := get("/model")
+	if !strings.Contains(page, "A model imported from scikit-learn") || !strings.Contains(page, "Its last step is a logistic regression") {
 		t.Errorf("model page:\n%s", page)
+	}
+	// No sentence of a native model's with its blanks left empty.
+	for _, broken := range []string{"on the  scale", "is the <b></b>", "Baseline: .", "link:"} {
+		if strings.Contains(page, broken) {
+			t.Errorf("the model page of an imported model reads %q", broken)
+		}
 	}
 	rows, err := c.Heldout(sklearnDir)
 	if err != nil {

@@ -1,0 +1,159 @@
+package sklearn
+
+import (
+	"fmt"
+
+	"github.com/caresignal/caresignal"
+)
+
+// Explanations of linear pipelines. Every transformer this package reads
+// maps each output column from exactly one input column (a scaler, an
+// imputer and the ordinal encoder column by column, a one-hot encoder an
+// input to its levels' columns, a column transformer by selection), so a
+// logistic regression's log-odds, intercept aside, is a sum of
+// coef_j·x_j over encoded columns j that groups exactly by input column.
+
+// origins is implemented by transformers: given the input column each of
+// their inputs comes from, it returns the input column each of their
+// outputs comes from.
+type origins interface {
+	origins(in []int) ([]int, error)
+}
+
+func (p *pipeline) origins(in []int) ([]int, error) {
+	var err error
+	for _, s := range p.steps {
+		o, ok := s.(origins)
+		if !ok {
+			return nil, fmt.Errorf("%T does not say which inputs its columns come from", s)
+		}
+		if in, err = o.origins(in); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (ct *columnTransformer) origins(in []int) ([]int, error) {
+	var out []int
+	for _, p := range ct.parts {
+		sel := make([]int, len(p.cols))
+		for i, c := range p.cols {
+			if c >= len(in) {
+				return nil, fmt.Errorf("ColumnTransformer selects column %d of %d", c, len(in))
+			}
+			sel[i] = in[c]
+		}
+		if p.t == nil {
+			out = append(out, sel...)
+			continue
+		}
+		o, ok := p.t.(origins)
+		if !ok {
+			return nil, fmt.Errorf("%T does not say which inputs its columns come from", p.t)
+		}
+		y, err := o.origins(sel)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, y...)
+	}
+	return out, nil
+}
+
+func (s *standardScaler) origins(in []int) ([]int, error) { return in, nil }
+func (s *minMaxScaler) origins(in []int) ([]int, error)   { return in, nil }
+func (e *ordinalEncoder) origins(in []int) ([]int, error) { return in, nil }
+
+func (s *simpleImputer) origins(in []int) ([]int, error) {
+	if len(in) != len(s.keep) {
+		return nil, fmt.Errorf("SimpleImputer was fitted on %d columns, got %d", len(s.keep), len(in))
+	}
+	var out []int
+	for j, o := range in {
+		if s.keep[j] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (e *oneHotEncoder) origins(in []int) ([]int, error) {
+	if len(in) != len(e.cats) {
+		return nil, fmt.Errorf("OneHotEncoder was fitted on %d columns, got %d", len(e.cats), len(in))
+	}
+	var out []int
+	for j, o := range in {
+		for c := range e.cats[j] {
+			if c != e.drop[j] {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Linear reports whether the model is a logistic regression, alone or at
+// the end of a pipeline of transformers that map each column from one
+// input, so that LogOddsByInput explains it exactly.
+func (m *Model) Linear() bool {
+	_, _, err := m.linearParts()
+	return err == nil
+}
+
+func (m *Model) linearParts() (*logisticRegression, []int, error) {
+	ident := make([]int, len(m.Inputs))
+	for i := range ident {
+		ident[i] = i
+	}
+	switch c := m.clf.(type) {
+	case *logisticRegression:
+		return c, ident, nil
+	case *pipeline:
+		lr, ok := c.final.(*logisticRegression)
+		if !ok {
+			return nil, nil, fmt.Errorf("the pipeline ends in %T, not a logistic regression", c.final)
+		}
+		o, err := c.origins(ident)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(o) != len(lr.coef) {
+			return nil, nil, fmt.Errorf("the pipeline makes %d columns, the logistic regression takes %d", len(o), len(lr.coef))
+		}
+		return lr, o, nil
+	}
+	return nil, nil, fmt.Errorf("%T is not a logistic regression", m.clf)
+}
+
+// LogOddsByInput splits a linear model's log-odds for row (in Inputs
+// order) into the intercept and one term per input: the sum over the
+// encoded columns an input makes of coefficient × encoded value. The terms
+// and the intercept add up to the log-odds exactly (to rounding). Each
+// term is measured from the encoded row's zero: the training mean of a
+// standardised column, the dropped or no level of a one-hot encoded one,
+// zero of a column used as given.
+func (m *Model) LogOddsByInput(row []caresignal.Value) (terms []float64, intercept float64, err error) {
+	lr, orig, err := m.linearParts()
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(row) != len(m.Inputs) {
+		return nil, 0, fmt.Errorf("%d inputs for a model of %d", len(row), len(m.Inputs))
+	}
+	x := row
+	if p, ok := m.clf.(*pipeline); ok {
+		if x, err = p.transform(row); err != nil {
+			return nil, 0, err
+		}
+	}
+	terms = make([]float64, len(m.Inputs))
+	for j, v := range x {
+		f, err := num(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("LogisticRegression input %d: %w", j, err)
+		}
+		terms[orig[j]] += lr.coef[j] * f
+	}
+	return terms, lr.intercept, nil
+}
