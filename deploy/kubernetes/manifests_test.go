@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -799,4 +800,43 @@ func deref[T any](p *T) any {
 		return "unset"
 	}
 	return *p
+}
+
+// TestKustomizeBuild builds the kustomization with kubectl's kustomize,
+// when kubectl is installed, and decodes its output (one multi-document
+// stream) strictly: every object, and each in the kustomization's
+// namespace.
+func TestKustomizeBuild(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl is not installed: the kustomization is checked by TestKustomization only")
+	}
+	out, err := exec.Command(kubectl, "kustomize", ".").Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v", err)
+	}
+	objs, err := Decode("kubectl kustomize output", bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(KustomizationFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := DecodeKustomization(KustomizationFile, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != len(k.Resources) {
+		t.Errorf("kustomize built %d objects from %d resources", len(objs), len(k.Resources))
+	}
+	for _, o := range objs {
+		mo, ok := o.Object.(metav1.Object)
+		if !ok {
+			t.Fatalf("document %d has no metadata", o.Doc)
+		}
+		if _, isNS := o.Object.(*corev1.Namespace); !isNS && mo.GetNamespace() != k.Namespace {
+			t.Errorf("document %d (%s) is in namespace %q, want %q", o.Doc, mo.GetName(), mo.GetNamespace(), k.Namespace)
+		}
+	}
 }
