@@ -144,6 +144,10 @@ const KustomizationFile = "kustomization.yaml"
 // Load decodes every *.yaml file in dir but the kustomization, in the
 // order of their names.
 func Load(dir string) ([]Object, error) {
+	if yml, _ := filepath.Glob(filepath.Join(dir, "*.yml")); len(yml) > 0 {
+		// Not read below, so never checked: refuse rather than skip.
+		return nil, fmt.Errorf("%s: name it .yaml, as the other manifests are", filepath.Base(yml[0]))
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
