@@ -68,6 +68,7 @@ func commands() []command {
 		{"keys", "create, list and revoke API keys for production mode", runKeys},
 		{"audit", "print the audit log of administrative actions", runAudit},
 		{"predict", "answer one API request body from stdin or a file, without a server", runPredict},
+		{"healthcheck", "exit 0 if the server at --addr answers its liveness probe: a container's HEALTHCHECK", runHealthcheck},
 		{"version", "print the build's version", runVersion},
 	}
 }
