@@ -67,11 +67,22 @@ type pathElem struct {
 }
 
 // shap adds scale × each column's SHAP value of the tree at a row to phi;
-// hot[i] is the child of split node i that the row goes to.
-func (t *shapTree) shap(hot []int64, scale float64, phi []float64) {
+// hot[i] is the child of split node i that the row goes to. buf is reused
+// for the paths, grown when short.
+func (t *shapTree) shap(hot []int64, scale float64, phi []float64, buf *[]pathElem) {
 	n := t.depth + 2
-	buf := make([]pathElem, n*(n+1)/2)
-	t.recurse(0, hot, scale, phi, buf, 0, 1, 1, -1)
+	if len(*buf) < n*(n+1)/2 {
+		*buf = make([]pathElem, n*(n+1)/2)
+	}
+	t.recurse(0, hot, scale, phi, *buf, 0, 1, 1, -1)
+}
+
+// grow returns s with length n, reusing its array when large enough.
+func grow(s []int64, n int) []int64 {
+	if cap(s) < n {
+		return make([]int64, n)
+	}
+	return s[:n]
 }
 
 // recurse is RECURSE(j, m, p_z, p_o, p_i) of Algorithm 2: m[:l] is the
@@ -180,16 +191,18 @@ func (g *gradientBoosting) shap(row []caresignal.Value) ([]float64, float64, err
 		return nil, 0, err
 	}
 	phi := make([]float64, len(x))
+	var hot []int64
+	var buf []pathElem
 	base := g.init
 	for k, t := range g.trees {
 		st := g.shapTrees[k]
-		hot := make([]int64, len(t.left))
+		hot = grow(hot, len(t.left))
 		for i := range hot {
 			if t.left[i] != -1 {
 				hot[i] = t.next(int64(i), x)
 			}
 		}
-		st.shap(hot, g.rate, phi)
+		st.shap(hot, g.rate, phi, &buf)
 		base += g.rate * st.expected
 	}
 	return phi, base, nil
@@ -208,16 +221,18 @@ func (h *histGradientBoosting) shap(row []caresignal.Value) ([]float64, float64,
 		return nil, 0, err
 	}
 	phi := make([]float64, len(x))
+	var hot []int64
+	var buf []pathElem
 	base := h.baseline
 	for k, t := range h.trees {
 		st := h.shapTrees[k]
-		hot := make([]int64, len(t.leaf))
+		hot = grow(hot, len(t.leaf))
 		for i := range hot {
 			if !t.leaf[i] {
 				hot[i] = h.next(t, int64(i), x)
 			}
 		}
-		st.shap(hot, 1, phi) // the leaves hold the learning rate already
+		st.shap(hot, 1, phi, &buf) // the leaves hold the learning rate already
 		base += st.expected
 	}
 	return phi, base, nil
