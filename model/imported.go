@@ -260,7 +260,7 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 		p.MedianMonths = &median
 	}
 	p.Explanation = []caresignal.Contribution{}
-	if explain && im.clf.Explainable() {
+	if explain && im.Explains() {
 		named[im.PeriodColumn] = caresignal.Num(float64(inst.MonthsEnrolled + 1))
 		if pe := im.period; pe != nil {
 			named[im.PeriodColumn] = pe.value(inst.MonthsEnrolled + 1)

@@ -115,7 +115,7 @@ func newRegressionTree(dt *pickle.Object, width int) (*regressionTree, error) {
 		a, err = nodes.Field(name)
 		return a
 	}
-	l, r, f, th, w := field("left_child"), field("right_child"), field("feature"), field("threshold"), field("weighted_n_node_samples")
+	l, r, f, th := field("left_child"), field("right_child"), field("feature"), field("threshold")
 	if err != nil {
 		return nil, err
 	}
@@ -134,12 +134,14 @@ func newRegressionTree(dt *pickle.Object, width int) (*regressionTree, error) {
 	if t.value, err = values.Float64s(); err != nil {
 		return nil, err
 	}
-	if t.cover, err = w.Float64s(); err != nil {
-		return nil, err
+	// The training weights only serve explanations: without them the tree
+	// still predicts (newShapTree says what is missing).
+	if w, werr := nodes.Field("weighted_n_node_samples"); werr == nil {
+		t.cover, _ = w.Float64s()
 	}
 	n := len(t.left)
-	if n == 0 || len(t.value) != n || len(t.cover) != n {
-		return nil, fmt.Errorf("tree has %d nodes, %d values (one output expected) and %d weights", n, len(t.value), len(t.cover))
+	if n == 0 || len(t.value) != n {
+		return nil, fmt.Errorf("tree has %d nodes and %d values (one output expected)", n, len(t.value))
 	}
 	// Every child must point forward to a node, every split at a column:
 	// a corrupt tree must fail here, not loop or index out of range later.
@@ -360,8 +362,10 @@ func newHistTree(p *pickle.Object, width int) (*histTree, error) {
 	if a := get("value"); err == nil {
 		t.value, err = a.Float64s()
 	}
-	if a := get("count"); err == nil {
-		t.cover, err = a.Float64s()
+	// The counts only serve explanations: without them the tree still
+	// predicts (newShapTree says what is missing).
+	if a, cerr := nodes.Field("count"); cerr == nil {
+		t.cover, _ = a.Float64s()
 	}
 	if a := get("num_threshold"); err == nil {
 		t.threshold, err = a.Float64s()

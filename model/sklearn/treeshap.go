@@ -31,8 +31,11 @@ type shapTree struct {
 // that the expectation weights are defined, and computes the depth and
 // the expected value.
 func newShapTree(left, right, feature []int64, cover, value []float64) (*shapTree, error) {
-	t := &shapTree{left: left, right: right, feature: feature, cover: cover, value: value}
 	n := len(left)
+	if len(cover) != n {
+		return nil, fmt.Errorf("the tree holds %d training weights for %d nodes: TreeSHAP needs one per node", len(cover), n)
+	}
+	t := &shapTree{left: left, right: right, feature: feature, cover: cover, value: value}
 	depth := make([]int, n)
 	for i := range n {
 		if !(cover[i] > 0) || math.IsInf(cover[i], 0) {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/caresignal/caresignal"
@@ -465,3 +466,54 @@ func benchmarkExplain(b *testing.B, name string) {
 
 func BenchmarkExplainCohortGBC(b *testing.B)  { benchmarkExplain(b, "cohort_gbc") }
 func BenchmarkExplainCohortHGBC(b *testing.B) { benchmarkExplain(b, "cohort_hgbc") }
+
+// TestTreesWithoutWeightsPredictButDoNotExplain: a tree whose nodes lack
+// their training weights, or carry a zero one, still predicts, but the
+// model says it cannot be explained and why, instead of dividing by zero.
+func TestTreesWithoutWeightsPredictButDoNotExplain(t *testing.T) {
+	for _, name := range []string{"cohort_gbc", "cohort_hgbc"} {
+		for _, damage := range []string{"none", "zero"} {
+			m, c := loadCase(t, name)
+			final := m.clf
+			if p, ok := final.(*pipeline); ok {
+				final = p.final
+			}
+			switch e := final.(type) {
+			case *gradientBoosting:
+				rt := *e.trees[1]
+				rt.cover = nil
+				if damage == "zero" {
+					rt.cover = append([]float64{0}, e.trees[1].cover[1:]...)
+				}
+				e.trees[1] = &rt
+				e.shapTrees, e.shapErr = nil, nil
+				e.buildShapTrees()
+			case *histGradientBoosting:
+				ht := *e.trees[1]
+				ht.cover = nil
+				if damage == "zero" {
+					ht.cover = append([]float64{0}, e.trees[1].cover[1:]...)
+				}
+				e.trees[1] = &ht
+				e.shapTrees, e.shapErr = nil, nil
+				e.buildShapTrees()
+			}
+			rows, err := c.Heldout(fixtureDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := ordered(m, rows[0])
+			if p, err := m.PredictProba(row); err != nil || math.Abs(p-c.Proba[0]) > 1e-12 {
+				t.Errorf("%s, weights %s: P = %v (%v), scikit-learn %v", name, damage, p, err, c.Proba[0])
+			}
+			if m.Explainable() {
+				t.Errorf("%s, weights %s: explainable", name, damage)
+			}
+			_, _, err = m.ExplainByInput(row)
+			if err == nil || !strings.Contains(err.Error(), "iteration 1") && !strings.Contains(err.Error(), "stage 1") {
+				t.Errorf("%s, weights %s: %v, want an error naming the tree", name, damage, err)
+			}
+			t.Logf("%s, weights %s: %v", name, damage, err)
+		}
+	}
+}
