@@ -98,6 +98,14 @@ func Import(src ImportSource) (*Model, error) {
 // whose predictions are explained input by input.
 func (im *Imported) Linear() bool { return im.clf != nil && im.clf.Linear() }
 
+// Trees reports whether the imported classifier is a tree ensemble whose
+// predictions are explained input by input by TreeSHAP.
+func (im *Imported) Trees() bool { return im.clf != nil && im.clf.Trees() && im.clf.Explainable() }
+
+// Explains reports whether the imported model's predictions carry an
+// explanation: a linear pipeline's or a tree ensemble's.
+func (im *Imported) Explains() bool { return im.clf != nil && im.clf.Explainable() }
+
 // Warnings are the loader's warnings about the imported file, and what it
 // means for predictions that an encoder reads the period column.
 func (im *Imported) Warnings() []string {
@@ -177,9 +185,9 @@ func (m *Model) Inputs() []caresignal.Input {
 
 // predictImported scores an instance with an imported classifier: the
 // period column runs over the future months, every other input is held at
-// the value sent. With explain, a linear pipeline's prediction carries
-// each input's share of next month's log-odds (explainImported); other
-// imported models answer an empty explanation.
+// the value sent. With explain, a linear pipeline's or a tree ensemble's
+// prediction carries each input's share of next month's log-odds
+// (explainImported); other imported models answer an empty explanation.
 func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresignal.Prediction, error) {
 	var p caresignal.Prediction
 	im := m.Imported
@@ -252,7 +260,7 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 		p.MedianMonths = &median
 	}
 	p.Explanation = []caresignal.Contribution{}
-	if explain && im.clf.Linear() {
+	if explain && im.Explains() {
 		named[im.PeriodColumn] = caresignal.Num(float64(inst.MonthsEnrolled + 1))
 		if pe := im.period; pe != nil {
 			named[im.PeriodColumn] = pe.value(inst.MonthsEnrolled + 1)
@@ -268,15 +276,19 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 	return p, nil
 }
 
-// explainImported splits a linear pipeline's log-odds of next month's
-// drop-off for row (the classifier's inputs, the period set to next month)
-// into each input's term, the period column's left out: it is the
-// baseline, as a native model's explanation leaves out its baseline. The
+// explainImported splits the log-odds of next month's drop-off for row
+// (the classifier's inputs, the period set to next month) into each
+// input's term, the period column's left out: it is the baseline, as a
+// native model's explanation leaves out its baseline. A linear pipeline's
 // terms are measured from the encoded row's zero (see
-// sklearn.Model.LogOddsByInput), largest first; sent holds the inputs as
-// the request sent them (a missing one reads "missing").
+// sklearn.Model.LogOddsByInput); a tree ensemble's are its TreeSHAP
+// values, measured from the log-odds expected over the training rows, the
+// period's share of its interactions with other inputs included in the
+// period's left-out term (see sklearn.Model.ExplainByInput). Largest
+// first; sent holds the inputs as the request sent them (a missing one
+// reads "missing").
 func explainImported(im *Imported, row []caresignal.Value, sent map[string]caresignal.Value) ([]caresignal.Contribution, error) {
-	terms, _, err := im.clf.LogOddsByInput(row)
+	terms, _, err := im.clf.ExplainByInput(row)
 	if err != nil {
 		return nil, err
 	}

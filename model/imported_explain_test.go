@@ -13,16 +13,19 @@ import (
 )
 
 // TestImportedExplanations: an imported linear pipeline (the reference
-// stack's own model among them) explains each prediction by its inputs,
-// the period column aside, largest first; each input's contribution is
-// its own: giving it another patient's value moves it, and nothing else,
-// by the change in next month's log-odds. Tree models answer none.
+// stack's own model among them) or tree ensemble explains each prediction
+// by its inputs, the period column aside, largest first. A linear
+// pipeline's contribution of each input is its own: giving it another
+// patient's value moves it, and nothing else, by the change in next
+// month's log-odds. A tree ensemble's contributions are its TreeSHAP
+// values: with the expected log-odds and the period's term they add up to
+// the log-odds of the hazard served for next month.
 func TestImportedExplanations(t *testing.T) {
 	cases, err := sklearnfixture.Cases(sklearnDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	explained := map[string]bool{}
+	explained, trees := map[string]bool{}, map[string]bool{}
 	for _, c := range cases {
 		if c.Files["joblib"] == "" {
 			continue
@@ -60,13 +63,6 @@ func TestImportedExplanations(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if !linear {
-				if len(p.Explanation) != 0 {
-					t.Errorf("%s: a tree model explained: %v", c.Case, p.Explanation)
-				}
-				continue
-			}
-			explained[c.Case] = true
 			by := map[string]float64{}
 			for k, e := range p.Explanation {
 				if e.Feature == c.PeriodColumn || !strings.HasPrefix(e.Text, e.Feature+" = "+e.Value+" → ") {
@@ -80,6 +76,19 @@ func TestImportedExplanations(t *testing.T) {
 			if len(by) != len(m.Imported.Inputs) {
 				t.Errorf("%s: %d contributions for %d inputs", c.Case, len(by), len(m.Imported.Inputs))
 			}
+			if !linear {
+				trees[c.Case] = true
+				base, period := treeBase(t, m.Imported, rows[i], c.PeriodColumn)
+				sum := base + period
+				for _, e := range p.Explanation {
+					sum += e.Contribution
+				}
+				if d := math.Abs(sum - logit(p.Hazard[0])); d > 1e-9 {
+					t.Errorf("%s row %d: base %v + period %v + contributions = %v, the log-odds of the hazard %v", c.Case, i, base, period, sum, logit(p.Hazard[0]))
+				}
+				continue
+			}
+			explained[c.Case] = true
 			for _, in := range m.Imported.Inputs {
 				moved := map[string]caresignal.Value{}
 				for k, v := range rows[i] {
@@ -105,4 +114,40 @@ func TestImportedExplanations(t *testing.T) {
 	if !explained["anchor_flask"] || len(explained) < 3 {
 		t.Errorf("explained linear cases %v: want the reference stack's and at least three", explained)
 	}
+	for _, want := range []string{"cohort_gbc", "cohort_hgbc", "cohort_hgbc_categorical", "cohort_hgbc_period_ordinal"} {
+		if !trees[want] {
+			t.Errorf("explained tree cases %v: want %s", trees, want)
+		}
+	}
+}
+
+// treeBase returns, for a held-out row, the expected log-odds and the
+// period column's term of a tree ensemble's explanation, the row's period
+// as the classifier reads it.
+func treeBase(t *testing.T, im *Imported, row map[string]caresignal.Value, periodColumn string) (base, period float64) {
+	t.Helper()
+	in := make([]caresignal.Value, len(im.clf.Inputs))
+	k := -1
+	for j, name := range im.clf.Inputs {
+		v, ok := row[name]
+		if !ok {
+			v = caresignal.NullValue()
+		}
+		if name == periodColumn {
+			k = j
+			month, _ := monthOf(v)
+			v = caresignal.Num(float64(month))
+			if im.period != nil {
+				v = im.period.value(month)
+			}
+		} else if _, categorical := im.clf.Levels[name]; categorical && v.Kind == caresignal.Number {
+			v = caresignal.Str(v.String())
+		}
+		in[j] = v
+	}
+	terms, base, err := im.clf.ExplainByInput(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base, terms[k]
 }

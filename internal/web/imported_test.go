@@ -92,3 +92,31 @@ func importedLungModel(t *testing.T) (*model.Model, sklearnfixture.Case) {
 	}
 	return m, c
 }
+
+// TestImportedTreeModelPage: the model page of an imported tree ensemble
+// says its predictions are explained by TreeSHAP.
+func TestImportedTreeModelPage(t *testing.T) {
+	c, err := sklearnfixture.Find(sklearnDir, "cohort_hgbc_categorical")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(filepath.Join(sklearnDir, c.Files["joblib"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Import(model.ImportSource{Name: "cohort", Format: model.FromJoblib, FileName: c.Files["joblib"], File: file, PeriodColumn: c.PeriodColumn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewHandler(Config{Model: m, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Mode: "dev"}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if page := string(b); resp.StatusCode != 200 || !strings.Contains(page, "Its classifier is a tree ensemble") || strings.Contains(page, "no explanation") {
+		t.Errorf("model page %d:\n%s", resp.StatusCode, page)
+	}
+}

@@ -157,3 +157,90 @@ func (m *Model) LogOddsByInput(row []caresignal.Value) (terms []float64, interce
 	}
 	return terms, lr.intercept, nil
 }
+
+// Explainable reports whether ExplainByInput explains the model: a linear
+// one (see Linear), or a gradient-boosting or histogram gradient-boosting
+// ensemble, alone or after transformers that map each column from one
+// input, whose trees carry their training weights.
+func (m *Model) Explainable() bool {
+	if m.Linear() {
+		return true
+	}
+	_, _, err := m.treeParts()
+	return err == nil
+}
+
+// Trees reports whether the model's classifier is a tree ensemble.
+func (m *Model) Trees() bool {
+	c := m.clf
+	if p, ok := c.(*pipeline); ok {
+		c = p.final
+	}
+	_, ok := c.(treeSHAP)
+	return ok
+}
+
+func (m *Model) treeParts() (treeSHAP, []int, error) {
+	ident := make([]int, len(m.Inputs))
+	for i := range ident {
+		ident[i] = i
+	}
+	orig := ident
+	c := m.clf
+	if p, ok := c.(*pipeline); ok {
+		var err error
+		if orig, err = p.origins(ident); err != nil {
+			return nil, nil, err
+		}
+		c = p.final
+	}
+	ts, ok := c.(treeSHAP)
+	if !ok {
+		return nil, nil, fmt.Errorf("%T is not a tree ensemble", c)
+	}
+	if err := ts.shapReady(); err != nil {
+		return nil, nil, err
+	}
+	if w := ts.columns(); w > 0 && w != len(orig) {
+		return nil, nil, fmt.Errorf("the pipeline makes %d columns, the trees take %d", len(orig), w)
+	}
+	return ts, orig, nil
+}
+
+// ExplainByInput splits the log-odds of P(class 1) for row (in Inputs
+// order) into a base and one term per input that add up to it. For a
+// linear model they are LogOddsByInput's terms and intercept. For a tree
+// ensemble they are the exact path-dependent TreeSHAP values of the
+// columns the trees take (see treeshap.go), each input's term the sum of
+// those of the columns made from it, and the base is the log-odds
+// expected under the trees' training weights.
+func (m *Model) ExplainByInput(row []caresignal.Value) (terms []float64, base float64, err error) {
+	if m.Linear() {
+		return m.LogOddsByInput(row)
+	}
+	ts, orig, err := m.treeParts()
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(row) != len(m.Inputs) {
+		return nil, 0, fmt.Errorf("%d inputs for a model of %d", len(row), len(m.Inputs))
+	}
+	x := row
+	if p, ok := m.clf.(*pipeline); ok {
+		if x, err = p.transform(row); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(x) != len(orig) {
+		return nil, 0, fmt.Errorf("the pipeline made %d columns, %d expected", len(x), len(orig))
+	}
+	phi, base, err := ts.shap(x)
+	if err != nil {
+		return nil, 0, err
+	}
+	terms = make([]float64, len(m.Inputs))
+	for j, v := range phi {
+		terms[orig[j]] += v
+	}
+	return terms, base, nil
+}

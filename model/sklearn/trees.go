@@ -16,6 +16,9 @@ type gradientBoosting struct {
 	rate  float64
 	trees []*regressionTree
 	width int
+
+	shapTrees []*shapTree // the trees as TreeSHAP walks them
+	shapErr   error       // why they cannot be explained, if they cannot
 }
 
 // regressionTree is a fitted sklearn.tree._tree.Tree with one output.
@@ -24,6 +27,9 @@ type regressionTree struct {
 	feature     []int64
 	threshold   []float64
 	value       []float64
+	// cover is weighted_n_node_samples: the training weight reaching each
+	// node, which TreeSHAP uses to weigh a split whose feature is unknown.
+	cover []float64
 }
 
 func newGradientBoosting(o *pickle.Object) (*gradientBoosting, error) {
@@ -79,6 +85,7 @@ func newGradientBoosting(o *pickle.Object) (*gradientBoosting, error) {
 		}
 		g.trees = append(g.trees, t)
 	}
+	g.buildShapTrees()
 	return g, nil
 }
 
@@ -127,6 +134,11 @@ func newRegressionTree(dt *pickle.Object, width int) (*regressionTree, error) {
 	if t.value, err = values.Float64s(); err != nil {
 		return nil, err
 	}
+	// The training weights only serve explanations: without them the tree
+	// still predicts (newShapTree says what is missing).
+	if w, werr := nodes.Field("weighted_n_node_samples"); werr == nil {
+		t.cover, _ = w.Float64s()
+	}
 	n := len(t.left)
 	if n == 0 || len(t.value) != n {
 		return nil, fmt.Errorf("tree has %d nodes and %d values (one output expected)", n, len(t.value))
@@ -150,35 +162,49 @@ func newRegressionTree(dt *pickle.Object, width int) (*regressionTree, error) {
 func (t *regressionTree) predict(x []float32) float64 {
 	i := int64(0)
 	for t.left[i] != -1 {
-		if float64(x[t.feature[i]]) <= t.threshold[i] {
-			i = t.left[i]
-		} else {
-			i = t.right[i]
-		}
+		i = t.next(i, x)
 	}
 	return t.value[i]
 }
 
-func (g *gradientBoosting) proba(in []caresignal.Value) (float64, error) {
-	if g.width > 0 && len(in) != g.width {
-		return 0, fmt.Errorf("GradientBoostingClassifier was fitted on %d columns, got %d", g.width, len(in))
+// next is the child of split node i that x goes to.
+func (t *regressionTree) next(i int64, x []float32) int64 {
+	if float64(x[t.feature[i]]) <= t.threshold[i] {
+		return t.left[i]
 	}
-	x := make([]float32, len(in))
-	for j, v := range in {
-		f, err := num(v)
-		if err != nil {
-			return 0, fmt.Errorf("GradientBoostingClassifier input %d: %w", j, err)
-		}
-		if math.IsNaN(f) {
-			return 0, fmt.Errorf("GradientBoostingClassifier input %d is missing (NaN); the pipeline must impute it", j)
-		}
-		x[j] = float32(f)
+	return t.right[i]
+}
+
+func (g *gradientBoosting) proba(in []caresignal.Value) (float64, error) {
+	x, err := g.inputs(in)
+	if err != nil {
+		return 0, err
 	}
 	raw := g.init
 	for _, t := range g.trees {
 		raw += g.rate * t.predict(x)
 	}
 	return expit(raw), nil
+}
+
+// inputs casts a row to float32 as sklearn's trees read it, refusing a
+// missing value (GradientBoostingClassifier has no missing-value routing).
+func (g *gradientBoosting) inputs(in []caresignal.Value) ([]float32, error) {
+	if g.width > 0 && len(in) != g.width {
+		return nil, fmt.Errorf("GradientBoostingClassifier was fitted on %d columns, got %d", g.width, len(in))
+	}
+	x := make([]float32, len(in))
+	for j, v := range in {
+		f, err := num(v)
+		if err != nil {
+			return nil, fmt.Errorf("GradientBoostingClassifier input %d: %w", j, err)
+		}
+		if math.IsNaN(f) {
+			return nil, fmt.Errorf("GradientBoostingClassifier input %d is missing (NaN); the pipeline must impute it", j)
+		}
+		x[j] = float32(f)
+	}
+	return x, nil
 }
 
 // histGradientBoosting is a binary HistGradientBoostingClassifier: the raw
@@ -192,10 +218,16 @@ type histGradientBoosting struct {
 	width    int
 	known    [][8]uint32 // per categorical feature, its training categories
 	fIdx     []int       // feature → index into known
+
+	shapTrees []*shapTree // the trees as TreeSHAP walks them
+	shapErr   error       // why they cannot be explained, if they cannot
 }
 
 type histTree struct {
-	value      []float64
+	value []float64
+	// cover is each node's count of training samples, which TreeSHAP
+	// uses to weigh a split whose feature is unknown.
+	cover      []float64
 	feature    []int64
 	threshold  []float64
 	missLeft   []bool
@@ -244,6 +276,7 @@ func newHistGradientBoosting(o *pickle.Object) (*histGradientBoosting, error) {
 		}
 		h.trees = append(h.trees, t)
 	}
+	h.buildShapTrees()
 	return h, nil
 }
 
@@ -329,6 +362,11 @@ func newHistTree(p *pickle.Object, width int) (*histTree, error) {
 	if a := get("value"); err == nil {
 		t.value, err = a.Float64s()
 	}
+	// The counts only serve explanations: without them the tree still
+	// predicts (newShapTree says what is missing).
+	if a, cerr := nodes.Field("count"); cerr == nil {
+		t.cover, _ = a.Float64s()
+	}
 	if a := get("num_threshold"); err == nil {
 		t.threshold, err = a.Float64s()
 	}
@@ -373,50 +411,63 @@ func inBitset(b *[8]uint32, v uint8) bool { return b[v/32]>>(v%32)&1 == 1 }
 func (h *histGradientBoosting) predictTree(t *histTree, x []float64) float64 {
 	i := int64(0)
 	for !t.leaf[i] {
-		v := x[t.feature[i]]
-		missingWay := t.right[i]
-		if t.missLeft[i] {
-			missingWay = t.left[i]
-		}
-		switch {
-		case math.IsNaN(v):
-			i = missingWay
-		case t.category[i]:
-			f := h.fIdx[t.feature[i]]
-			switch {
-			case v < 0 || v > 255 || f < 0:
-				i = missingWay
-			case inBitset(&t.leftBitset[t.bitsetIdx[i]], uint8(v)):
-				i = t.left[i]
-			case inBitset(&h.known[f], uint8(v)):
-				i = t.right[i]
-			default: // an unknown category goes the missing way
-				i = missingWay
-			}
-		case v <= t.threshold[i]:
-			i = t.left[i]
-		default:
-			i = t.right[i]
-		}
+		i = h.next(t, i, x)
 	}
 	return t.value[i]
 }
 
-func (h *histGradientBoosting) proba(in []caresignal.Value) (float64, error) {
-	if h.width > 0 && len(in) != h.width {
-		return 0, fmt.Errorf("HistGradientBoostingClassifier was fitted on %d columns, got %d", h.width, len(in))
+// next is the child of split node i that x goes to.
+func (h *histGradientBoosting) next(t *histTree, i int64, x []float64) int64 {
+	v := x[t.feature[i]]
+	missingWay := t.right[i]
+	if t.missLeft[i] {
+		missingWay = t.left[i]
 	}
-	x := make([]float64, len(in))
-	for j, v := range in {
-		f, err := num(v)
-		if err != nil {
-			return 0, fmt.Errorf("HistGradientBoostingClassifier input %d: %w", j, err)
+	switch {
+	case math.IsNaN(v):
+		return missingWay
+	case t.category[i]:
+		f := h.fIdx[t.feature[i]]
+		switch {
+		case v < 0 || v > 255 || f < 0:
+			return missingWay
+		case inBitset(&t.leftBitset[t.bitsetIdx[i]], uint8(v)):
+			return t.left[i]
+		case inBitset(&h.known[f], uint8(v)):
+			return t.right[i]
+		default: // an unknown category goes the missing way
+			return missingWay
 		}
-		x[j] = f
+	case v <= t.threshold[i]:
+		return t.left[i]
+	default:
+		return t.right[i]
+	}
+}
+
+func (h *histGradientBoosting) proba(in []caresignal.Value) (float64, error) {
+	x, err := h.inputs(in)
+	if err != nil {
+		return 0, err
 	}
 	raw := h.baseline
 	for _, t := range h.trees {
 		raw += h.predictTree(t, x)
 	}
 	return expit(raw), nil
+}
+
+func (h *histGradientBoosting) inputs(in []caresignal.Value) ([]float64, error) {
+	if h.width > 0 && len(in) != h.width {
+		return nil, fmt.Errorf("HistGradientBoostingClassifier was fitted on %d columns, got %d", h.width, len(in))
+	}
+	x := make([]float64, len(in))
+	for j, v := range in {
+		f, err := num(v)
+		if err != nil {
+			return nil, fmt.Errorf("HistGradientBoostingClassifier input %d: %w", j, err)
+		}
+		x[j] = f
+	}
+	return x, nil
 }

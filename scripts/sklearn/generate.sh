@@ -79,4 +79,7 @@ echo "== scikit-learn fits, files and predictions"
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 cp -R "$work/out" "$out"
+
+echo "== TreeSHAP reference values of small ensembles of those models"
+"$python" -I "$here/treeshap_reference.py"
 echo "== wrote $(find "$out" -type f | wc -l) files ($(du -sh "$out" | cut -f1)) to ${out#"$root"/} in $((SECONDS - start))s"
