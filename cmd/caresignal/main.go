@@ -104,8 +104,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "caresignal predicts each enrolled patient's monthly chance of dropping off a care program.")
 	fmt.Fprintln(w, "\nUsage: caresignal <command> [flags]")
 	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.synopsis)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.synopsis)
 	}
 	fmt.Fprintln(w, "\nRun 'caresignal <command> -h' for a command's flags. A flag whose help names an environment")
 	fmt.Fprintln(w, "variable (env NAME) can be set there instead; the flag wins.")
