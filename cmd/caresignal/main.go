@@ -16,7 +16,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, lambdaArgs(os.Args[0], os.Args[1:], os.Getenv), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case err == nil:
@@ -68,6 +68,7 @@ func commands() []command {
 		{"keys", "create, list and revoke API keys for production mode", runKeys},
 		{"audit", "print the audit log of administrative actions", runAudit},
 		{"predict", "answer one API request body from stdin or a file, without a server", runPredict},
+		{"lambda", "answer AWS API Gateway events as an AWS Lambda function, with the server's handler", runLambda},
 		{"version", "print the build's version", runVersion},
 	}
 }
