@@ -43,7 +43,7 @@ type fixture struct {
 	store     *sqlstore.Store
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	_, artifact := modeltest.Engagement(t, modeltest.Cohort{Patients: 1500, Seed: 5})
