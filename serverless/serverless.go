@@ -164,7 +164,7 @@ const (
 
 // New sets up an instance: opens the database (if any), loads the model,
 // starts the prediction log and the key ring, and builds the handler.
-func New(ctx context.Context, c Config) (f *Function, err error) {
+func New(ctx context.Context, c Config) (_ *Function, err error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -172,12 +172,12 @@ func New(ctx context.Context, c Config) (f *Function, err error) {
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	f = &Function{log: log}
+	f := &Function{log: log}
 	bg, stop := context.WithCancel(context.Background())
 	f.stop = stop
 	defer func() {
 		if err != nil {
-			f.Close(context.Background())
+			f.Close(context.Background()) // what was opened before the failure
 		}
 	}()
 	if c.DB != "" {

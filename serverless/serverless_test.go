@@ -398,3 +398,29 @@ func asError(err error, e **caresignal.Error) bool {
 	*e = ce
 	return ok
 }
+
+// TestNewRefuses: a set-up that fails part way says why, and closes what
+// it had opened (the database) without panicking.
+func TestNewRefuses(t *testing.T) {
+	fx := newFixture(t)
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	cases := []struct {
+		c    serverless.Config
+		want string
+	}{
+		{serverless.Config{Mode: "prod", DB: fx.db, ModelPath: filepath.Join(t.TempDir(), "none.json")}, "none.json"},
+		{serverless.Config{Mode: "dev", ModelPath: filepath.Join(t.TempDir(), "none.json")}, "none.json"},
+		{serverless.Config{Mode: "prod", DB: empty, ModelPath: fx.model}, "no active key"},
+		{serverless.Config{Mode: "prod", DB: "mysql://u@h/db", ModelPath: fx.model}, "postgres://"},
+	}
+	for _, c := range cases {
+		c.c.Logger, c.c.SpillDir = quiet, t.TempDir()
+		f, err := serverless.New(context.Background(), c.c)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want an error naming %q", c.c, err, c.want)
+		}
+		if f != nil {
+			t.Errorf("%+v: a function returned with the error", c.c)
+		}
+	}
+}
