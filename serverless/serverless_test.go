@@ -21,6 +21,8 @@ import (
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/access"
 	"github.com/caresignal/caresignal/internal/modeltest"
+	"github.com/caresignal/caresignal/internal/postgres"
+	"github.com/caresignal/caresignal/internal/postgres/pgtest"
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/sqlstore"
 	"github.com/caresignal/caresignal/internal/web"
@@ -44,16 +46,28 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB) *fixture {
+	return newFixtureOn(t, "")
+}
+
+// newFixtureOn is newFixture on a PostgreSQL database when dsn is set,
+// else on a SQLite file.
+func newFixtureOn(t testing.TB, dsn string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	_, artifact := modeltest.Engagement(t, modeltest.Cohort{Patients: 1500, Seed: 5})
-	fx := &fixture{db: filepath.Join(dir, "caresignal.db"), model: filepath.Join(dir, serverless.ModelFileName)}
+	fx := &fixture{db: dsn, model: filepath.Join(dir, serverless.ModelFileName)}
 	if err := os.WriteFile(fx.model, artifact, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	var err error
-	if fx.store, err = sqlite.Open(ctx, fx.db); err != nil {
+	if dsn != "" {
+		fx.store, err = postgres.Open(ctx, dsn)
+	} else {
+		fx.db = filepath.Join(dir, "caresignal.db")
+		fx.store, err = sqlite.Open(ctx, fx.db)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fx.store.Close() })
@@ -247,7 +261,11 @@ func sameAnswer(t *testing.T, name string, got, want answer) {
 // request: status, headers and body, byte for byte. After each
 // prediction the record is in the database as the invocation returns.
 func TestRecordedEvents(t *testing.T) {
-	fx := newFixture(t)
+	t.Run("sqlite", func(t *testing.T) { recordedEvents(t, newFixture(t)) })
+	t.Run("postgres", func(t *testing.T) { recordedEvents(t, newFixtureOn(t, pgtest.Schema(t))) })
+}
+
+func recordedEvents(t *testing.T, fx *fixture) {
 	f := fx.function(t, serverless.Config{Mode: "prod", DB: fx.db})
 	srv := fx.server(t, f)
 	ctx := context.Background()
