@@ -21,8 +21,8 @@ import (
 // The adapter between API Gateway's proxy events and net/http is written
 // here rather than taken from a library: it is about 150 lines, and the
 // one library for it (awslabs/aws-lambda-go-api-proxy) brings adapters for
-// five web frameworks and is not in the module proxy this project builds
-// from.
+// several web frameworks and is not among the modules this project's
+// builds have.
 
 // Invoke answers one API Gateway proxy event, REST API (v1, also the
 // HTTP API's payload format 1.0) or HTTP API (payload format 2.0), with
