@@ -16,7 +16,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, lambdaArgs(os.Args[0], os.Args[1:], os.Getenv), os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case err == nil:
@@ -69,6 +69,7 @@ func commands() []command {
 		{"audit", "print the audit log of administrative actions", runAudit},
 		{"predict", "answer one API request body from stdin or a file, without a server", runPredict},
 		{"healthcheck", "exit 0 if the server at --addr answers its liveness probe: a container's HEALTHCHECK", runHealthcheck},
+		{"lambda", "answer AWS API Gateway events as an AWS Lambda function, with the server's handler", runLambda},
 		{"version", "print the build's version", runVersion},
 	}
 }

@@ -127,6 +127,10 @@ type Logger struct {
 type entry struct {
 	rec caresignal.RequestRecord
 	seg *segment
+	// flushed, when set, makes the entry a marker that Flush queued: the
+	// writer stores (or spills) what it holds, syncs the spill file and
+	// closes flushed.
+	flushed chan struct{}
 }
 
 const spillName = "predictions.spill.jsonl"
@@ -244,7 +248,7 @@ func (l *Logger) Log(recs ...caresignal.RequestRecord) error {
 		}
 	}
 	for i := range recs {
-		e := entry{recs[i], seg}
+		e := entry{rec: recs[i], seg: seg}
 		if l.enqueue(e) {
 			continue
 		}
@@ -359,6 +363,13 @@ func (l *Logger) run() {
 					}
 					l.syncSpill()
 					return
+				}
+				if e.flushed != nil {
+					l.store(batch, segs)
+					batch, segs, size = batch[:0], segs[:0], 0
+					l.syncSpill()
+					close(e.flushed)
+					continue
 				}
 				l.queued.Add(-int64(len(e.rec.Items)))
 				took = true
@@ -854,6 +865,54 @@ func (l *Logger) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("prediction log: still flushing when shutdown ended: %w", ctx.Err())
+	}
+}
+
+// Flush returns once every record logged before it was called is stored
+// in the database, or, when the database cannot take it, appended to the
+// spill file and synced; the logger stays open. A serverless function
+// calls it before each invocation returns: the platform may freeze the
+// instance, writer included, as soon as the answer is sent, and never
+// thaw it. It waits for the writer, not for a timer, and returns ctx's
+// error if ctx ends first (the records are still stored later).
+func (l *Logger) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	if err := l.queueMarker(ctx, done); err != nil {
+		return err
+	}
+	l.wake()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("prediction log: still flushing: %w", ctx.Err())
+	}
+	if e := l.spillErr.Load(); e != nil {
+		return errors.New("prediction log: " + *e)
+	}
+	return nil
+}
+
+// queueMarker queues the marker that closes done behind every record
+// queued so far; the queue being FIFO, the writer reaches it after them.
+// Records that Log appended to the spill file directly are synced when
+// the writer takes the marker.
+func (l *Logger) queueMarker(ctx context.Context, done chan struct{}) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed.Load() {
+		return caresignal.Errorf(caresignal.EUNAVAILABLE, "the prediction log is closed")
+	}
+	select {
+	case l.queue <- entry{flushed: done}:
+		return nil
+	default:
+	}
+	l.wake()
+	select {
+	case l.queue <- entry{flushed: done}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("prediction log: the queue stayed full: %w", ctx.Err())
 	}
 }
 
