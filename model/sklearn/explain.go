@@ -138,14 +138,9 @@ func (m *Model) LogOddsByInput(row []caresignal.Value) (terms []float64, interce
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(row) != len(m.Inputs) {
-		return nil, 0, fmt.Errorf("%d inputs for a model of %d", len(row), len(m.Inputs))
-	}
-	x := row
-	if p, ok := m.clf.(*pipeline); ok {
-		if x, err = p.transform(row); err != nil {
-			return nil, 0, err
-		}
+	x, err := m.encoded(row)
+	if err != nil {
+		return nil, 0, err
 	}
 	terms = make([]float64, len(m.Inputs))
 	for j, v := range x {
@@ -222,14 +217,9 @@ func (m *Model) ExplainByInput(row []caresignal.Value) (terms []float64, base fl
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(row) != len(m.Inputs) {
-		return nil, 0, fmt.Errorf("%d inputs for a model of %d", len(row), len(m.Inputs))
-	}
-	x := row
-	if p, ok := m.clf.(*pipeline); ok {
-		if x, err = p.transform(row); err != nil {
-			return nil, 0, err
-		}
+	x, err := m.encoded(row)
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(x) != len(orig) {
 		return nil, 0, fmt.Errorf("the pipeline made %d columns, %d expected", len(x), len(orig))
@@ -243,4 +233,16 @@ func (m *Model) ExplainByInput(row []caresignal.Value) (terms []float64, base fl
 		terms[orig[j]] += v
 	}
 	return terms, base, nil
+}
+
+// encoded is row (in Inputs order) as the classifier receives it: through
+// the pipeline's transformers, if any.
+func (m *Model) encoded(row []caresignal.Value) ([]caresignal.Value, error) {
+	if len(row) != len(m.Inputs) {
+		return nil, fmt.Errorf("%d inputs for a model of %d", len(row), len(m.Inputs))
+	}
+	if p, ok := m.clf.(*pipeline); ok {
+		return p.transform(row)
+	}
+	return row, nil
 }
