@@ -101,6 +101,28 @@ type Instance struct {
 	MonthsEnrolled int
 	// Horizon is the number of future months to predict.
 	Horizon int
+	// DaysElapsed is how many days of the month in progress (month
+	// MonthsEnrolled+1, a 30-day period from enrolment) have already passed
+	// with the patient still enrolled, 0 to MonthDays−1: the first month's
+	// hazard then covers only the rest of it (see MonthInProgress). 0, the
+	// default, predicts the whole month.
+	DaysElapsed int
+}
+
+// MonthDays is the length of a month of enrolment: months are 30-day
+// periods from the enrolment date (docs/data.md).
+const MonthDays = 30
+
+// MonthInProgress is the probability of dropping off in the rest of a
+// month whose hazard over the whole month is h, daysElapsed of its
+// MonthDays days having passed with the patient enrolled, under a hazard
+// constant within the month: 1 − (1 − h)^((MonthDays − daysElapsed)/MonthDays).
+func MonthInProgress(h float64, daysElapsed int) float64 {
+	if daysElapsed <= 0 {
+		return h
+	}
+	left := float64(MonthDays-daysElapsed) / MonthDays
+	return -math.Expm1(left * math.Log1p(-h))
 }
 
 // DefaultHorizon is the number of months predicted when a request names none.

@@ -254,6 +254,7 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 	if len(unseen) > 0 {
 		p.Warnings = append(p.Warnings, im.period.warning(unseen))
 	}
+	p.Hazard[0] = caresignal.MonthInProgress(p.Hazard[0], inst.DaysElapsed)
 	var median int
 	p.ExpectedMonths, median = survival.Curve(p.Hazard, p.Survival)
 	if median > 0 {

@@ -151,3 +151,43 @@ func treeBase(t *testing.T, im *Imported, row map[string]caresignal.Value, perio
 	}
 	return base, terms[k]
 }
+
+// TestImportedDaysElapsed: an imported model takes days_elapsed as a
+// native one does: the first month's hazard covers the rest of it.
+func TestImportedDaysElapsed(t *testing.T) {
+	c, err := sklearnfixture.Find(sklearnDir, "lung_logreg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(filepath.Join(sklearnDir, c.Files["joblib"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Import(ImportSource{Name: c.Case, Format: FromJoblib, PeriodColumn: c.PeriodColumn, File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := c.Heldout(sklearnDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := map[string]caresignal.Value{}
+	for k, v := range rows[0] {
+		if k != c.PeriodColumn {
+			feats[k] = v
+		}
+	}
+	inst := caresignal.Instance{Features: feats, Horizon: 3}
+	whole, err := m.Predict(&inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.DaysElapsed = 10
+	rest, err := m.Predict(&inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest.Hazard[0] != caresignal.MonthInProgress(whole.Hazard[0], 10) || rest.Hazard[1] != whole.Hazard[1] {
+		t.Errorf("hazards %v, whole months %v", rest.Hazard, whole.Hazard)
+	}
+}

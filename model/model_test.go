@@ -374,3 +374,44 @@ func BenchmarkTrainDemo(b *testing.B) {
 		}
 	}
 }
+
+// TestDaysElapsed: with d days of the month in progress passed, the first
+// month's hazard covers the rest of it (caresignal.MonthInProgress of the
+// whole month's), later months and the explanation are unchanged, and the
+// curve follows; d out of range is refused naming the field.
+func TestDaysElapsed(t *testing.T) {
+	m := small(t)
+	inst := patient()
+	inst.MonthsEnrolled, inst.Horizon = 2, 6
+	whole, err := m.Predict(&inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.DaysElapsed = 21
+	rest, err := m.Predict(&inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := caresignal.MonthInProgress(whole.Hazard[0], 21); rest.Hazard[0] != want || !(rest.Hazard[0] < whole.Hazard[0]) {
+		t.Errorf("first month %v, want %v (whole month %v)", rest.Hazard[0], want, whole.Hazard[0])
+	}
+	s := 1.0
+	for i := range rest.Hazard {
+		if i > 0 && rest.Hazard[i] != whole.Hazard[i] {
+			t.Errorf("month %d: %v, was %v", i+1, rest.Hazard[i], whole.Hazard[i])
+		}
+		s *= 1 - rest.Hazard[i]
+		if math.Abs(rest.Survival[i]-s) > 1e-15 {
+			t.Errorf("survival %d: %v, want %v", i, rest.Survival[i], s)
+		}
+	}
+	if rest.ExpectedMonths <= whole.ExpectedMonths || len(rest.Explanation) != len(whole.Explanation) || rest.Explanation[0] != whole.Explanation[0] {
+		t.Errorf("expected months %v (was %v), explanation %v (was %v)", rest.ExpectedMonths, whole.ExpectedMonths, rest.Explanation[0], whole.Explanation[0])
+	}
+	for _, d := range []int{-1, 30} {
+		inst.DaysElapsed = d
+		if _, err := m.Predict(&inst); caresignal.ErrorField(err) != "days_elapsed" {
+			t.Errorf("days_elapsed %d: %v", d, err)
+		}
+	}
+}

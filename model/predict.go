@@ -54,6 +54,9 @@ func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, e
 	if inst.Horizon < 1 || inst.Horizon > caresignal.MaxHorizon {
 		return p, caresignal.Invalidf("horizon", "horizon must be between 1 and %d", caresignal.MaxHorizon)
 	}
+	if inst.DaysElapsed < 0 || inst.DaysElapsed >= caresignal.MonthDays {
+		return p, caresignal.Invalidf("days_elapsed", "days_elapsed must be between 0 and %d", caresignal.MonthDays-1)
+	}
 	if m.Imported != nil {
 		return m.predictImported(inst, explain)
 	}
@@ -84,6 +87,7 @@ func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, e
 	for i := range p.Hazard {
 		p.Hazard[i] = m.Link.Inverse(eta + ft.Baseline.Eta(inst.MonthsEnrolled+i+1, m.Coef))
 	}
+	p.Hazard[0] = caresignal.MonthInProgress(p.Hazard[0], inst.DaysElapsed)
 	var median int
 	p.ExpectedMonths, median = survival.Curve(p.Hazard, p.Survival)
 	if median > 0 {

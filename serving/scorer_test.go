@@ -83,7 +83,7 @@ func TestScorerRecordsWhatItAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := `{"instances": [{"patient_id": "P1", "features": ` + features + `, "horizon": 3}, {"patient_id": "P2",  "features": ` + features + `, "months_enrolled": 4}]}`
+	body := `{"instances": [{"patient_id": "P1", "features": ` + features + `, "horizon": 3}, {"patient_id": "P2",  "features": ` + features + `, "months_enrolled": 4, "days_elapsed": 12}]}`
 	enc, err := s.Engagement(Call{RequestID: "r1", Route: "POST /api/engagement"}, []byte(body))
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestScorerRecordsWhatItAnswers(t *testing.T) {
 			}
 		}
 	}
-	if r := rows[1]; r.Route != "POST /api/engagement" || r.RequestID != "r1" || string(r.Inputs) != `{"patient_id": "`+wire.Pseudonym(key, "P2")+`",  "features": `+features+`, "months_enrolled": 4}` {
+	if r := rows[1]; r.Route != "POST /api/engagement" || r.RequestID != "r1" || string(r.Inputs) != `{"patient_id": "`+wire.Pseudonym(key, "P2")+`",  "features": `+features+`, "months_enrolled": 4, "days_elapsed": 12}` {
 		t.Errorf("the second patient of the batch: %+v %s", r, r.Inputs)
 	}
 	if h := ans.Predictions[0].Hazard; len(h) != 3 {

@@ -11,7 +11,8 @@ import (
 // AppendInstance appends inst in the POST /api/engagement request shape,
 // for the log of a prediction whose request was not one JSON object per
 // patient (the Open Inference Protocol's columns, batch scoring):
-// patient_id, features (sorted by name), months_enrolled, horizon.
+// patient_id, features (sorted by name), months_enrolled, horizon, and
+// days_elapsed when it is not 0.
 // Numbers JSON cannot hold are an error.
 func AppendInstance(b []byte, inst *caresignal.Instance) ([]byte, error) {
 	b = append(b, `{"patient_id":`...)
@@ -25,6 +26,10 @@ func AppendInstance(b []byte, inst *caresignal.Instance) ([]byte, error) {
 	b = strconv.AppendInt(b, int64(inst.MonthsEnrolled), 10)
 	b = append(b, `,"horizon":`...)
 	b = strconv.AppendInt(b, int64(inst.Horizon), 10)
+	if inst.DaysElapsed != 0 {
+		b = append(b, `,"days_elapsed":`...)
+		b = strconv.AppendInt(b, int64(inst.DaysElapsed), 10)
+	}
 	return append(b, '}'), nil
 }
 

@@ -81,7 +81,8 @@ func fastDecode(body []byte, k *Known) (req Request, ok bool) {
 }
 
 // fastInstance is one patient being read: which fields were seen (bits
-// 1, 2, 4, 8 for patient_id, features, months_enrolled, horizon).
+// 1, 2, 4, 8, 16 for patient_id, features, months_enrolled, horizon,
+// days_elapsed).
 type fastInstance struct {
 	seen uint8
 	inst caresignal.Instance
@@ -92,6 +93,7 @@ const (
 	seenFeatures
 	seenMonths
 	seenHorizon
+	seenDays
 )
 
 // done fills the defaults and reports whether the instance is complete.
@@ -140,6 +142,13 @@ func (p *fastParser) field(f *fastInstance, key []byte) bool {
 			n = caresignal.DefaultHorizon
 		}
 		f.inst.Horizon = n
+	case "days_elapsed":
+		bit = seenDays
+		n, _, ok := p.whole(0, caresignal.MonthDays-1)
+		if !ok {
+			return false
+		}
+		f.inst.DaysElapsed = n
 	default:
 		return false
 	}

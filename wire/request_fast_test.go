@@ -44,6 +44,8 @@ func TestFastDecodeAcceptsWellFormed(t *testing.T) {
 		`{"instances": [{"features": {"a": 1}}, {"patient_id": "p", "features": {"a": "b"}, "horizon": 1}]}`,
 		`{"outputs": ["hazard", "survival", "expected_months"], "instances": [{"features": {"a": 1}}]}`,
 		`{"features": {"a": 1}, "outputs": [ "median_months" ,"explanation"] }`,
+		`{"features": {"a": 1}, "days_elapsed": 17, "months_enrolled": 2}`,
+		`{"instances": [{"features": {"a": 1}, "days_elapsed": 0}, {"features": {"a": 1}, "days_elapsed": null}, {"features": {"a": 1}, "days_elapsed": 29}]}`,
 	} {
 		if !checkFastAgrees(t, []byte(body), testNames()) {
 			t.Errorf("fast path refused a well-formed request: %s", body)
@@ -78,6 +80,7 @@ func TestFastDecodeOnHostileInputs(t *testing.T) {
 		`{"features": {"a\u0062": 1}}`, `{"features": {"a": "\u00e9"}}`, "{\"features\": {\"a\": \"\xff\"}}",
 		`{"features": {"a": 1}, "features": {"a": 1}}`, `{"features": {"a": 1}, "horizon": 1.5}`,
 		`{"features": {"a": 1}, "horizon": 0}`, `{"features": {"a": 1}, "months_enrolled": -1}`,
+		`{"features": {"a": 1}, "days_elapsed": 30}`, `{"features": {"a": 1}, "days_elapsed": 1.5}`, `{"features": {"a": 1}, "days_elapsed": 1, "days_elapsed": 2}`,
 		`{"features": {"a": 1}, "patient_id": 7}`, `{"features": {"a": 1}, "other": 1}`,
 		`{"features": {"a": 1}, "instances": [{"features": {}}]}`, `{"instances": [{"features": {}}], "horizon": 2}`,
 		`{"instances": []}`, `{"instances": null}`, `{"instances": [{"features": {}},]}`, `{"instances": [{}]}`,

@@ -81,6 +81,7 @@ type wireInstance struct {
 	features       []byte
 	monthsEnrolled []byte
 	horizon        []byte
+	daysElapsed    []byte
 }
 
 // set records one field of a patient object; prefix is "" or "instances[i].".
@@ -94,6 +95,8 @@ func (w *wireInstance) set(key string, val []byte, prefix string) error {
 		w.monthsEnrolled = val
 	case "horizon":
 		w.horizon = val
+	case "days_elapsed":
+		w.daysElapsed = val
 	default:
 		return caresignal.Invalidf(prefix+key, "%s%s is not a known field", prefix, key)
 	}
@@ -134,6 +137,9 @@ func (w *wireInstance) instance(prefix string) (caresignal.Instance, error) {
 	}
 	if inst.Horizon, err = integer(w.horizon, caresignal.DefaultHorizon, 1, caresignal.MaxHorizon); err != nil {
 		return inst, caresignal.Invalidf(prefix+"horizon", "%shorizon %s", prefix, err)
+	}
+	if inst.DaysElapsed, err = integer(w.daysElapsed, 0, 0, caresignal.MonthDays-1); err != nil {
+		return inst, caresignal.Invalidf(prefix+"days_elapsed", "%sdays_elapsed %s", prefix, err)
 	}
 	return inst, nil
 }
