@@ -16,6 +16,7 @@ import (
 type BatchStore interface {
 	PredictionExtract(ctx context.Context) (*caresignal.Extract, error)
 	LastELT(ctx context.Context) (time.Time, error)
+	KnownPatients(ctx context.Context) (map[string]time.Time, error)
 	ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scores []caresignal.Score) error
 	AppendRequests(ctx context.Context, recs []caresignal.RequestRecord) error
 }
@@ -77,6 +78,14 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 	if len(x.Rows) == 0 {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "no patient is enrolled as of %s: nothing to score", asOf.Format(time.DateOnly))
 	}
+	// Each patient is scored as of the as-of date, part-way through the
+	// month in progress: the days of it already passed (the as-of date is
+	// the first day not in the data) make the first month's hazard cover
+	// only the rest of it (caresignal.MonthInProgress).
+	enrolled, err := store.KnownPatients(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cols, err := m.Features.Bind(x.Columns)
 	if err != nil {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "the model needs feature %q, which the prediction extract does not have (columns: %s)",
@@ -95,6 +104,7 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 	inst := caresignal.Instance{Horizon: opt.Horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
 	for i, r := range x.Rows {
 		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
+		inst.DaysElapsed = daysElapsed(asOf, enrolled[r.PatientID], r.Month)
 		clear(inst.Features)
 		for j, f := range m.Features.Features {
 			inst.Features[f.Name] = r.Values[cols[j]]
@@ -156,4 +166,15 @@ func (b *Batch) Store(ctx context.Context, store BatchStore) error {
 		}
 	}
 	return nil
+}
+
+// daysElapsed is how many days of month `month` of enrolment (a 30-day
+// period from enrolledOn) have passed by asOf, the first day not in the
+// data: 0 to caresignal.MonthDays−1; 0 when the enrolment date is unknown.
+func daysElapsed(asOf, enrolledOn time.Time, month int) int {
+	if enrolledOn.IsZero() {
+		return 0
+	}
+	d := int(asOf.Sub(enrolledOn).Hours()/24+0.5) - caresignal.MonthDays*(month-1)
+	return min(max(d, 0), caresignal.MonthDays-1)
 }
