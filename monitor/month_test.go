@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -103,5 +105,108 @@ func TestBatchScoresTheMonthInProgress(t *testing.T) {
 	}
 	if checked != len(b.Scores) || withDays < checked/2 {
 		t.Errorf("%d records, %d of them part-way through the month", checked, withDays)
+	}
+}
+
+// TestMonthInProgressCoverage measures, on simulated programs, how often
+// the realised drop-offs of the month in progress at scoring fall within
+// the 95% Poisson-binomial interval of the scored hazards, counted from
+// the scoring date: with the first month covering only the rest of the
+// month (days_elapsed from the as-of date), and, for comparison, as whole
+// months (each first hazard put back to the whole month's). Each of the
+// replicates is a cohort of its own (seed), trained on the data up to the
+// scoring date and followed up 30 days later.
+func TestMonthInProgressCoverage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains and scores 30 synthetic programs")
+	}
+	ctx := context.Background()
+	const reps = 30
+	var in, inWhole int
+	var expected, expectedWhole, realised float64
+	for seed := 1; seed <= reps; seed++ {
+		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), fmt.Sprintf("c%d.db", seed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := synth.DefaultConfig()
+		cfg.Patients, cfg.Seed = 1500, uint64(seed)
+		asOf := time.Date(2026, 7, 1+seed%28, 0, 0, 0, 0, time.UTC)
+		m := trainPublished(t, s, cfg, asOf)
+		b, err := serving.ScoreBatch(ctx, s, m, serving.BatchOptions{Horizon: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Store(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RunELT(ctx, asOf.AddDate(0, 0, 30)); err != nil {
+			t.Fatal(err)
+		}
+		runs, _, err := ScoreRuns(ctx, s, caresignal.PredictionFilter{})
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("score runs: %v (%d)", err, len(runs))
+		}
+		pp, err := s.PersonPeriod(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes, err := FollowUp(pp, runs[0].Patients, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func(run *ScoreRun) (ExpectedMonth, bool) {
+			rows, err := ExpectedVsRealised(run, outcomes, 1, "", 0.95)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rows[0]
+			if r.Pending > 0 {
+				t.Fatalf("seed %d: %d patients still pending 30 days after scoring", seed, r.Pending)
+			}
+			if r.Realised == nil || r.Lower == nil || r.Upper == nil {
+				t.Fatalf("seed %d: no realised count or interval: %+v", seed, r)
+			}
+			return r, *r.Realised >= *r.Lower && *r.Realised <= *r.Upper
+		}
+		r, ok := count(runs[0])
+		if ok {
+			in++
+		}
+		// The same patients scored as whole months.
+		whole := *runs[0]
+		whole.Patients = make([]Scored, len(runs[0].Patients))
+		enrolledOn := map[string]time.Time{}
+		known, err := s.KnownPatients(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, on := range known {
+			enrolledOn[id] = on
+		}
+		for i, p := range runs[0].Patients {
+			d := int(asOf.Sub(enrolledOn[p.PatientID]).Hours()/24) - 30*p.MonthsEnrolled
+			q := p
+			q.Hazard = append([]float64(nil), p.Hazard...)
+			left := float64(30-d) / 30
+			q.Hazard[0] = -math.Expm1(math.Log1p(-p.Hazard[0]) / left)
+			whole.Patients[i] = q
+		}
+		rw, okWhole := count(&whole)
+		if okWhole {
+			inWhole++
+		}
+		expected += r.Expected
+		expectedWhole += rw.Expected
+		realised += float64(*r.Realised)
+		s.Close()
+	}
+	t.Logf("month in progress from the scoring date, %d programs: realised %.0f drop-offs; expected %.1f with the rest of the month (interval covers %d of %d), %.1f as whole months (covers %d of %d)",
+		reps, realised, expected, in, reps, expectedWhole, inWhole, reps)
+	if in < reps*8/10 {
+		t.Errorf("the 95%% interval covers the realised drop-offs in %d of %d programs", in, reps)
+	}
+	if inWhole >= in {
+		t.Errorf("whole months covered as often (%d) as the rest of the month (%d): the rule makes no difference here", inWhole, in)
 	}
 }
