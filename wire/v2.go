@@ -10,7 +10,7 @@ import (
 // REST API), beside POST /api/engagement, so that clients written for
 // those servers can score patients here. Inputs are columns: one tensor
 // per model feature holding one value per patient, plus the optional
-// tensors patient_id and months_enrolled; the horizon is a request
+// tensors patient_id, months_enrolled and days_elapsed; the horizon is a request
 // parameter. Outputs are the prediction's curves and summaries as
 // tensors, one row per patient.
 
@@ -18,6 +18,7 @@ import (
 const (
 	v2PatientID      = "patient_id"
 	v2MonthsEnrolled = "months_enrolled"
+	v2DaysElapsed    = "days_elapsed"
 )
 
 // V2Error is the protocol's error body.
@@ -87,7 +88,8 @@ func V2Metadata(m Model, versions []string) V2ModelMeta {
 	}
 	meta.Inputs = append(meta.Inputs,
 		V2TensorMeta{Name: v2PatientID, Datatype: "BYTES", Shape: []int{-1}},
-		V2TensorMeta{Name: v2MonthsEnrolled, Datatype: "INT64", Shape: []int{-1}})
+		V2TensorMeta{Name: v2MonthsEnrolled, Datatype: "INT64", Shape: []int{-1}},
+		V2TensorMeta{Name: v2DaysElapsed, Datatype: "INT64", Shape: []int{-1}})
 	return meta
 }
 

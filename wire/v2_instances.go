@@ -61,6 +61,17 @@ func (req *V2Request) Instances(m Model) ([]caresignal.Instance, []string, error
 				}
 				insts[i].MonthsEnrolled = n
 			}
+		case v2DaysElapsed:
+			if in.datatype == "BYTES" {
+				return nil, nil, caresignal.Invalidf(field+".datatype", "%s: datatype BYTES; days_elapsed takes whole numbers (INT64)", where)
+			}
+			for i, raw := range in.raw {
+				n, err := integer(raw, 0, 0, caresignal.MonthDays-1)
+				if err != nil {
+					return nil, nil, caresignal.Invalidf(field+".data", "%s row %d: days_elapsed %s", where, i, err)
+				}
+				insts[i].DaysElapsed = n
+			}
 		default:
 			k := slices.IndexFunc(inputs, func(x caresignal.Input) bool { return x.Name == in.name })
 			if k >= 0 && !inputs[k].Categorical && in.datatype == "BYTES" {

@@ -23,9 +23,9 @@ import (
 // v2Patients are three patients as POST /api/engagement takes them; the
 // second has a missing score (a warning: it is imputed).
 var v2Patients = []map[string]any{
-	{"patient_id": "P-1", "months_enrolled": 0, "features": map[string]any{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}},
-	{"patient_id": "P-2", "months_enrolled": 5, "features": map[string]any{"age": 71, "sex": "M", "program": "copd", "channel": "phone", "baseline_score": nil, "prior_no_shows": 3, "enrolled_via": "self", "sessions_last_month": 0, "days_since_last_session": 45, "messages_last_month": 0}},
-	{"patient_id": "P-3", "months_enrolled": 11, "features": map[string]any{"age": 33, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.9, "prior_no_shows": 0, "enrolled_via": "referral", "sessions_last_month": 8, "days_since_last_session": 2, "messages_last_month": 12}},
+	{"patient_id": "P-1", "months_enrolled": 0, "days_elapsed": 0, "features": map[string]any{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}},
+	{"patient_id": "P-2", "months_enrolled": 5, "days_elapsed": 12, "features": map[string]any{"age": 71, "sex": "M", "program": "copd", "channel": "phone", "baseline_score": nil, "prior_no_shows": 3, "enrolled_via": "self", "sessions_last_month": 0, "days_since_last_session": 45, "messages_last_month": 0}},
+	{"patient_id": "P-3", "months_enrolled": 11, "days_elapsed": 29, "features": map[string]any{"age": 33, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.9, "prior_no_shows": 0, "enrolled_via": "referral", "sessions_last_month": 8, "days_since_last_session": 2, "messages_last_month": 12}},
 }
 
 // v2Tensor is an input tensor of a test request.
@@ -39,7 +39,8 @@ type v2Tensor struct {
 
 // v2Columns turns patients into the tensors of an inference request: the
 // model's inputs in its order (numbers FP64, strings BYTES), then
-// patient_id and months_enrolled. nested sends [N, 1] tensors of rows.
+// patient_id, months_enrolled and days_elapsed. nested sends [N, 1]
+// tensors of rows.
 func v2Columns(m *model.Model, patients []map[string]any, nested bool) []v2Tensor {
 	col := func(name, dt string, get func(p map[string]any) any) v2Tensor {
 		t := v2Tensor{Name: name, Datatype: dt, Shape: []int{len(patients)}}
@@ -64,6 +65,7 @@ func v2Columns(m *model.Model, patients []map[string]any, nested bool) []v2Tenso
 	}
 	ts = append(ts, col("patient_id", "BYTES", func(p map[string]any) any { return p["patient_id"] }))
 	ts = append(ts, col("months_enrolled", "INT64", func(p map[string]any) any { return p["months_enrolled"] }))
+	ts = append(ts, col("days_elapsed", "INT64", func(p map[string]any) any { return p["days_elapsed"] }))
 	return ts
 }
 
@@ -192,7 +194,7 @@ func TestV2ModelMetadata(t *testing.T) {
 			t.Errorf("%s: %s", path, body)
 		}
 		inputs := m.Inputs()
-		if len(meta.Inputs) != len(inputs)+2 {
+		if len(meta.Inputs) != len(inputs)+3 {
 			t.Fatalf("%s: inputs %+v", path, meta.Inputs)
 		}
 		for i, in := range inputs {
@@ -204,7 +206,7 @@ func TestV2ModelMetadata(t *testing.T) {
 				t.Errorf("input %d: %+v, want %+v", i, got, want)
 			}
 		}
-		if got := fmt.Sprint(meta.Inputs[len(inputs):]); got != "[{patient_id BYTES [-1]} {months_enrolled INT64 [-1]}]" {
+		if got := fmt.Sprint(meta.Inputs[len(inputs):]); got != "[{patient_id BYTES [-1]} {months_enrolled INT64 [-1]} {days_elapsed INT64 [-1]}]" {
 			t.Errorf("extra inputs %s", got)
 		}
 		want := fmt.Sprintf("[{hazard FP64 [-1 -1]} {survival FP64 [-1 -1]} {expected_months FP64 [-1]} {median_months INT64 [-1]} {contributions FP64 [-1 %d]} {warnings BYTES [-1]}]", len(inputs))
@@ -580,7 +582,7 @@ func TestV2Errors(t *testing.T) {
 		{"months_enrolled as BOOL", "", inputs(with("months_enrolled", func(t *v2Tensor) { t.Datatype = "BOOL"; t.Data = []bool{true, true, false} })), 400,
 			fmt.Sprintf(`inputs[%d] "months_enrolled" row 0: months_enrolled must be a whole number between 0 and 1200`, n+1)},
 		{"tensor twice", "", inputs(append(good(), good()[sex])), 400,
-			fmt.Sprintf(`inputs[%d] "sex": the name is also that of inputs[%d]`, n+2, sex)},
+			fmt.Sprintf(`inputs[%d] "sex": the name is also that of inputs[%d]`, n+3, sex)},
 		{"tensor parameters", "", inputs(with("sex", func(t *v2Tensor) { t.Parameters = map[string]any{"content_type": "str"} })), 200, ""},
 		{"binary tensor", "", inputs(with("sex", func(t *v2Tensor) { t.Parameters = map[string]any{"binary_data_size": 12} })), 400,
 			fmt.Sprintf(`inputs[%d]: binary tensor data is not supported; send the values in data`, sex)},
@@ -610,7 +612,7 @@ func TestV2Errors(t *testing.T) {
 			fmt.Sprintf(`inputs[%d] "age" row 1: %s`, age, engagement(badPatient("age", nil)))},
 		{"missing tensor", "", inputs(without("age")), 400, `no input tensor "age": features.age is required`},
 		{"unknown tensor", "", inputs(append(good(), v2Tensor{Name: "agee", Shape: []int{3}, Datatype: "FP64", Data: []int{1, 2, 3}})), 400,
-			fmt.Sprintf(`inputs[%d] "agee": features.agee is not a feature of this model`, n+2)},
+			fmt.Sprintf(`inputs[%d] "agee": features.agee is not a feature of this model`, n+3)},
 		{"only one tensor", "", `{"inputs": [` + tensor(good()) + `]}`, 400, `no input tensor "sex": features.sex is required`},
 	}
 	for _, c := range cases {
@@ -727,7 +729,7 @@ func TestV2ImportedModel(t *testing.T) {
 
 	var meta wire.V2ModelMeta
 	json.Unmarshal([]byte(must200(t, srv, "/v2/models/lung")), &meta)
-	if meta.Platform != "sklearn" || len(meta.Inputs) != len(m.Inputs())+2 || slices.ContainsFunc(meta.Outputs, func(o wire.V2TensorMeta) bool { return o.Name == "contributions" }) {
+	if meta.Platform != "sklearn" || len(meta.Inputs) != len(m.Inputs())+3 || slices.ContainsFunc(meta.Outputs, func(o wire.V2TensorMeta) bool { return o.Name == "contributions" }) {
 		t.Errorf("metadata %+v", meta)
 	}
 
