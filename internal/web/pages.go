@@ -73,6 +73,7 @@ type indexPage struct {
 	chrome
 	Fields         []formField
 	MonthsEnrolled string
+	DaysElapsed    string
 	Horizon        string
 	FormError      string
 	Result         *result
@@ -107,6 +108,7 @@ func (s *server) handleWhatIf() http.Handler {
 			page.Fields[i].Value = strings.TrimSpace(r.PostForm.Get(page.Fields[i].Name))
 		}
 		page.MonthsEnrolled = strings.TrimSpace(r.PostForm.Get("months_enrolled"))
+		page.DaysElapsed = strings.TrimSpace(r.PostForm.Get("days_elapsed"))
 		page.Horizon = strings.TrimSpace(r.PostForm.Get("horizon"))
 		inst, errs := page.instance()
 		if len(errs) == 0 {
@@ -131,6 +133,9 @@ func (s *server) handleWhatIf() http.Handler {
 		if msg, ok := errs["months_enrolled"]; ok {
 			page.FormError = msg
 		}
+		if msg, ok := errs["days_elapsed"]; ok {
+			page.FormError = msg
+		}
 		if msg, ok := errs["horizon"]; ok {
 			page.FormError = msg
 		}
@@ -141,7 +146,7 @@ func (s *server) handleWhatIf() http.Handler {
 // newIndexPage fills the form with a typical patient: numeric features at
 // their training mean, categories at their reference level.
 func (s *server) newIndexPage(r *http.Request) *indexPage {
-	page := &indexPage{chrome: s.chrome(r, "/"), MonthsEnrolled: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon)}
+	page := &indexPage{chrome: s.chrome(r, "/"), MonthsEnrolled: "0", DaysElapsed: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon)}
 	m := page.Model
 	for _, in := range m.Inputs() {
 		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
@@ -185,6 +190,11 @@ func (p *indexPage) instance() (caresignal.Instance, map[string]string) {
 	}
 	if inst.Horizon, err = strconv.Atoi(p.Horizon); err != nil {
 		errs["horizon"] = "Horizon must be a whole number of months."
+	}
+	if p.DaysElapsed != "" { // a form from before the field had none
+		if inst.DaysElapsed, err = strconv.Atoi(p.DaysElapsed); err != nil {
+			errs["days_elapsed"] = "Days into this month must be a whole number from 0 to 29."
+		}
 	}
 	return inst, errs
 }

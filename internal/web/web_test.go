@@ -353,6 +353,20 @@ func TestWhatIfForm(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(html.UnescapeString(string(b)), "program holds a control character (U+0000)") {
 		t.Errorf("a control character in the form: %d %s", resp.StatusCode, regexp.MustCompile(`class="err">[^<]*`).FindAllString(string(b), -1))
 	}
+	// Days into the month: within 0–29 scored, beyond refused naming it.
+	for days, want := range map[string]int{"15": 200, "30": 400, "x": 400} {
+		f := whatIfForm()
+		f.Set("days_elapsed", days)
+		resp, err := http.PostForm(srv.URL+"/", f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == 400 && !strings.Contains(string(b), "0 and 29") && !strings.Contains(string(b), "0 to 29")) {
+			t.Errorf("days_elapsed %s: %d, want %d", days, resp.StatusCode, want)
+		}
+	}
 	form.Set("age", "ancient")
 	resp, err = http.PostForm(srv.URL+"/", form)
 	if err != nil {
