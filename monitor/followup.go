@@ -23,8 +23,27 @@ type ScoreRun struct {
 type Scored struct {
 	PatientID      string // as logged: pseudonymised when the log is
 	MonthsEnrolled int
-	Hazard         []float64
-	Features       map[string]caresignal.Value
+	// DaysElapsed is how far into the month in progress the patient was
+	// scored (caresignal.Instance.DaysElapsed): Hazard[0] covers the rest
+	// of that month.
+	DaysElapsed int
+	Hazard      []float64
+	Features    map[string]caresignal.Value
+}
+
+// MidMonth reports whether the run's patients were scored part-way
+// through their month in progress with the rest of the month as the first
+// hazard (days_elapsed, which batch scoring fills from the as-of date):
+// its expected drop-offs can then be counted from the scoring date. Runs
+// logged before (every patient at 0 days) are counted from the end of the
+// month in progress (FullMonths).
+func (r *ScoreRun) MidMonth() bool {
+	for i := range r.Patients {
+		if r.Patients[i].DaysElapsed > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Survival returns S(t) for t = 1..len(Hazard): the product of 1 − h.
@@ -275,5 +294,5 @@ func decodeScored(row *caresignal.PredictionRecord) (Scored, bool) {
 	if err != nil || len(out.Hazard) == 0 {
 		return Scored{}, false
 	}
-	return Scored{PatientID: rec.PatientID, MonthsEnrolled: inst.MonthsEnrolled, Hazard: out.Hazard, Features: inst.Features}, true
+	return Scored{PatientID: rec.PatientID, MonthsEnrolled: inst.MonthsEnrolled, DaysElapsed: inst.DaysElapsed, Hazard: out.Hazard, Features: inst.Features}, true
 }

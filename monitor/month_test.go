@@ -106,6 +106,30 @@ func TestBatchScoresTheMonthInProgress(t *testing.T) {
 	if checked != len(b.Scores) || withDays < checked/2 {
 		t.Errorf("%d records, %d of them part-way through the month", checked, withDays)
 	}
+
+	// Followed up 30 days later, the report counts expected against
+	// realised drop-offs from the scoring date: every scored patient is at
+	// risk of the month in progress, whose hazards it sums.
+	if _, err := s.RunELT(ctx, asOf.AddDate(0, 0, 30)); err != nil {
+		t.Fatal(err)
+	}
+	report, err := BuildReport(ctx, s, ReportOptions{Bootstrap: -1, GroupBy: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, sc := range b.Scores {
+		sum += sc.HazardNext
+	}
+	var all *ExpectedMonth
+	for i := range report.Expected {
+		if report.Expected[i].Group == "all" {
+			all = &report.Expected[i]
+		}
+	}
+	if all == nil || all.AtRisk != len(b.Scores) || math.Abs(all.Expected-sum) > 1e-9*sum || all.Pending != 0 {
+		t.Errorf("the report's expected drop-offs: %+v; want all %d patients at risk, %v expected", all, len(b.Scores), sum)
+	}
 }
 
 // TestMonthInProgressCoverage measures, on simulated programs, how often

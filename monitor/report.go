@@ -263,7 +263,14 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 			next.obs = append(next.obs, o)
 			next.surv = append(next.surv, []float64{1 - r.Patients[i].Hazard[0]})
 		}
-		rows, err := ExpectedVsRealised(full, fullOutcomes, 1, groupBy, opt.Level)
+		// Expected against realised drop-offs in the first month counted:
+		// the month in progress from the scoring date when the run scored
+		// its rest (MidMonth), else the first whole month after it.
+		expRun, expOutcomes := full, fullOutcomes
+		if r.MidMonth() {
+			expRun, expOutcomes = r, outcomes
+		}
+		rows, err := ExpectedVsRealised(expRun, expOutcomes, 1, groupBy, opt.Level)
 		if err != nil {
 			return nil, err
 		}
