@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/caresignal/caresignal"
-	"github.com/caresignal/caresignal/serverless"
+	"github.com/caresignal/caresignal/cmd/serverless"
 )
 
 // runLambda is the AWS Lambda entry point: it sets the function up once

@@ -94,30 +94,20 @@ var Layers = []Layer{
 		},
 	},
 	{
-		Name:     "entry",
-		Doc:      "the entry points: the command line and the serverless functions; they read their settings and wire concrete things together",
-		Packages: []string{"cmd/caresignal", "serverless"},
+		Name:     "command",
+		Doc:      "the entry points: the command line (parses flags, wires concrete things together, prints) and the serverless functions, which serve the server's handler",
+		Packages: []string{"cmd/caresignal", "cmd/serverless"},
 	},
 }
 
-// Web is the HTTP adapter. Only the entry points (the packages under
-// [Commands] and [Functions]) may import it or a package under it,
-// besides its own packages: every format has its owner below HTTP, and
-// offline tools must never import the adapter.
+// Web is the HTTP adapter. Only the commands (the packages under
+// [Commands]) may import it or a package under it, besides its own
+// packages: every format has its owner below HTTP, and offline tools
+// must never import the adapter.
 const Web = "internal/web"
 
 // Commands is the directory of the module's commands.
 const Commands = "cmd"
-
-// Functions is the directory of the serverless entry points, which serve
-// the server's handler as functions (AWS Lambda, Google Cloud Functions).
-const Functions = "serverless"
-
-// EntryPoint reports whether the package rel is a command or a
-// serverless entry point, which may import [Web].
-func EntryPoint(rel string) bool {
-	return Under(rel, Commands) || Under(rel, Functions)
-}
 
 // Outside lists the packages that are in no layer because they are not
 // part of caresignal: the programs under scripts/ that measure or feed

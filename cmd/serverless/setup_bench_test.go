@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/caresignal/caresignal/serverless"
+	"github.com/caresignal/caresignal/cmd/serverless"
 )
 
 // BenchmarkNew is the instance's set-up in the process (the part of a

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/caresignal/caresignal/internal/modeltest"
-	"github.com/caresignal/caresignal/serverless"
+	"github.com/caresignal/caresignal/cmd/serverless"
 )
 
 // runtimeAPI is a stand-in for the Lambda Runtime API on loopback: it
@@ -91,7 +91,7 @@ func bundle(t testing.TB) string {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bootstrap")
-	build := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../cmd/caresignal")
+	build := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../caresignal")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the binary: %v\n%s", err, out)
@@ -217,7 +217,7 @@ func TestColdStart(t *testing.T) {
 // (opened and migrated at start, the key ring read, the prediction log
 // started and flushed before the answer).
 //
-//	go test ./serverless -run '^$' -bench ColdStart -benchtime 20x
+//	go test ./cmd/serverless -run '^$' -bench ColdStart -benchtime 20x
 func BenchmarkColdStart(b *testing.B) {
 	bin := bundle(b)
 	b.Run("authorizer", func(b *testing.B) {

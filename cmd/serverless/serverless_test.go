@@ -26,7 +26,7 @@ import (
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/sqlstore"
 	"github.com/caresignal/caresignal/internal/web"
-	"github.com/caresignal/caresignal/serverless"
+	"github.com/caresignal/caresignal/cmd/serverless"
 )
 
 // The predict key the recorded events carry, and its parts.
