@@ -78,3 +78,16 @@ func PublishFile(ctx context.Context, reg caresignal.Registry, path, note, actor
 	}
 	return v, m, err
 }
+
+// EnsurePublished stores the artifact at path in the registry as a staging
+// version unless the registry already has m's version, so that every
+// version that makes logged predictions can be rescored from the registry.
+// tried says whether it had to publish (err then says whether that failed).
+func EnsurePublished(ctx context.Context, reg caresignal.Registry, path string, m *Model, note, actor string) (v caresignal.ModelVersion, tried bool, err error) {
+	_, _, err = reg.ModelArtifact(ctx, m.Name, m.Version)
+	if caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+		return caresignal.ModelVersion{}, false, err
+	}
+	v, _, err = PublishFile(ctx, reg, path, note, actor)
+	return v, true, err
+}

@@ -6,15 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/internal/dbopen"
 	"github.com/caresignal/caresignal/internal/postgres"
-	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/model"
 )
 
@@ -133,30 +132,7 @@ func (d *dataFlags) open(ctx context.Context) (caresignal.Store, string, error) 
 		}
 		return nil, "", caresignal.Invalidf("db", "DATABASE_URL must be a postgres:// (or postgresql://) URL, as a platform's PostgreSQL add-on gives, and %s; give the database with --db or CARESIGNAL_DB instead", what)
 	}
-	if postgres.IsDSN(d.db) {
-		s, err := postgres.Open(ctx, d.db)
-		return s, describeDSN(d.db), err
-	}
-	if strings.Contains(d.db, "://") || strings.Contains(d.db, "=") {
-		// A key=value connection string or another scheme: refuse rather
-		// than create a SQLite file named after it.
-		return nil, "", caresignal.Invalidf("db", "--db must be a postgres:// (or postgresql://) URL or a SQLite file path; this looks like neither")
-	}
-	path := strings.TrimPrefix(d.db, "sqlite:")
-	if path == "" {
-		path = filepath.Join(d.dataDir, dbFileName)
-	}
-	s, err := sqlite.Open(ctx, path)
-	return s, "sqlite " + path, err
-}
-
-// describeDSN names a PostgreSQL database without its password.
-func describeDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres"
-	}
-	return "postgres " + u.Host + u.Path
+	return dbopen.Open(ctx, d.db, filepath.Join(d.dataDir, dbFileName), "--db")
 }
 
 // dateFlag is a flag holding a calendar date (YYYY-MM-DD); zero when unset.

@@ -223,11 +223,10 @@ func runModelsHistory(ctx context.Context, e *env, args []string) error {
 // version that makes logged predictions can be rescored from the registry
 // (caresignal evaluate parity). It says so when it publishes.
 func ensurePublished(ctx context.Context, e *env, store caresignal.Store, path string, m *model.Model, by string) error {
-	_, _, err := store.ModelArtifact(ctx, m.Name, m.Version)
-	if caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
+	v, tried, err := model.EnsurePublished(ctx, store, path, m, "published by "+by+", whose predictions are logged", "cli")
+	if !tried {
 		return err
 	}
-	v, _, err := model.PublishFile(ctx, store, path, "published by "+by+", whose predictions are logged", "cli")
 	cliAudit(ctx, store, "model.publish", m.Name+"@"+m.Version, err)
 	if err != nil {
 		return err

@@ -18,8 +18,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/caresignal/caresignal/internal/modeltest"
 	"github.com/caresignal/caresignal/cmd/serverless"
+	"github.com/caresignal/caresignal/internal/modeltest"
 )
 
 // runtimeAPI is a stand-in for the Lambda Runtime API on loopback: it

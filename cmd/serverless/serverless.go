@@ -24,15 +24,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/access"
+	"github.com/caresignal/caresignal/internal/dbopen"
 	"github.com/caresignal/caresignal/internal/postgres"
 	"github.com/caresignal/caresignal/internal/predlog"
-	"github.com/caresignal/caresignal/internal/sqlite"
-	"github.com/caresignal/caresignal/internal/sqlstore"
 	"github.com/caresignal/caresignal/internal/web"
 	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/serving"
@@ -242,30 +240,14 @@ func New(ctx context.Context, c Config) (_ *Function, err error) {
 
 // openStore opens a postgres:// URL or a SQLite file.
 func openStore(ctx context.Context, db string) (caresignal.Store, error) {
-	var s *sqlstore.Store
-	var err error
-	switch {
-	case postgres.IsDSN(db):
-		s, err = postgres.Open(ctx, db)
-	case strings.Contains(db, "://") || strings.Contains(db, "="):
-		return nil, caresignal.Invalidf("db", "CARESIGNAL_DB must be a postgres:// (or postgresql://) URL or a SQLite file path; this looks like neither")
-	default:
-		s, err = sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"))
-	}
-	if err != nil {
-		return nil, err // not a nil *Store in a non-nil interface
-	}
-	return s, nil
+	s, _, err := dbopen.Open(ctx, db, "", "CARESIGNAL_DB")
+	return s, err
 }
 
 // ensurePublished publishes the bundled artifact to the registry unless
 // its version is there already.
 func ensurePublished(ctx context.Context, store caresignal.Store, path string, m *model.Model) error {
-	_, _, err := store.ModelArtifact(ctx, m.Name, m.Version)
-	if caresignal.ErrorCode(err) != caresignal.ENOTFOUND {
-		return err
-	}
-	_, _, err = model.PublishFile(ctx, store, path, "published by a serverless function, whose predictions are logged", "function")
+	_, _, err := model.EnsurePublished(ctx, store, path, m, "published by a serverless function, whose predictions are logged", "function")
 	return err
 }
 

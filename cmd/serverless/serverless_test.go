@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/cmd/serverless"
 	"github.com/caresignal/caresignal/internal/access"
 	"github.com/caresignal/caresignal/internal/modeltest"
 	"github.com/caresignal/caresignal/internal/postgres"
@@ -26,7 +27,6 @@ import (
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/internal/sqlstore"
 	"github.com/caresignal/caresignal/internal/web"
-	"github.com/caresignal/caresignal/cmd/serverless"
 )
 
 // The predict key the recorded events carry, and its parts.

@@ -90,7 +90,7 @@ var Layers = []Layer{
 		Doc:  "the databases and HTTP, and the test support that drives them",
 		Packages: []string{
 			"internal/sqlstore", "internal/sqlite", "internal/postgres", "internal/web",
-			"internal/storetest", "internal/postgres/pgtest", "internal/sklearnfixture", "internal/modeltest",
+			"internal/storetest", "internal/postgres/pgtest", "internal/sklearnfixture", "internal/modeltest", "internal/dbopen",
 		},
 	},
 	{
