@@ -25,13 +25,14 @@ func brierScore(obs []Outcome, surv [][]float64, t int, g KMCurve) float64 {
 		return math.NaN()
 	}
 	tf := float64(t)
+	gt := g.At(tf)
 	var sum float64
 	for i, o := range obs {
 		s := surv[i][t-1]
 		switch {
 		case o.Time > tf:
 			// G(t) ≥ G(T_i−) > 0: i was still uncensored just before T_i > t.
-			sum += (1 - s) * (1 - s) / g.At(tf)
+			sum += (1 - s) * (1 - s) / gt
 		case o.Event:
 			sum += s * s / g.Before(o.Time)
 		}

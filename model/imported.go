@@ -225,9 +225,8 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 	var unseen []int // months the period's encoder was not fitted on
 	for i := range p.Hazard {
 		month := inst.MonthsEnrolled + i + 1
-		period := caresignal.Num(float64(month))
+		period := im.periodValue(month)
 		if pe := im.period; pe != nil {
-			period = pe.value(month)
 			if !pe.known(month) {
 				if pe.enc.Refuses {
 					return p, pe.refuse(month, i, inst.MonthsEnrolled)
@@ -262,10 +261,7 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 	}
 	p.Explanation = []caresignal.Contribution{}
 	if explain && im.Explains() {
-		named[im.PeriodColumn] = caresignal.Num(float64(inst.MonthsEnrolled + 1))
-		if pe := im.period; pe != nil {
-			named[im.PeriodColumn] = pe.value(inst.MonthsEnrolled + 1)
-		}
+		named[im.PeriodColumn] = im.periodValue(inst.MonthsEnrolled + 1)
 		for j, name := range im.clf.Inputs {
 			row[j] = named[name]
 		}
@@ -275,6 +271,15 @@ func (m *Model) predictImported(inst *caresignal.Instance, explain bool) (caresi
 		}
 	}
 	return p, nil
+}
+
+// periodValue is the period column's value for a month: the month's
+// number, or, when an encoder reads the column, the level it fitted for it.
+func (im *Imported) periodValue(month int) caresignal.Value {
+	if im.period != nil {
+		return im.period.value(month)
+	}
+	return caresignal.Num(float64(month))
 }
 
 // explainImported splits the log-odds of next month's drop-off for row

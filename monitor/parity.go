@@ -213,7 +213,7 @@ func rescore(m *model.Model, row *caresignal.PredictionRecord, tol float64) (*Pa
 	if rec.Route == wire.ScoreRoute {
 		surface = feature.SurfaceBatch
 	}
-	p, err := m.PredictFor(surface, &inst, true)
+	p, err := m.PredictFor(surface, &inst, false) // the explanation is not compared
 	if err != nil {
 		return &ParityMismatch{Cause: CauseInputsRefused, Detail: "the model refuses the inputs now: field " + caresignal.ErrorField(err)}, 0
 	}

@@ -93,13 +93,31 @@ func (e *oneHotEncoder) origins(in []int) ([]int, error) {
 	return out, nil
 }
 
+// explainParts is what explaining a model's predictions needs, worked
+// out once when it loads: its logistic regression or its trees, and the
+// input each column they take comes from.
+type explainParts struct {
+	lr        *logisticRegression // nil: not linear (linearErr says why)
+	linearErr error
+	ts        treeSHAP // nil: no trees TreeSHAP can read (treeErr says why)
+	treeErr   error
+	orig      []int
+}
+
+func (m *Model) explainParts() explainParts {
+	var e explainParts
+	if e.lr, e.orig, e.linearErr = m.linearParts(); e.linearErr == nil {
+		e.treeErr = fmt.Errorf("a logistic regression, not a tree ensemble")
+		return e
+	}
+	e.ts, e.orig, e.treeErr = m.treeParts()
+	return e
+}
+
 // Linear reports whether the model is a logistic regression, alone or at
 // the end of a pipeline of transformers that map each column from one
 // input, so that LogOddsByInput explains it exactly.
-func (m *Model) Linear() bool {
-	_, _, err := m.linearParts()
-	return err == nil
-}
+func (m *Model) Linear() bool { return m.explain.lr != nil }
 
 func (m *Model) linearParts() (*logisticRegression, []int, error) {
 	ident := make([]int, len(m.Inputs))
@@ -134,9 +152,9 @@ func (m *Model) linearParts() (*logisticRegression, []int, error) {
 // standardised column, the dropped or no level of a one-hot encoded one,
 // zero of a column used as given.
 func (m *Model) LogOddsByInput(row []caresignal.Value) (terms []float64, intercept float64, err error) {
-	lr, orig, err := m.linearParts()
-	if err != nil {
-		return nil, 0, err
+	lr, orig := m.explain.lr, m.explain.orig
+	if lr == nil {
+		return nil, 0, m.explain.linearErr
 	}
 	x, err := m.encoded(row)
 	if err != nil {
@@ -157,13 +175,7 @@ func (m *Model) LogOddsByInput(row []caresignal.Value) (terms []float64, interce
 // one (see Linear), or a gradient-boosting or histogram gradient-boosting
 // ensemble, alone or after transformers that map each column from one
 // input, whose trees carry their training weights.
-func (m *Model) Explainable() bool {
-	if m.Linear() {
-		return true
-	}
-	_, _, err := m.treeParts()
-	return err == nil
-}
+func (m *Model) Explainable() bool { return m.explain.lr != nil || m.explain.ts != nil }
 
 // Trees reports whether the model's classifier is a tree ensemble.
 func (m *Model) Trees() bool {
@@ -213,9 +225,9 @@ func (m *Model) ExplainByInput(row []caresignal.Value) (terms []float64, base fl
 	if m.Linear() {
 		return m.LogOddsByInput(row)
 	}
-	ts, orig, err := m.treeParts()
-	if err != nil {
-		return nil, 0, err
+	ts, orig := m.explain.ts, m.explain.orig
+	if ts == nil {
+		return nil, 0, m.explain.treeErr
 	}
 	x, err := m.encoded(row)
 	if err != nil {

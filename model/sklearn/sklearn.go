@@ -86,7 +86,8 @@ type Model struct {
 	// its fitted categories as values and what it does with any other.
 	Encodings map[string]Encoding
 
-	clf classifier
+	clf     classifier
+	explain explainParts // how predictions are explained, worked out once
 }
 
 // transformer maps one row of inputs to one row of outputs.
@@ -153,6 +154,7 @@ func FromValue(v any, opt Options) (*Model, error) {
 	for name, e := range m.Encodings {
 		m.Levels[name] = e.levelNames()
 	}
+	m.explain = m.explainParts()
 	return m, nil
 }
 

@@ -502,6 +502,7 @@ func TestTreesWithoutWeightsPredictButDoNotExplain(t *testing.T) {
 				e.shapTrees, e.shapErr = nil, nil
 				e.buildShapTrees()
 			}
+			m.explain = m.explainParts() // as loading works it out
 			rows, err := c.Heldout(fixtureDir)
 			if err != nil {
 				t.Fatal(err)
