@@ -2,7 +2,6 @@ package predlog
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -138,13 +137,11 @@ func recoverJournal(dir string) (int, error) {
 // append writes recs to the journal and returns once they are synced, with
 // the segment that holds them.
 func (j *journal) append(recs []caresignal.RequestRecord) (*segment, error) {
+	// The items are not checked here (wire.RequestLog builds them): the
+	// line keeps their bytes in base64 whatever they are, and a replayed
+	// record the database refuses goes to the quarantine file.
 	var buf []byte
 	for i := range recs {
-		if !json.Valid(recs[i].Items) {
-			// The spill file cannot hold such a record either (it would be
-			// quarantined there); the scorer never builds one.
-			return nil, caresignal.Errorf(caresignal.EINTERNAL, "the prediction record %s holds items that are not JSON", recs[i].ID)
-		}
 		buf = appendLine(buf, &recs[i])
 	}
 	r := &journalReq{buf: buf, n: int64(len(recs)), ready: make(chan struct{})}
@@ -309,6 +306,14 @@ func (j *journal) settle(segs []*segment) {
 	if last != nil {
 		j.reap(last)
 	}
+}
+
+// settleN counts n records of segment s as kept elsewhere.
+func (j *journal) settleN(s *segment, n int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s.settled += int64(n)
+	j.reap(s)
 }
 
 // seal makes s take no more records, closing its file, and deletes it if

@@ -269,20 +269,11 @@ func (l *Logger) Log(recs ...caresignal.RequestRecord) error {
 			return err
 		}
 		if seg != nil {
-			l.j.settle(repeat(seg, len(recs)-i))
+			l.j.settleN(seg, len(recs)-i)
 		}
 		return nil
 	}
 	return nil
-}
-
-// repeat is n copies of s.
-func repeat(s *segment, n int) []*segment {
-	out := make([]*segment, n)
-	for i := range out {
-		out[i] = s
-	}
-	return out
 }
 
 // enqueue queues rec if there is room for it, in records and in bytes,
@@ -609,20 +600,20 @@ func appendLines(path string, recs []caresignal.RequestRecord, sync bool) (bad [
 		return nil, err
 	}
 	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
+	var line []byte
 	for i := range recs {
-		// The items go in base64, byte for byte: as JSON, encoding/json
-		// would re-format them (no white space, <, > and & escaped), and
-		// as a string replace invalid UTF-8; a replayed record must hold
-		// the bytes the request sent (or be refused as it would have
-		// been). A record whose items are not JSON is not written.
+		// The items go in base64, byte for byte (appendLine): as JSON,
+		// encoding/json would re-format them (no white space, <, > and &
+		// escaped), and as a string replace invalid UTF-8; a replayed
+		// record must hold the bytes the request sent (or be refused as
+		// it would have been). A record whose items are not JSON is not
+		// written.
 		if !json.Valid(recs[i].Items) {
 			bad = append(bad, recs[i])
 			continue
 		}
-		line := spilled{RequestRecord: recs[i], ItemsBytes: recs[i].Items}
-		line.Items = nil
-		if err := enc.Encode(&line); err != nil {
+		line = appendLine(line[:0], &recs[i])
+		if _, err := w.Write(line); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -801,20 +792,27 @@ func (l *Logger) SpillBytes() int64 {
 	return n
 }
 
-// State says how the log is doing: "ok" (writing to the database),
+// Health says whether records are kept: "ok" (writing to the database),
 // "spilling" (the database is unavailable; records are safe on disk), or
-// "failing: …" (records cannot be kept), followed, while the quarantine
-// file holds records the database refused, by "; N records quarantined
-// in predictions-quarantined.jsonl" (the log is writing all the same).
-func (l *Logger) State() string {
-	st := "ok"
+// "failing: …" (records cannot be kept).
+func (l *Logger) Health() string {
 	if js := l.j.state(); js != "" {
-		st = "failing: " + js
-	} else if e := l.spillErr.Load(); e != nil {
-		st = "failing: " + *e
-	} else if l.spilling.Load() {
-		st = "spilling"
+		return "failing: " + js
 	}
+	if e := l.spillErr.Load(); e != nil {
+		return "failing: " + *e
+	}
+	if l.spilling.Load() {
+		return "spilling"
+	}
+	return "ok"
+}
+
+// State is Health followed, while the quarantine file holds records the
+// database refused, by "; N records quarantined in
+// predictions-quarantined.jsonl" (the log is writing all the same).
+func (l *Logger) State() string {
+	st := l.Health()
 	if n := l.Quarantined(); n > 0 {
 		noun := "records"
 		if n == 1 {

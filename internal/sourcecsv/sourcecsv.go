@@ -98,22 +98,19 @@ func Write(dir string, src *caresignal.Source) error {
 	return nil
 }
 
-// Progress is told the rows read so far, of all files.
-type Progress func(done, total int)
-
 // Read reads and validates the three files in dir. Nothing is returned
 // unless every row of every file is valid: the first problem found is
 // the error, naming the file, line and column (as "file:line: column
 // "name": …"). progress, if not nil, is told the rows read (total is
 // unknown: 0).
-func Read(dir string, progress Progress) (*caresignal.Source, error) {
+func Read(dir string, progress caresignal.Progress) (*caresignal.Source, error) {
 	return ReadAppend(dir, nil, progress)
 }
 
 // ReadAppend is Read for files that add to source tables already loaded:
 // events and disenrolments may also name the patients of known (their
 // enrolment dates by id), which patients.csv then need not list.
-func ReadAppend(dir string, known map[string]time.Time, progress Progress) (*caresignal.Source, error) {
+func ReadAppend(dir string, known map[string]time.Time, progress caresignal.Progress) (*caresignal.Source, error) {
 	src := &caresignal.Source{}
 	rows := 0
 	tick := func() {
@@ -123,7 +120,7 @@ func ReadAppend(dir string, known map[string]time.Time, progress Progress) (*car
 	}
 	patients := map[string]time.Time{}
 	err := readFile(dir, PatientsFile, patientColumns, func(c *cells) error {
-		id := c.id("patient_id")
+		id := c.text("patient_id")
 		on := c.date("enrolled_on")
 		p := caresignal.Patient{ID: id, EnrolledOn: on, Age: c.int("age", 0, 130), Sex: c.text("sex"), Program: c.text("program"),
 			Channel: c.text("channel"), PriorNoShows: c.int("prior_no_shows", 0, math.MaxInt32), EnrolledVia: c.text("enrolled_via")}
@@ -145,7 +142,7 @@ func ReadAppend(dir string, known map[string]time.Time, progress Progress) (*car
 		return nil, err
 	}
 	enrolled := func(c *cells, column string) (time.Time, bool) {
-		id := c.id(column)
+		id := c.text(column)
 		on, ok := patients[id]
 		if !ok {
 			on, ok = known[id]
@@ -288,9 +285,6 @@ func (c *cells) text(column string) string {
 	}
 	return v
 }
-
-// id is a patient id: a required text cell.
-func (c *cells) id(column string) string { return c.text(column) }
 
 func (c *cells) date(column string) time.Time {
 	v := c.get(column)

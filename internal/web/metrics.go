@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,10 +103,8 @@ func (s *server) handleReadyz() http.Handler {
 			// Records the database refused are safe in the quarantine
 			// file and the log keeps writing: the check says so (after a
 			// "; ") but readiness does not change.
-			st := pl.State()
-			checks["prediction_log"] = st
-			base, _, _ := strings.Cut(st, "; ")
-			switch base {
+			checks["prediction_log"] = pl.State()
+			switch pl.Health() {
 			case "ok":
 			case "spilling":
 				dbOK = true
