@@ -152,37 +152,8 @@ func loadSource(ctx context.Context, db *sql.DB, src *caresignal.Source, progres
 			return err
 		}
 	}
-	total := len(src.Patients) + len(src.Events) + len(src.Disenrolments)
-	done := 0
-	report := func(n int) {
-		if progress != nil {
-			progress(done+n, total)
-		}
-	}
-	bind := func(int) string { return "?" }
-	date := sqlstore.FormatDate
-	err = sqlstore.InsertRows(ctx, tx, bind, "patients", sqlstore.PatientColumns, len(src.Patients), 100,
-		func(i int, dst []any) []any { return sqlstore.PatientValues(dst, &src.Patients[i], sqlstore.DateText) }, report)
-	if err != nil {
-		return fmt.Errorf("patients: %w", err)
-	}
-	done += len(src.Patients)
-	err = sqlstore.InsertRows(ctx, tx, bind, "engagement_events", sqlstore.EventColumns, len(src.Events), 300,
-		func(i int, dst []any) []any {
-			e := &src.Events[i]
-			return append(dst, e.PatientID, date(e.OccurredOn), e.Kind)
-		}, report)
-	if err != nil {
-		return fmt.Errorf("engagement_events: %w", err)
-	}
-	done += len(src.Events)
-	err = sqlstore.InsertRows(ctx, tx, bind, "disenrolments", sqlstore.DisenrolmentColumns, len(src.Disenrolments), 300,
-		func(i int, dst []any) []any {
-			d := &src.Disenrolments[i]
-			return append(dst, d.PatientID, date(d.DisenrolledOn), d.Reason)
-		}, report)
-	if err != nil {
-		return fmt.Errorf("disenrolments: %w", err)
+	if err := sqlstore.InsertSource(ctx, tx, func(int) string { return "?" }, src, progress); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -45,13 +45,13 @@ func (s *Store) AppendSource(ctx context.Context, src *caresignal.Source, progre
 		if err != nil {
 			return err
 		}
-		var newPatients []*caresignal.Patient
+		var add caresignal.Source // what is not loaded yet
 		fresh := map[string]bool{}
 		for i := range src.Patients {
 			p := &src.Patients[i]
 			was, ok := old[p.ID]
 			if !ok {
-				newPatients = append(newPatients, p)
+				add.Patients = append(add.Patients, *p)
 				fresh[p.ID] = true
 				continue
 			}
@@ -82,13 +82,12 @@ func (s *Store) AppendSource(ctx context.Context, src *caresignal.Source, progre
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		var newLeft []*caresignal.Disenrolment
 		for i := range src.Disenrolments {
 			d := &src.Disenrolments[i]
 			was, ok := left[d.PatientID]
 			switch {
 			case !ok:
-				newLeft = append(newLeft, d)
+				add.Disenrolments = append(add.Disenrolments, *d)
 			case was.DisenrolledOn.Equal(d.DisenrolledOn) && was.Reason == d.Reason:
 				res.SameDisenrolments++
 			default:
@@ -105,46 +104,18 @@ func (s *Store) AppendSource(ctx context.Context, src *caresignal.Source, progre
 				return err
 			}
 		}
-		var newEvents []*caresignal.Event
 		for i := range src.Events {
 			e := &src.Events[i]
 			if fresh[e.PatientID] || res.Through.IsZero() || e.OccurredOn.After(res.Through) {
-				newEvents = append(newEvents, e)
+				add.Events = append(add.Events, *e)
 			} else {
 				res.OldEvents++
 			}
 		}
-		total := len(newPatients) + len(newEvents) + len(newLeft)
-		done := 0
-		report := func(n int) {
-			if progress != nil {
-				progress(done+n, total)
-			}
+		if err := InsertSource(ctx, tx, s.d.Bind, &add, progress); err != nil {
+			return err
 		}
-		date := FormatDate
-		err = InsertRows(ctx, tx, s.d.Bind, "patients", PatientColumns, len(newPatients), 100, func(i int, dst []any) []any {
-			return PatientValues(dst, newPatients[i], DateText)
-		}, report)
-		if err != nil {
-			return fmt.Errorf("patients: %w", err)
-		}
-		done += len(newPatients)
-		err = InsertRows(ctx, tx, s.d.Bind, "engagement_events", EventColumns, len(newEvents), 300, func(i int, dst []any) []any {
-			e := newEvents[i]
-			return append(dst, e.PatientID, date(e.OccurredOn), e.Kind)
-		}, report)
-		if err != nil {
-			return fmt.Errorf("engagement_events: %w", err)
-		}
-		done += len(newEvents)
-		err = InsertRows(ctx, tx, s.d.Bind, "disenrolments", DisenrolmentColumns, len(newLeft), 300, func(i int, dst []any) []any {
-			d := newLeft[i]
-			return append(dst, d.PatientID, date(d.DisenrolledOn), d.Reason)
-		}, report)
-		if err != nil {
-			return fmt.Errorf("disenrolments: %w", err)
-		}
-		res.Patients, res.Events, res.Disenrolments = len(newPatients), len(newEvents), len(newLeft)
+		res.Patients, res.Events, res.Disenrolments = len(add.Patients), len(add.Events), len(add.Disenrolments)
 		return nil
 	})
 	if err != nil {

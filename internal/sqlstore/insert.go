@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -90,3 +91,40 @@ func PatientValues(dst []any, p *caresignal.Patient, date func(time.Time) any) [
 
 // DateText renders a date as the text the embedded database stores.
 func DateText(t time.Time) any { return FormatDate(t) }
+
+// InsertSource inserts src's rows into the three source tables within tx
+// with multi-row INSERTs (bind renders the dialect's placeholders),
+// telling progress the rows written out of all of them.
+func InsertSource(ctx context.Context, tx *sql.Tx, bind func(int) string, src *caresignal.Source, progress caresignal.Progress) error {
+	total := len(src.Patients) + len(src.Events) + len(src.Disenrolments)
+	done := 0
+	report := func(n int) {
+		if progress != nil {
+			progress(done+n, total)
+		}
+	}
+	err := InsertRows(ctx, tx, bind, "patients", PatientColumns, len(src.Patients), 100,
+		func(i int, dst []any) []any { return PatientValues(dst, &src.Patients[i], DateText) }, report)
+	if err != nil {
+		return fmt.Errorf("patients: %w", err)
+	}
+	done += len(src.Patients)
+	err = InsertRows(ctx, tx, bind, "engagement_events", EventColumns, len(src.Events), 300,
+		func(i int, dst []any) []any {
+			e := &src.Events[i]
+			return append(dst, e.PatientID, FormatDate(e.OccurredOn), e.Kind)
+		}, report)
+	if err != nil {
+		return fmt.Errorf("engagement_events: %w", err)
+	}
+	done += len(src.Events)
+	err = InsertRows(ctx, tx, bind, "disenrolments", DisenrolmentColumns, len(src.Disenrolments), 300,
+		func(i int, dst []any) []any {
+			d := &src.Disenrolments[i]
+			return append(dst, d.PatientID, FormatDate(d.DisenrolledOn), d.Reason)
+		}, report)
+	if err != nil {
+		return fmt.Errorf("disenrolments: %w", err)
+	}
+	return nil
+}
