@@ -94,12 +94,13 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 	started := time.Now().UTC()
 	runID := wire.ScoreRunID(asOf, started)
 	b := &Batch{Enrolled: len(x.Rows), Refused: map[string]int{}, Unseen: map[string]int{}, Scores: make([]caresignal.Score, 0, len(x.Rows))}
-	chunk := wire.RequestLog{At: started, Model: m.Info(), Route: wire.ScoreRoute, Kind: wire.KindPatient, RequestID: runID, Key: opt.PseudonymKey}
+	head := wire.RequestLog{At: started, Model: m.Info(), Route: wire.ScoreRoute, Kind: wire.KindPatient, RequestID: runID, Key: opt.PseudonymKey}
+	chunk := head
 	flush := func() {
 		if rec, ok := chunk.Stored(); ok {
 			b.records = append(b.records, rec)
 		}
-		chunk = wire.RequestLog{At: chunk.At, Model: chunk.Model, Route: chunk.Route, Kind: chunk.Kind, RequestID: chunk.RequestID, Key: chunk.Key}
+		chunk = head
 	}
 	inst := caresignal.Instance{Horizon: opt.Horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
 	for i, r := range x.Rows {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/caresignal/caresignal"
@@ -82,14 +81,10 @@ func healthURL(addr string, useTLS bool) (url string, loopback bool, err error) 
 	case "::":
 		host = "::1"
 	}
-	if host == "localhost" {
-		loopback = true
-	} else if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
-		loopback = true
-	}
+	hostPort := net.JoinHostPort(host, port)
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
 	}
-	return scheme + "://" + net.JoinHostPort(host, port) + "/healthz", loopback, nil
+	return scheme + "://" + hostPort + "/healthz", loopbackAddr(hostPort), nil
 }
