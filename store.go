@@ -139,6 +139,12 @@ type Score struct {
 	SurvivalEnd    float64 // survival to the end of the horizon
 	ExpectedMonths float64
 	MedianMonths   *int
+	// Band is the patient's risk band within the run.
+	Band Band
+	// Drivers are the (at most two) features that raise the patient's
+	// next-month risk most, largest first; none for models without
+	// explanations, or when nothing raises it by much.
+	Drivers []Driver
 }
 
 // SourceCheck is what the ELT would see in the source tables as of a date,
@@ -216,6 +222,7 @@ type Store interface {
 	KeyStore
 	PredictionLog
 	EvaluationStore
+	WorklistStore
 	// ReplaceSource replaces the contents of the source tables with src.
 	ReplaceSource(ctx context.Context, src *Source, progress Progress) error
 	// AppendSource adds what src holds that the source tables do not, in

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/caresignal/caresignal"
 )
@@ -101,6 +102,9 @@ type Feature struct {
 	// TimeVarying marks a feature measured per month; predictions for
 	// future months hold it at its current value.
 	TimeVarying bool `json:"time_varying,omitempty"`
+	// Words, when set, say a value of the feature as a care team would,
+	// for the reasons shown beside a score ("no session for 45 days").
+	Words *Words `json:"words,omitempty"`
 
 	// Numeric features.
 	Transform string   `json:"transform,omitempty"` // Standardize (default) or Identity
@@ -213,4 +217,36 @@ func (s *Spec) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Words say a feature's value in plain language. In Value, {value} stands
+// for the value and {s} for "s" unless the value is 1 ("{value}
+// session{s} last month"); Missing says a missing value ("no session
+// yet"). A feature without words reads "<name with spaces> <value>".
+type Words struct {
+	Value   string `json:"value"`
+	Missing string `json:"missing,omitempty"`
+}
+
+// Say reads a value of feature f in words: value is its text, missing
+// whether it was missing (and imputed).
+func (f *Feature) Say(value string, missing bool) string {
+	label := strings.ReplaceAll(f.Name, "_", " ")
+	if f.Words == nil || f.Words.Value == "" {
+		if missing {
+			return label + " not recorded"
+		}
+		return label + " " + value
+	}
+	if missing {
+		if f.Words.Missing != "" {
+			return f.Words.Missing
+		}
+		return label + " not recorded"
+	}
+	s := "s"
+	if value == "1" {
+		s = ""
+	}
+	return strings.NewReplacer("{value}", value, "{s}", s).Replace(f.Words.Value)
 }

@@ -1,8 +1,10 @@
 package serving
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,9 +115,8 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 		if m.Imported == nil {
 			m.Features.UnseenLevels(inst.Features, func(f string) { b.Unseen[f]++ })
 		}
-		// The explanation only when the caller keeps the predictions:
-		// nothing here reads it.
-		p, err := m.PredictFor(feature.SurfaceBatch, &inst, opt.KeepPredictions)
+		// The explanation gives the score's drivers, stored with it.
+		p, err := m.PredictFor(feature.SurfaceBatch, &inst, m.Explains())
 		if err != nil {
 			b.Refused[caresignal.ErrorField(err)]++
 			continue
@@ -131,7 +132,8 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 			flush()
 		}
 		b.Scores = append(b.Scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
-			HazardNext: p.Hazard[0], SurvivalEnd: p.Survival[opt.Horizon-1], ExpectedMonths: p.ExpectedMonths, MedianMonths: p.MedianMonths})
+			HazardNext: p.Hazard[0], SurvivalEnd: p.Survival[opt.Horizon-1], ExpectedMonths: p.ExpectedMonths, MedianMonths: p.MedianMonths,
+			Drivers: m.Drivers(p.Explanation, 2)})
 		if opt.KeepPredictions {
 			b.Predictions = append(b.Predictions, p)
 		}
@@ -140,6 +142,7 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 		}
 	}
 	flush()
+	assignBands(b.Scores)
 	b.Run = caresignal.ScoreRun{Model: m.Info(), AsOf: asOf, ScoredAt: time.Now().UTC(), Horizon: opt.Horizon}
 	return b, nil
 }
@@ -178,4 +181,22 @@ func daysElapsed(asOf, enrolledOn time.Time, month int) int {
 	}
 	d := int(asOf.Sub(enrolledOn).Hours()/24+0.5) - caresignal.MonthDays*(month-1)
 	return min(max(d, 0), caresignal.MonthDays-1)
+}
+
+// assignBands sets each score's risk band by its rank of next-month
+// hazard in the run, ties in patient order (the worklist's order).
+func assignBands(scores []caresignal.Score) {
+	order := make([]int, len(scores))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(scores[b].HazardNext, scores[a].HazardNext); c != 0 {
+			return c
+		}
+		return strings.Compare(scores[a].PatientID, scores[b].PatientID)
+	})
+	for rank, i := range order {
+		scores[i].Band = caresignal.BandOfRank(rank, len(scores))
+	}
 }

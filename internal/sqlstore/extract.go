@@ -25,8 +25,8 @@ func (s *Store) PredictionExtract(ctx context.Context) (*caresignal.Extract, err
 // extract runs an extract query. Its first four columns are patient_id,
 // month, status and event (0/1); every further column is a feature, named
 // by its column name, read as a number, a category label or NULL.
-func (s *Store) extract(ctx context.Context, name string) (*caresignal.Extract, error) {
-	rows, err := s.db.QueryContext(ctx, s.q[name])
+func (s *Store) extract(ctx context.Context, name string, args ...any) (*caresignal.Extract, error) {
+	rows, err := s.db.QueryContext(ctx, s.q[name], args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", s.d.Name, name, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/caresignal/caresignal"
 )
 
-var scoreColumns = []string{"run_id", "patient_id", "months_enrolled", "hazard_next", "survival_end", "expected_months", "median_months"}
+var scoreColumns = []string{"run_id", "patient_id", "months_enrolled", "hazard_next", "survival_end", "expected_months", "median_months", "band", "drivers"}
 
 // ReplaceScores writes one scoring run in a transaction, replacing any
 // earlier run of the same model version and as-of date.
@@ -37,7 +37,11 @@ func (s *Store) ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scor
 			if sc.MedianMonths != nil {
 				median = *sc.MedianMonths
 			}
-			return append(dst, id, sc.PatientID, sc.MonthsEnrolled, sc.HazardNext, sc.SurvivalEnd, sc.ExpectedMonths, median)
+			band := sc.Band.Level()
+			if band == 0 {
+				band = caresignal.BandLow.Level()
+			}
+			return append(dst, id, sc.PatientID, sc.MonthsEnrolled, sc.HazardNext, sc.SurvivalEnd, sc.ExpectedMonths, median, band, encodeDrivers(sc.Drivers))
 		}, nil)
 	})
 	if err != nil {

@@ -65,6 +65,7 @@ const (
 	qPersonPeriod = "queries/person_period.sql"      // the whole table
 	qTraining     = "queries/training_extract.sql"   // rows with known outcome
 	qPrediction   = "queries/prediction_extract.sql" // the month in progress of enrolled patients
+	qPatient      = "queries/patient_extract.sql"    // the same for one patient, the one parameter: patient_id
 	qCheckSource  = "queries/check_source.sql"       // rows (item, count), one parameter: as_of
 	qRanges       = "queries/source_ranges.sql"      // one row: first and last date of each source table
 	qLevels       = "queries/source_levels.sql"      // rows (table, column, level, count)
@@ -95,7 +96,7 @@ var (
 // migrations. The Store owns db and closes it on Close.
 func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{db: db, d: d, q: map[string]string{}}
-	for _, name := range []string{qValidate, qSourceEnd, qELT, qPersonPeriod, qTraining, qPrediction, qCheckSource, qRanges, qLevels, qViews} {
+	for _, name := range []string{qValidate, qSourceEnd, qELT, qPersonPeriod, qTraining, qPrediction, qPatient, qCheckSource, qRanges, qLevels, qViews} {
 		b, err := fs.ReadFile(d.FS, name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: missing query %s: %w", d.Name, name, err)

@@ -41,6 +41,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"RejectsExitBeforeEnrolment", testRejectsExitBeforeEnrolment},
 		{"EmptySource", testEmptySource},
 		{"Scores", testScores},
+		{"Worklist", testWorklist},
+		{"PatientNow", testPatientNow},
 		{"ReplaceSourceClearsDerived", testReplaceSourceClearsDerived},
 		{"RefusesAsOfOutsideData", testRefusesAsOfOutsideData},
 		{"Publish", testPublish},

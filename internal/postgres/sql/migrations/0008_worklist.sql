@@ -1,0 +1,32 @@
+-- The worklist: each score's risk band within its run (1 high: the top
+-- tenth by next-month hazard, 2 medium: the next fifth, 3 low) and its
+-- drivers (a JSON array of the features that raise the risk most, with
+-- their words), stored when the run is scored so that lists need not
+-- recompute explanations; and the care team's contacts with patients.
+ALTER TABLE scores ADD COLUMN band SMALLINT NOT NULL DEFAULT 3 CHECK (band BETWEEN 1 AND 3);
+ALTER TABLE scores ADD COLUMN drivers TEXT NOT NULL DEFAULT '[]';
+
+-- Runs scored before: bands from their ranks; no drivers.
+UPDATE scores SET band = r.band
+FROM (SELECT run_id, patient_id,
+             CASE WHEN rnk * 10 < n THEN 1 WHEN rnk * 10 < 3 * n THEN 2 ELSE 3 END AS band
+      FROM (SELECT run_id, patient_id,
+                   ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY hazard_next DESC, patient_id) - 1 AS rnk,
+                   COUNT(*) OVER (PARTITION BY run_id) AS n
+            FROM scores) ranked) r
+WHERE scores.run_id = r.run_id AND scores.patient_id = r.patient_id;
+
+CREATE INDEX scores_lost ON scores (run_id, expected_months);
+CREATE INDEX scores_patient ON scores (patient_id, run_id);
+
+-- No foreign key to patients: the source tables are replaced by loads,
+-- and may be views over an organisation's own tables.
+CREATE TABLE contacts (
+    id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    patient_id  TEXT        NOT NULL,
+    at          TIMESTAMPTZ NOT NULL,
+    outcome     TEXT        NOT NULL CHECK (outcome IN ('reached', 'no_answer', 'declined', 're_engaged')),
+    note        TEXT        NOT NULL DEFAULT '' CHECK (length(note) <= 2000),
+    recorded_by TEXT        NOT NULL
+);
+CREATE INDEX contacts_patient ON contacts (patient_id, at DESC);
