@@ -5,20 +5,27 @@ import (
 	"time"
 )
 
-// Roles of API keys, each allowing what the one before it does and more:
-// predict calls the prediction API and uses the web app; viewer also reads
-// reports and monitoring; admin also manages models, keys and the server.
+// Roles of API keys and logins. predict calls the prediction API and
+// uses the what-if page; care is a care team's: the what-if page, the
+// worklist, patient pages and contacts; viewer also reads reports and
+// monitoring (the worklist and patient pages too, without recording
+// contacts); admin does everything, and manages models, keys and the
+// server.
 const (
 	RolePredict = "predict"
+	RoleCare    = "care"
 	RoleViewer  = "viewer"
 	RoleAdmin   = "admin"
 )
+
+// Roles lists the roles.
+var Roles = []string{RolePredict, RoleCare, RoleViewer, RoleAdmin}
 
 // APIKey is a stored API key. Only a hash of its secret is kept.
 type APIKey struct {
 	ID        string     `json:"id"`   // public part of the key, used to look it up
 	Name      string     `json:"name"` // who or what holds it ("care-team-app")
-	Role      string     `json:"role"` // RolePredict, RoleViewer or RoleAdmin
+	Role      string     `json:"role"` // one of Roles
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"` // nil while the key is valid
 }

@@ -107,7 +107,7 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 	inst := caresignal.Instance{Horizon: opt.Horizon, Features: make(map[string]caresignal.Value, len(x.Columns))}
 	for i, r := range x.Rows {
 		inst.PatientID, inst.MonthsEnrolled = r.PatientID, r.Month-1
-		inst.DaysElapsed = daysElapsed(asOf, enrolled[r.PatientID], r.Month)
+		inst.DaysElapsed = DaysElapsed(asOf, enrolled[r.PatientID], r.Month)
 		clear(inst.Features)
 		for j, f := range m.Features.Features {
 			inst.Features[f.Name] = r.Values[cols[j]]
@@ -172,10 +172,10 @@ func (b *Batch) Store(ctx context.Context, store BatchStore) error {
 	return nil
 }
 
-// daysElapsed is how many days of month `month` of enrolment (a 30-day
+// DaysElapsed is how many days of month `month` of enrolment (a 30-day
 // period from enrolledOn) have passed by asOf, the first day not in the
 // data: 0 to caresignal.MonthDays−1; 0 when the enrolment date is unknown.
-func daysElapsed(asOf, enrolledOn time.Time, month int) int {
+func DaysElapsed(asOf, enrolledOn time.Time, month int) int {
 	if enrolledOn.IsZero() {
 		return 0
 	}

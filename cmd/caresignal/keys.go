@@ -12,7 +12,7 @@ import (
 
 func runKeys(ctx context.Context, e *env, args []string) error {
 	return subcommand(ctx, e, "keys", "Create, list and revoke the API keys of production mode. A key is shown once, when created; the\ndatabase keeps only a hash of its secret.", args, []command{
-		{"create", "create a key with a role (predict, viewer or admin) and print it once", runKeysCreate},
+		{"create", "create a key with a role (predict, care, viewer or admin) and print it once", runKeysCreate},
 		{"list", "list the keys (never their secrets)", runKeysList},
 		{"revoke", "revoke a key by its id; servers stop accepting it within --key-refresh", runKeysRevoke},
 	})
@@ -23,7 +23,7 @@ func runKeysCreate(ctx context.Context, e *env, args []string) error {
 	var d dataFlags
 	d.register(fs, e)
 	name := fs.String("name", "", "who or what holds the key, e.g. care-team-app (required)")
-	role := fs.String("role", "", "predict, viewer or admin (required)")
+	role := fs.String("role", "", "predict (the API), care (worklist, patients, contacts), viewer (also monitoring) or admin (required)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,9 +33,9 @@ const (
 	secretLen = 64
 )
 
-// ValidRole reports whether role is one of the three roles.
+// ValidRole reports whether role is one of caresignal.Roles.
 func ValidRole(role string) bool {
-	return role == caresignal.RolePredict || role == caresignal.RoleViewer || role == caresignal.RoleAdmin
+	return slices.Contains(caresignal.Roles, role)
 }
 
 // NewKey generates a key for name with role: the plaintext to hand over
@@ -45,7 +46,7 @@ func NewKey(name, role string, now time.Time) (plaintext string, k caresignal.AP
 		return "", k, nil, caresignal.Invalidf("name", "a key needs a name of 1 to 100 characters saying who holds it")
 	}
 	if !ValidRole(role) {
-		return "", k, nil, caresignal.Invalidf("role", "role must be predict, viewer or admin, got %q", role)
+		return "", k, nil, caresignal.Invalidf("role", "role must be predict, care, viewer or admin, got %q", role)
 	}
 	var b [idLen/2 + secretLen/2]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -21,9 +21,9 @@ func (s *Store) CreateKey(ctx context.Context, k caresignal.APIKey, secretHash [
 		return caresignal.Invalidf("secret_hash", "key %s: no secret hash given", k.ID)
 	}
 	switch k.Role {
-	case caresignal.RolePredict, caresignal.RoleViewer, caresignal.RoleAdmin:
+	case caresignal.RolePredict, caresignal.RoleCare, caresignal.RoleViewer, caresignal.RoleAdmin:
 	default:
-		return caresignal.Invalidf("role", "unknown role %q: use %s, %s or %s", k.Role, caresignal.RolePredict, caresignal.RoleViewer, caresignal.RoleAdmin)
+		return caresignal.Invalidf("role", "unknown role %q: use %s, %s, %s or %s", k.Role, caresignal.RolePredict, caresignal.RoleCare, caresignal.RoleViewer, caresignal.RoleAdmin)
 	}
 	var revoked any
 	if k.RevokedAt != nil {

@@ -43,7 +43,7 @@ func newProdFixture(t *testing.T, tune func(*Access)) *prodFixture {
 	}
 	t.Cleanup(func() { store.Close() })
 	f := &prodFixture{store: store, keys: map[string]string{}, ids: map[string]string{}, logs: &syncBuffer{}}
-	for _, role := range []string{caresignal.RolePredict, caresignal.RoleViewer, caresignal.RoleAdmin, "revoked"} {
+	for _, role := range []string{caresignal.RolePredict, caresignal.RoleCare, caresignal.RoleViewer, caresignal.RoleAdmin, "revoked"} {
 		r := role
 		if role == "revoked" {
 			r = caresignal.RolePredict
@@ -108,10 +108,12 @@ func TestRolesAndStatuses(t *testing.T) {
 	}{
 		{"POST", "/api/engagement", engagement, []string{"predict", "admin"}, false},
 		{"POST", "/invocations", `{"dataframe_records": [` + strings.TrimSuffix(goodFeatures, "}") + `, "month": 1}]}`, []string{"predict", "admin"}, false},
-		{"GET", "/api/model", "", []string{"predict", "viewer", "admin"}, false},
-		{"GET", "/api/models/engagement", "", []string{"predict", "viewer", "admin"}, false},
+		{"GET", "/api/model", "", []string{"predict", "care", "viewer", "admin"}, false},
+		{"GET", "/api/models/engagement", "", []string{"predict", "care", "viewer", "admin"}, false},
 		{"GET", "/metrics", "", []string{"viewer", "admin"}, false},
-		{"GET", "/worklist", "", []string{"predict", "viewer", "admin"}, false},
+		{"GET", "/worklist", "", []string{"care", "viewer", "admin"}, false},
+		{"GET", "/model", "", []string{"predict", "care", "viewer", "admin"}, false},
+		{"GET", "/monitoring", "", []string{"viewer", "admin"}, false},
 		{"GET", "/api/admin/models", "", []string{"admin"}, false},
 		{"GET", "/api/admin/keys", "", []string{"admin"}, false},
 		{"GET", "/api/admin/audit", "", []string{"admin"}, false},
@@ -121,7 +123,7 @@ func TestRolesAndStatuses(t *testing.T) {
 		{"GET", "/v2/health/live", "", nil, true},
 	}
 	for _, c := range cases {
-		for _, who := range []string{"", "garbage", "revoked", "predict", "viewer", "admin"} {
+		for _, who := range []string{"", "garbage", "revoked", "predict", "care", "viewer", "admin"} {
 			key := f.keys[who]
 			if who == "garbage" {
 				key = "cs_0123456789ab_" + strings.Repeat("0", 64)
@@ -146,7 +148,10 @@ func TestRolesAndStatuses(t *testing.T) {
 			if c.path == "/worklist" && want == http.StatusOK && resp.StatusCode == http.StatusOK && !strings.Contains(body, who+"-holder ("+who+")") {
 				t.Errorf("GET /worklist as %s: the page does not say who is logged in", who)
 			}
-			if c.path == "/worklist" && want == http.StatusUnauthorized && who == "" {
+			if c.path == "/worklist" && want == http.StatusForbidden && resp.StatusCode == want && !strings.Contains(body, "This page needs the care, viewer or admin role") {
+				t.Errorf("GET /worklist as %s: the refusal does not say which role the page needs: %.300s", who, body)
+			}
+			if (c.path == "/worklist" || c.path == "/model" || c.path == "/monitoring") && want == http.StatusUnauthorized && who == "" {
 				// A browser without credentials is sent to the login page.
 				want = http.StatusSeeOther
 			}

@@ -27,7 +27,8 @@ func TestAccessLogNamesTheRoute(t *testing.T) {
 			{http.MethodGet, "/api/models/PSECRET-1001", `"route":"GET /api/models/{name}"`},
 			{http.MethodGet, "/v2/models/PSECRET-1002/versions/PSECRET-1003/ready", `"route":"GET /v2/models/{name}/versions/{version}/ready"`},
 			{http.MethodGet, "/api/PSECRET-1004", `"route":"/api/"`},
-			{http.MethodGet, "/patients/PSECRET-1005", `"route":"unmatched"`},
+			{http.MethodGet, "/patients/PSECRET-1005", `"route":"GET /patients/{id}"`},
+			{http.MethodGet, "/people/PSECRET-1007", `"route":"unmatched"`},
 			{http.MethodDelete, "/model/PSECRET-1006", `"route":"unmatched"`},
 			{http.MethodGet, "/healthz", `"route":"GET /healthz"`},
 		} {

@@ -54,29 +54,45 @@ type Access struct {
 // Route access levels: which roles may use a route.
 const (
 	levelPublic  = "public"  // anyone: health probes, the API description, the login page
-	levelApp     = "app"     // predict, viewer, admin: the web app and model metadata
+	levelApp     = "app"     // every role: the what-if page and model metadata
 	levelPredict = "predict" // predict, admin: the prediction API
+	levelCare    = "care"    // care, viewer, admin: the worklist and patient pages
+	levelContact = "contact" // care, admin: recording contacts with patients
 	levelViewer  = "viewer"  // viewer, admin: reports and metrics
 	levelAdmin   = "admin"   // admin: models, keys, the server itself
 )
 
 // levels lists the access levels, from everyone to administrators only.
-var levels = []string{levelPublic, levelApp, levelPredict, levelViewer, levelAdmin}
+var levels = []string{levelPublic, levelApp, levelPredict, levelCare, levelContact, levelViewer, levelAdmin}
+
+// levelRoles lists the roles each level allows, but public's.
+var levelRoles = map[string][]string{
+	levelApp:     caresignal.Roles,
+	levelPredict: {caresignal.RolePredict, caresignal.RoleAdmin},
+	levelCare:    {caresignal.RoleCare, caresignal.RoleViewer, caresignal.RoleAdmin},
+	levelContact: {caresignal.RoleCare, caresignal.RoleAdmin},
+	levelViewer:  {caresignal.RoleViewer, caresignal.RoleAdmin},
+	levelAdmin:   {caresignal.RoleAdmin},
+}
 
 func levelAllows(level, role string) bool {
-	switch level {
-	case levelPublic:
+	if level == levelPublic {
 		return true
-	case levelApp:
-		return access.ValidRole(role)
-	case levelPredict:
-		return role == caresignal.RolePredict || role == caresignal.RoleAdmin
-	case levelViewer:
-		return role == caresignal.RoleViewer || role == caresignal.RoleAdmin
-	case levelAdmin:
-		return role == caresignal.RoleAdmin
 	}
-	return false
+	return slices.Contains(levelRoles[level], role)
+}
+
+// levelNeeds says in words which roles a level allows: "the care, viewer
+// or admin role".
+func levelNeeds(level string) string {
+	roles := levelRoles[level]
+	switch len(roles) {
+	case 0:
+		return "no role"
+	case 1:
+		return "the " + roles[0] + " role"
+	}
+	return "the " + strings.Join(roles[:len(roles)-1], ", ") + " or " + roles[len(roles)-1] + " role"
 }
 
 // caller is who is making a request, and how.
@@ -160,7 +176,11 @@ func (s *server) guard(rt route) http.Handler {
 			if level == levelAdmin {
 				s.audit(r, c, "access", pattern, "denied", "role "+c.Role)
 			}
-			s.deny(w, r, http.StatusForbidden, api, "the "+c.Role+" role may not use this route")
+			if api {
+				s.deny(w, r, http.StatusForbidden, api, "the "+c.Role+" role may not use this route")
+			} else {
+				s.deny(w, r, http.StatusForbidden, api, "This page needs "+levelNeeds(level)+"; you are logged in as "+c.Name+", with the "+c.Role+" role. Ask an administrator for a key with the role it needs.")
+			}
 			return
 		}
 		if c.session != nil && !safeMethod(r.Method) && !c.session.csrfOK(r) {
@@ -508,6 +528,10 @@ type chrome struct {
 	CSRF  string
 	Login bool // the server has logins (production mode)
 }
+
+// Can reports whether the page's user may open pages of level (the menus
+// show only those).
+func (c chrome) Can(level string) bool { return levelAllows(level, c.Role) }
 
 func (s *server) chrome(r *http.Request, path string) chrome {
 	c := chrome{Mode: s.cfg.Mode, Path: path, Login: s.cfg.Access != nil}

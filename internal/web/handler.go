@@ -91,7 +91,8 @@ func NewHandler(cfg Config) *Handler {
 	}
 	s.scorer = scorer
 	if cfg.Store != nil {
-		s.metrics.registry.MustRegister(&evaluationCache{store: cfg.Store})
+		s.evals = &evaluationCache{store: cfg.Store}
+		s.metrics.registry.MustRegister(s.evals)
 	}
 	s.routes(mux)
 	var h http.Handler = mux
@@ -109,6 +110,7 @@ type server struct {
 	metrics *metrics
 	models  *serving.Models
 	scorer  *serving.Scorer
+	evals   *evaluationCache // the latest evaluation, for /metrics and the pages' notices
 	// apiMethods maps the JSON routes' paths the fallback knows to their
 	// methods (see routes).
 	apiMethods map[string][]string

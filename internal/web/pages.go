@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
+	"net/url"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/plot"
@@ -25,6 +25,8 @@ func parseTemplates() *template.Template {
 		"num":    func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
 		"add":    func(a, b int) int { return a + b },
 		"static": staticPath,
+		"outcome": caresignal.ContactOutcomeWords,
+		"pathescape": url.PathEscape,
 		"deref":  func(p *float64) float64 { return *p },
 		"count": func(n int) string {
 			s := strconv.Itoa(n)
@@ -223,66 +225,6 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance, scale string) 
 		r.Contributions = append(r.Contributions, contributionRow{Feature: c.Feature, Value: c.Value, LogOdds: c.Contribution, Width: w, Positive: c.Contribution > 0})
 	}
 	return r
-}
-
-type worklistPage struct {
-	chrome
-	Run    caresignal.ScoreRun
-	Scores []caresignal.Score
-	Note   string
-	// Stale, when set, says the scores are older than the scheduled runs'
-	// cadence allows.
-	Stale string
-}
-
-// staleness says why scores as of asOf are stale at now under cadence
-// (0: daily), or "" when they are not: their as-of date (the first day not
-// in their data) is more than the cadence and a day old.
-func staleness(asOf, now time.Time, cadence time.Duration) string {
-	if cadence <= 0 {
-		cadence = 24 * time.Hour
-	}
-	age := now.Sub(asOf)
-	if age <= cadence+24*time.Hour {
-		return ""
-	}
-	every := "every " + cadence.String()
-	switch cadence {
-	case 24 * time.Hour:
-		every = "daily"
-	case 7 * 24 * time.Hour:
-		every = "weekly"
-	}
-	return fmt.Sprintf("These scores are as of %s, %d days ago, and the scheduled run (caresignal run) is meant to score %s: drop-offs and new patients since then are not in them. Check the scheduled run.",
-		asOf.Format(time.DateOnly), int(age.Hours()/24), every)
-}
-
-// handleWorklist lists the patients at highest risk next month, from the
-// latest batch scoring run.
-func (s *server) handleWorklist() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := &worklistPage{chrome: s.chrome(r, "/worklist")}
-		if s.cfg.Store == nil {
-			page.Note = "This server has no database, so there are no batch scores to list."
-		} else {
-			run, scores, err := s.cfg.Store.TopScores(r.Context(), 50)
-			switch caresignal.ErrorCode(err) {
-			case "":
-				page.Run, page.Scores = run, scores
-				now := time.Now
-				if s.cfg.Now != nil {
-					now = s.cfg.Now
-				}
-				page.Stale = staleness(run.AsOf, now(), s.cfg.Cadence)
-			case caresignal.ENOTFOUND:
-				page.Note = "No batch scores yet: run caresignal score."
-			default:
-				s.log.Error("worklist", "request_id", requestID(r.Context()), "err", err)
-				page.Note = "The scores could not be read; see the server log."
-			}
-		}
-		s.render(w, http.StatusOK, "worklist.html", page)
-	})
 }
 
 // render executes a template into memory first, so a template error gives a

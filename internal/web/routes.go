@@ -61,7 +61,11 @@ func (s *server) routeTable() []route {
 
 		{"GET /{$}", levelApp, pageRoute, s.handleIndex()},
 		{"POST /{$}", levelApp, pageRoute, s.handleWhatIf()},
-		{"GET /worklist", levelApp, pageRoute, s.handleWorklist()},
+		{"GET /worklist", levelCare, pageRoute, s.handleWorklist()},
+		{"GET /worklist.csv", levelCare, pageRoute, s.handleWorklistCSV()},
+		{"GET /patients/{id}", levelCare, pageRoute, s.handlePatient()},
+		{"POST /patients/{id}", levelCare, pageRoute, s.handlePatientWhatIf()},
+		{"POST /patients/{id}/contacts", levelContact, pageRoute, s.handleContact()},
 		{"GET /model", levelApp, pageRoute, s.handleModelPage()},
 		{"GET /monitoring", levelViewer, pageRoute, s.handleMonitoring()},
 		{"GET /monitoring/report", levelViewer, pageRoute, s.handleMonitoringReport()},

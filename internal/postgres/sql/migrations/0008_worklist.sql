@@ -30,3 +30,7 @@ CREATE TABLE contacts (
     recorded_by TEXT        NOT NULL
 );
 CREATE INDEX contacts_patient ON contacts (patient_id, at DESC);
+
+-- The care role: the worklist, patient pages and contacts.
+ALTER TABLE api_keys DROP CONSTRAINT api_keys_role_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check CHECK (role IN ('predict', 'care', 'viewer', 'admin'));

@@ -30,3 +30,19 @@ CREATE TABLE contacts (
     recorded_by TEXT        NOT NULL
 ) STRICT;
 CREATE INDEX contacts_patient ON contacts (patient_id, at DESC);
+
+-- The care role (the worklist, patient pages and contacts): SQLite cannot
+-- change a CHECK, so the key table is rebuilt with its rows.
+CREATE TABLE api_keys_new (
+    id          TEXT PRIMARY KEY CHECK (id <> ''),
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('predict', 'care', 'viewer', 'admin')),
+    secret_hash BLOB NOT NULL,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT               -- NULL while the key is valid
+) STRICT;
+INSERT INTO api_keys_new (id, name, role, secret_hash, created_at, revoked_at)
+SELECT id, name, role, secret_hash, created_at, revoked_at FROM api_keys;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_new RENAME TO api_keys;
+CREATE INDEX api_keys_created ON api_keys (created_at, id);
