@@ -6,9 +6,9 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-	"net/url"
 
 	"github.com/caresignal/caresignal"
 	"github.com/caresignal/caresignal/internal/plot"
@@ -21,13 +21,13 @@ var templateFS embed.FS
 
 func parseTemplates() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"pct":    func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
-		"num":    func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
-		"add":    func(a, b int) int { return a + b },
-		"static": staticPath,
-		"outcome": caresignal.ContactOutcomeWords,
+		"pct":        func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+		"num":        func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+		"add":        func(a, b int) int { return a + b },
+		"static":     staticPath,
+		"outcome":    caresignal.ContactOutcomeWords,
 		"pathescape": url.PathEscape,
-		"deref":  func(p *float64) float64 { return *p },
+		"deref":      func(p *float64) float64 { return *p },
 		"count": func(n int) string {
 			s := strconv.Itoa(n)
 			for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
