@@ -2,11 +2,12 @@ package caresignal
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
-// Band is a score's risk band within its run, by rank of next-month
-// hazard: the top tenth of the run's patients is high, the next fifth
+// Band is a score's risk band within its run, by rank of the risk of
+// dropping off within the next 30 days (Risk30): the top tenth of the run's patients is high, the next fifth
 // medium, the rest low. Bands by rank keep the high band the size a care
 // team can call, whatever the program's overall drop-off rate.
 type Band string
@@ -87,6 +88,36 @@ func ContactOutcomeWords(outcome string) string {
 	return outcome
 }
 
+// Risk30 is the probability of dropping off within the next MonthDays
+// days, from a prediction's hazards (hazard[0] covering the rest of the
+// month in progress, daysElapsed of whose days have passed, as
+// MonthInProgress gives it): the rest of this month, then the first
+// daysElapsed days of the next under its hazard, constant within the
+// month. Scores made on different days of patients' months are then
+// comparable, which the month in progress's hazard alone is not (a day
+// before a month ends it is nearly 0). Without a next month's hazard the
+// month in progress's full-month hazard stands for it.
+func Risk30(hazard []float64, daysElapsed int) float64 {
+	if len(hazard) == 0 {
+		return 0
+	}
+	h0 := hazard[0]
+	if daysElapsed <= 0 || daysElapsed >= MonthDays {
+		return h0
+	}
+	var next float64 // full-month hazard of the month after
+	if len(hazard) > 1 {
+		next = hazard[1]
+	} else {
+		// 1 − (1 − h)^(left/MonthDays) = h0, solved for h.
+		left := float64(MonthDays-daysElapsed) / MonthDays
+		next = -math.Expm1(math.Log1p(-h0) / left)
+	}
+	// Survive the rest of this month, then daysElapsed days of the next.
+	logS := math.Log1p(-h0) + float64(daysElapsed)/MonthDays*math.Log1p(-next)
+	return -math.Expm1(logS)
+}
+
 // MaxContactNote bounds a contact's note, in characters.
 const MaxContactNote = 2000
 
@@ -105,7 +136,8 @@ type WorklistSort string
 
 // Worklist orders.
 const (
-	// SortRisk ranks by next month's hazard, highest first.
+	// SortRisk ranks by the risk of dropping off within the next 30
+	// days, highest first.
 	SortRisk WorklistSort = "risk"
 	// SortLost ranks by expected months lost within the horizon
 	// (horizon − expected months), most first.
@@ -128,9 +160,9 @@ type WorklistQuery struct {
 type WorklistRow struct {
 	Score
 	Program, Channel string
-	// PreviousHazard is the patient's next-month hazard in the previous
-	// run; nil when that run did not score the patient.
-	PreviousHazard *float64
+	// PreviousRisk is the patient's Risk30 in the previous run; nil when
+	// that run did not score the patient.
+	PreviousRisk *float64
 	PreviousBand   Band
 	// New: the previous run did not score the patient (enrolled since),
 	// or scored them in a lower band. Never set when there is no

@@ -11,7 +11,7 @@ func TestAssignBands(t *testing.T) {
 	var scores []caresignal.Score
 	for i := range 25 {
 		// hazards fall with i, two at each value: ties go by patient id
-		scores = append(scores, caresignal.Score{PatientID: fmt.Sprintf("P%02d", 24-i), HazardNext: float64(30-i/2) / 100})
+		scores = append(scores, caresignal.Score{PatientID: fmt.Sprintf("P%02d", 24-i), Risk30: float64(30-i/2) / 100})
 	}
 	assignBands(scores)
 	count := map[caresignal.Band]int{}

@@ -132,7 +132,7 @@ func ScoreBatch(ctx context.Context, store BatchStore, m *model.Model, opt Batch
 			flush()
 		}
 		b.Scores = append(b.Scores, caresignal.Score{PatientID: r.PatientID, MonthsEnrolled: inst.MonthsEnrolled,
-			HazardNext: p.Hazard[0], SurvivalEnd: p.Survival[opt.Horizon-1], ExpectedMonths: p.ExpectedMonths, MedianMonths: p.MedianMonths,
+			HazardNext: p.Hazard[0], Risk30: caresignal.Risk30(p.Hazard, inst.DaysElapsed), SurvivalEnd: p.Survival[opt.Horizon-1], ExpectedMonths: p.ExpectedMonths, MedianMonths: p.MedianMonths,
 			Drivers: m.Drivers(p.Explanation, 2)})
 		if opt.KeepPredictions {
 			b.Predictions = append(b.Predictions, p)
@@ -183,15 +183,16 @@ func DaysElapsed(asOf, enrolledOn time.Time, month int) int {
 	return min(max(d, 0), caresignal.MonthDays-1)
 }
 
-// assignBands sets each score's risk band by its rank of next-month
-// hazard in the run, ties in patient order (the worklist's order).
+// assignBands sets each score's risk band by its rank of the risk within
+// the next 30 days in the run, ties in patient order (the worklist's
+// order).
 func assignBands(scores []caresignal.Score) {
 	order := make([]int, len(scores))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		if c := cmp.Compare(scores[b].HazardNext, scores[a].HazardNext); c != 0 {
+		if c := cmp.Compare(scores[b].Risk30, scores[a].Risk30); c != 0 {
 			return c
 		}
 		return strings.Compare(scores[a].PatientID, scores[b].PatientID)

@@ -10,7 +10,7 @@ import (
 	"github.com/caresignal/caresignal"
 )
 
-var scoreColumns = []string{"run_id", "patient_id", "months_enrolled", "hazard_next", "survival_end", "expected_months", "median_months", "band", "drivers"}
+var scoreColumns = []string{"run_id", "patient_id", "months_enrolled", "hazard_next", "survival_end", "expected_months", "median_months", "band", "drivers", "risk_30d"}
 
 // ReplaceScores writes one scoring run in a transaction, replacing any
 // earlier run of the same model version and as-of date.
@@ -41,7 +41,7 @@ func (s *Store) ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scor
 			if band == 0 {
 				band = caresignal.BandLow.Level()
 			}
-			return append(dst, id, sc.PatientID, sc.MonthsEnrolled, sc.HazardNext, sc.SurvivalEnd, sc.ExpectedMonths, median, band, encodeDrivers(sc.Drivers))
+			return append(dst, id, sc.PatientID, sc.MonthsEnrolled, sc.HazardNext, sc.SurvivalEnd, sc.ExpectedMonths, median, band, encodeDrivers(sc.Drivers), sc.Risk30)
 		}, nil)
 	})
 	if err != nil {

@@ -137,11 +137,11 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from, args...).Scan(&out.Total); err != nil {
 		return out, fmt.Errorf("%s: counting the worklist: %w", s.d.Name, err)
 	}
-	order := " ORDER BY s.hazard_next DESC, s.patient_id"
+	order := " ORDER BY s.risk_30d DESC, s.patient_id"
 	switch q.Sort {
 	case "", caresignal.SortRisk:
 	case caresignal.SortLost:
-		order = " ORDER BY s.expected_months, s.hazard_next DESC, s.patient_id"
+		order = " ORDER BY s.expected_months, s.risk_30d DESC, s.patient_id"
 	default:
 		return out, caresignal.Invalidf("sort", "unknown order %q: use risk or lost", string(q.Sort))
 	}
@@ -149,8 +149,8 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 	if q.Limit > 0 {
 		page = " LIMIT " + strconv.Itoa(q.Limit) + " OFFSET " + strconv.Itoa(q.Offset)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT s.patient_id, s.months_enrolled, s.hazard_next, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers,"+
-		" COALESCE(p.program, ''), COALESCE(p.channel, ''), prev.patient_id, prev.hazard_next, prev.band"+from+order+page, args...)
+	rows, err := s.db.QueryContext(ctx, "SELECT s.patient_id, s.months_enrolled, s.hazard_next, s.risk_30d, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers,"+
+		" COALESCE(p.program, ''), COALESCE(p.channel, ''), prev.patient_id, prev.risk_30d, prev.band"+from+order+page, args...)
 	if err != nil {
 		return out, fmt.Errorf("%s: reading the worklist: %w", s.d.Name, err)
 	}
@@ -161,10 +161,10 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 		var band int
 		var drivers string
 		var prevPatient sql.NullString
-		var prevHazard sql.NullFloat64
+		var prevRisk sql.NullFloat64
 		var prevBand sql.NullInt64
-		if err := rows.Scan(&r.PatientID, &r.MonthsEnrolled, &r.HazardNext, &r.SurvivalEnd, &r.ExpectedMonths, &median, &band, &drivers,
-			&r.Program, &r.Channel, &prevPatient, &prevHazard, &prevBand); err != nil {
+		if err := rows.Scan(&r.PatientID, &r.MonthsEnrolled, &r.HazardNext, &r.Risk30, &r.SurvivalEnd, &r.ExpectedMonths, &median, &band, &drivers,
+			&r.Program, &r.Channel, &prevPatient, &prevRisk, &prevBand); err != nil {
 			return out, fmt.Errorf("%s: reading the worklist: %w", s.d.Name, err)
 		}
 		if median.Valid {
@@ -176,8 +176,8 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 			return out, err
 		}
 		if prevPatient.Valid {
-			h := prevHazard.Float64
-			r.PreviousHazard, r.PreviousBand = &h, caresignal.BandOfLevel(int(prevBand.Int64))
+			h := prevRisk.Float64
+			r.PreviousRisk, r.PreviousBand = &h, caresignal.BandOfLevel(int(prevBand.Int64))
 			r.New = band < int(prevBand.Int64)
 		} else {
 			r.New = prev != nil
@@ -282,7 +282,7 @@ func (s *Store) lastContacts(ctx context.Context, rows []caresignal.WorklistRow)
 // PatientScores returns every run's score of a patient, oldest first.
 func (s *Store) PatientScores(ctx context.Context, patientID string) ([]caresignal.PatientScore, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT r.id, r.model_name, r.model_version, r.as_of, r.scored_at, r.horizon,"+
-		" s.months_enrolled, s.hazard_next, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers"+
+		" s.months_enrolled, s.hazard_next, s.risk_30d, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers"+
 		" FROM scores s JOIN score_runs r ON r.id = s.run_id WHERE s.patient_id = "+s.d.Bind(1)+" ORDER BY r.as_of, r.id", patientID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading a patient's scores: %w", s.d.Name, err)
@@ -297,7 +297,7 @@ func (s *Store) PatientScores(ctx context.Context, patientID string) ([]caresign
 		var band int
 		var drivers string
 		if err := rows.Scan(&id, &ps.Run.Model.Name, &ps.Run.Model.Version, &asOf, &scoredAt, &ps.Run.Horizon,
-			&ps.MonthsEnrolled, &ps.HazardNext, &ps.SurvivalEnd, &ps.ExpectedMonths, &median, &band, &drivers); err != nil {
+			&ps.MonthsEnrolled, &ps.HazardNext, &ps.Risk30, &ps.SurvivalEnd, &ps.ExpectedMonths, &median, &band, &drivers); err != nil {
 			return nil, fmt.Errorf("%s: reading a patient's scores: %w", s.d.Name, err)
 		}
 		if ps.Run.AsOf, err = parseDate(asOf); err != nil {

@@ -28,7 +28,7 @@ func testWorklist(t *testing.T, open Opener) {
 	var prevScores, scores []caresignal.Score
 	for i, p := range patients {
 		byID[p.ID] = p
-		sc := caresignal.Score{PatientID: p.ID, MonthsEnrolled: i % 9, HazardNext: float64((i*37)%200) / 1000,
+		sc := caresignal.Score{PatientID: p.ID, MonthsEnrolled: i % 9, HazardNext: float64((i*37)%200) / 1000, Risk30: float64((i*41)%200) / 999,
 			SurvivalEnd: 0.5, ExpectedMonths: float64((i*53)%120) / 10}
 		sc.Band = caresignal.BandOfRank((i*7)%200, 200) // any assignment: the store keeps what it is given
 		if i%3 == 0 {
@@ -39,6 +39,7 @@ func testWorklist(t *testing.T, open Opener) {
 		if i%4 != 0 { // a quarter are new since the previous run
 			ps := sc
 			ps.HazardNext /= 2
+			ps.Risk30 /= 3
 			ps.Band = caresignal.Bands[(i/4)%3]
 			ps.Drivers = nil
 			prevScores = append(prevScores, ps)
@@ -71,8 +72,8 @@ func testWorklist(t *testing.T, open Opener) {
 			if q.Sort == caresignal.SortLost && a.ExpectedMonths != b.ExpectedMonths {
 				return compare(a.ExpectedMonths, b.ExpectedMonths)
 			}
-			if a.HazardNext != b.HazardNext {
-				return compare(b.HazardNext, a.HazardNext)
+			if a.Risk30 != b.Risk30 {
+				return compare(b.Risk30, a.Risk30)
 			}
 			return strings.Compare(a.PatientID, b.PatientID)
 		})
@@ -130,8 +131,11 @@ func testWorklist(t *testing.T, open Opener) {
 			t.Fatalf("row %s = %+v, stored %+v", r.PatientID, r, sc)
 		}
 		prev, had := prevByID[r.PatientID]
-		if had != (r.PreviousHazard != nil) || (had && (*r.PreviousHazard != prev.HazardNext || r.PreviousBand != prev.Band)) {
-			t.Fatalf("row %s: previous hazard %v band %q, want %v (%v) %q", r.PatientID, r.PreviousHazard, r.PreviousBand, prev.HazardNext, had, prev.Band)
+		if had != (r.PreviousRisk != nil) || (had && (*r.PreviousRisk != prev.Risk30 || r.PreviousBand != prev.Band)) {
+			t.Fatalf("row %s: previous risk %v band %q, want %v (%v) %q", r.PatientID, r.PreviousRisk, r.PreviousBand, prev.Risk30, had, prev.Band)
+		}
+		if r.HazardNext != sc.HazardNext || r.Risk30 != sc.Risk30 {
+			t.Fatalf("row %s: hazard %v, risk %v; stored %v, %v", r.PatientID, r.HazardNext, r.Risk30, sc.HazardNext, sc.Risk30)
 		}
 	}
 	for _, q := range []caresignal.WorklistQuery{{Sort: "oldest"}, {Band: "severe"}, {Offset: -1}} {
@@ -146,7 +150,7 @@ func testWorklist(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 2 || !hist[0].Run.AsOf.Equal(prevRun.AsOf) || hist[1].HazardNext != scores[5].HazardNext || hist[0].HazardNext != prevByID[id].HazardNext {
+	if len(hist) != 2 || !hist[0].Run.AsOf.Equal(prevRun.AsOf) || hist[1].HazardNext != scores[5].HazardNext || hist[0].HazardNext != prevByID[id].HazardNext || hist[1].Risk30 != scores[5].Risk30 {
 		t.Errorf("PatientScores(%s) = %+v", id, hist)
 	}
 	if hist, err := s.PatientScores(ctx, "nobody"); err != nil || len(hist) != 0 {

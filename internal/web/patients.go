@@ -34,6 +34,8 @@ type patientPage struct {
 	Enrolled bool
 	AsOf     time.Time
 	Result   *result // the patient now
+	Risk30   float64 // the risk of dropping off in the next 30 days
+	DaysLeft int     // days left of the month in progress
 	Drivers  []driverRow
 	// The what-if panel: the form, and the curves with its changes.
 	Fields    []formField
@@ -137,6 +139,7 @@ func (s *server) newPatientPage(w http.ResponseWriter, r *http.Request) (*patien
 		return page, &d
 	}
 	page.Result = newResult(p, d.inst, m.Link.ScaleName())
+	page.Risk30, page.DaysLeft = caresignal.Risk30(p.Hazard, d.inst.DaysElapsed), caresignal.MonthDays-d.inst.DaysElapsed
 	page.Drivers = driverRows(m, p.Explanation)
 	for _, in := range m.Inputs() {
 		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
@@ -310,15 +313,15 @@ func historyChart(scores []caresignal.PatientScore) template.HTML {
 	for i, sc := range scores {
 		cats[i] = sc.Run.AsOf.Format("Jan 2")
 		labels[i] = "as of " + sc.Run.AsOf.Format(time.DateOnly)
-		vals[i] = sc.HazardNext
+		vals[i] = sc.Risk30
 	}
 	return plot.Bars(plot.BarChart{
-		Title:      "Risk of dropping off in the month in progress, at each scoring run",
+		Title:      "Risk of dropping off within 30 days, at each scoring run",
 		Height:     200,
 		Categories: cats,
 		Labels:     labels,
 		XLabel:     "scores as of",
-		Y:          plot.Axis{Label: "risk this month", Percent: true},
+		Y:          plot.Axis{Label: "risk, next 30 days", Percent: true},
 		Series:     []plot.BarSeries{{Values: vals, Color: hazardColor}},
 	})
 }

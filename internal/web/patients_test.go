@@ -71,7 +71,7 @@ func openSQLite(t testing.TB) caresignal.Store {
 	return store
 }
 
-var rowRE = regexp.MustCompile(`<td class="n" data-label="rank">(\d+)</td>\s*<td data-label="patient"><a href="/patients/([^"]+)">`)
+var rowRE = regexp.MustCompile(`<td class="n" data-label="rank">(\d+)</td>\s*<td data-label="patient"><span><a href="/patients/([^"]+)">`)
 
 // worklistIDs returns the ranks and patient ids of a worklist page.
 func worklistIDs(body string) (ranks []int, ids []string) {
@@ -207,7 +207,7 @@ func TestPatientPage(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("patient page: %d %.300s", code, body)
 	}
-	for _, want := range []string{"Patient " + top.PatientID, pctOf(top.HazardNext), top.Drivers[0].Words, "Risk at each scoring run", "No contact recorded yet", `<svg`, "What if"} {
+	for _, want := range []string{"Patient " + top.PatientID, pctOf(top.Risk30), top.Drivers[0].Words, "Risk at each scoring run", "No contact recorded yet", `<svg`, "What if"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("patient page lacks %q", want)
 		}
@@ -263,7 +263,7 @@ func TestPatientPage(t *testing.T) {
 		t.Error("the patient page does not list the contact just recorded")
 	}
 	_, _, body = getBody(t, srv, "/worklist")
-	if !strings.Contains(body, "no answer<span class=\"sub\">") {
+	if !strings.Contains(body, "<span>no answer<span class=\"sub\">") {
 		t.Error("the worklist does not show the last contact")
 	}
 	resp, err = client.PostForm(srv.URL+"/patients/"+top.PatientID+"/contacts", url.Values{"outcome": {"maybe"}})

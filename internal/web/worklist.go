@@ -210,10 +210,10 @@ func newWorklistRow(row caresignal.WorklistRow, rank int, list caresignal.Workli
 	switch {
 	case list.Previous == nil:
 		out.Change = "—"
-	case row.PreviousHazard == nil:
+	case row.PreviousRisk == nil:
 		out.Change = "new"
 	default:
-		d := 100 * (row.HazardNext - *row.PreviousHazard)
+		d := 100 * (row.Risk30 - *row.PreviousRisk)
 		out.Change = signedPoints(d)
 		if math.Abs(d) >= 0.05 {
 			out.Trend = "up"
@@ -268,28 +268,28 @@ func (s *server) handleWorklistCSV() http.Handler {
 		}
 		var b strings.Builder
 		cw := csv.NewWriter(&b)
-		header := []string{"rank", "patient_id", "program", "channel", "months_enrolled", "risk_band", "risk_this_month", "risk_previous_run",
+		header := []string{"rank", "patient_id", "program", "channel", "months_enrolled", "risk_band", "risk_next_30_days", "risk_next_30_days_previous_run", "risk_rest_of_month",
 			"engaged_after_horizon", "expected_months", "expected_months_lost", "median_months", "horizon", "driver_1", "driver_2", "new_to_list",
 			"last_contact_at", "last_contact_outcome", "scores_as_of", "model_version"}
 		cw.Write(header)
 		num := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 		for i, row := range list.Rows {
 			rec := []string{strconv.Itoa(i + 1), row.PatientID, row.Program, row.Channel, strconv.Itoa(row.MonthsEnrolled), string(row.Band),
-				num(row.HazardNext), "", num(row.SurvivalEnd), num(row.ExpectedMonths), num(float64(list.Run.Horizon) - row.ExpectedMonths), "",
+				num(row.Risk30), "", num(row.HazardNext), num(row.SurvivalEnd), num(row.ExpectedMonths), num(float64(list.Run.Horizon) - row.ExpectedMonths), "",
 				strconv.Itoa(list.Run.Horizon), "", "", strconv.FormatBool(row.New), "", "", list.Run.AsOf.Format(time.DateOnly), list.Run.Model.Version}
-			if row.PreviousHazard != nil {
-				rec[7] = num(*row.PreviousHazard)
+			if row.PreviousRisk != nil {
+				rec[7] = num(*row.PreviousRisk)
 			}
 			if row.MedianMonths != nil {
-				rec[11] = strconv.Itoa(*row.MedianMonths)
+				rec[12] = strconv.Itoa(*row.MedianMonths)
 			}
 			for j, d := range row.Drivers {
 				if j < 2 {
-					rec[13+j] = d.Words
+					rec[14+j] = d.Words
 				}
 			}
 			if lc := row.LastContact; lc != nil {
-				rec[16], rec[17] = lc.At.UTC().Format(time.RFC3339), lc.Outcome
+				rec[17], rec[18] = lc.At.UTC().Format(time.RFC3339), lc.Outcome
 			}
 			for j := range rec {
 				rec[j] = csvCell(rec[j])
