@@ -47,6 +47,10 @@ func (s *Store) ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scor
 	if err != nil {
 		return fmt.Errorf("%s: writing scores: %w", s.d.Name, err)
 	}
+	// Fresh statistics, so that the worklist's queries are planned for
+	// the table as it now is rather than as it was before the run (the
+	// scores are written; a failure here only costs speed).
+	s.db.ExecContext(ctx, "ANALYZE scores")
 	return nil
 }
 

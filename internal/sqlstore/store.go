@@ -85,6 +85,8 @@ type Store struct {
 
 	predMu    sync.Mutex
 	predStmts [len(stmtRows)]*sql.Stmt // the INSERTs of prediction records, by stmtRows
+
+	levels sync.Map // a run's program and channel levels, by run (runLevels)
 }
 
 var (

@@ -103,40 +103,51 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 		out.Previous = &prev.run
 		prevID = prev.id
 	}
-	b := s.d.Bind
-	args := []any{prevID, cur.id}
-	from := " FROM scores s LEFT JOIN patients p ON p.patient_id = s.patient_id" +
-		" LEFT JOIN scores prev ON prev.run_id = " + b(1) + " AND prev.patient_id = s.patient_id" +
-		" WHERE s.run_id = " + b(2)
-	arg := func(v any) string {
-		args = append(args, v)
-		return b(len(args))
+	if q.Band != "" && q.Band.Level() == 0 {
+		return out, caresignal.Invalidf("band", "unknown risk band %q: use high, medium or low", string(q.Band))
 	}
-	if q.Program != "" {
-		from += " AND p.program = " + arg(q.Program)
-	}
-	if q.Channel != "" {
-		from += " AND p.channel = " + arg(q.Channel)
-	}
-	if q.Band != "" {
-		if q.Band.Level() == 0 {
-			return out, caresignal.Invalidf("band", "unknown risk band %q: use high, medium or low", string(q.Band))
+	// build writes the FROM and WHERE clauses and their arguments (in
+	// the order of their placeholders: SQLite's are positional); the
+	// count needs the joins only for the filters on them.
+	build := func(joins bool) (string, []any) {
+		b := s.d.Bind
+		var args []any
+		arg := func(v any) string {
+			args = append(args, v)
+			return b(len(args))
 		}
-		from += " AND s.band = " + arg(q.Band.Level())
-	}
-	if q.New {
-		if prev == nil {
-			from += " AND 1 = 0"
-		} else {
-			from += " AND (prev.patient_id IS NULL OR s.band < prev.band)"
+		sql := " FROM scores s"
+		if joins {
+			sql += " LEFT JOIN patients p ON p.patient_id = s.patient_id" +
+				" LEFT JOIN scores prev ON prev.run_id = " + arg(prevID) + " AND prev.patient_id = s.patient_id"
 		}
+		sql += " WHERE s.run_id = " + arg(cur.id)
+		if q.Program != "" {
+			sql += " AND p.program = " + arg(q.Program)
+		}
+		if q.Channel != "" {
+			sql += " AND p.channel = " + arg(q.Channel)
+		}
+		if q.Band != "" {
+			sql += " AND s.band = " + arg(q.Band.Level())
+		}
+		if q.New {
+			if prev == nil {
+				sql += " AND 1 = 0"
+			} else {
+				sql += " AND (prev.patient_id IS NULL OR s.band < prev.band)"
+			}
+		}
+		if id := strings.TrimSpace(q.PatientID); id != "" {
+			sql += ` AND UPPER(s.patient_id) LIKE UPPER(` + arg("%"+likeEscape.Replace(id)+"%") + `) ESCAPE '\'`
+		}
+		return sql, args
 	}
-	if id := strings.TrimSpace(q.PatientID); id != "" {
-		from += ` AND UPPER(s.patient_id) LIKE UPPER(` + arg("%"+likeEscape.Replace(id)+"%") + `) ESCAPE '\'`
-	}
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+from, args...).Scan(&out.Total); err != nil {
+	countFrom, countArgs := build(q.Program != "" || q.Channel != "" || q.New)
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*)"+countFrom, countArgs...).Scan(&out.Total); err != nil {
 		return out, fmt.Errorf("%s: counting the worklist: %w", s.d.Name, err)
 	}
+	from, args := build(true)
 	order := " ORDER BY s.risk_30d DESC, s.patient_id"
 	switch q.Sort {
 	case "", caresignal.SortRisk:
@@ -194,7 +205,7 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 		name string
 		dst  *[]string
 	}{{"program", &out.Programs}, {"channel", &out.Channels}} {
-		if *col.dst, err = s.runLevels(ctx, cur.id, col.name); err != nil {
+		if *col.dst, err = s.runLevels(ctx, cur, col.name); err != nil {
 			return out, err
 		}
 	}
@@ -202,8 +213,15 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 }
 
 // runLevels lists the values of a column of patients among a run's
-// scored patients.
-func (s *Store) runLevels(ctx context.Context, runID int64, column string) ([]string, error) {
+// scored patients. A run's levels are read once: its scores do not
+// change (scoring again writes a new run, scored at another time), and a
+// load that could change the patients' programs clears the scores.
+func (s *Store) runLevels(ctx context.Context, run runRow, column string) ([]string, error) {
+	runID := run.id
+	key := strconv.FormatInt(runID, 10) + "/" + strconv.FormatInt(run.run.ScoredAt.UnixNano(), 10) + "/" + column
+	if v, ok := s.levels.Load(key); ok {
+		return v.([]string), nil
+	}
 	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT p."+column+" FROM scores s JOIN patients p ON p.patient_id = s.patient_id WHERE s.run_id = "+
 		s.d.Bind(1)+" ORDER BY 1", runID)
 	if err != nil {
@@ -220,7 +238,11 @@ func (s *Store) runLevels(ctx context.Context, runID int64, column string) ([]st
 			out = append(out, v.String)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.levels.Store(key, out)
+	return out, nil
 }
 
 const contactSelect = "SELECT id, patient_id, at, outcome, note, recorded_by FROM contacts "

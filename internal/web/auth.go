@@ -440,7 +440,13 @@ func plainPath(p string) bool {
 
 func (s *server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderLogin(w, r, http.StatusOK, localPath(r.URL.Query().Get("next")), "")
+		next := localPath(r.URL.Query().Get("next"))
+		if s.cfg.Access == nil {
+			// Development mode has no logins: there is nothing to log in to.
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+		s.renderLogin(w, r, http.StatusOK, next, "")
 	})
 }
 

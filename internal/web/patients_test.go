@@ -354,3 +354,20 @@ func TestContactRoles(t *testing.T) {
 		t.Error("the patient's id reached the log")
 	}
 }
+
+// TestDevModeHasNoLogin: development mode has no login page; it sends the
+// browser on to where it was going.
+func TestDevModeHasNoLogin(t *testing.T) {
+	srv, _ := testServer(t)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{"/login?next=/worklist": "/worklist", "/login": "/", "/login?next=//evil.example/": "/"} {
+		resp, err := c.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("GET %s in development mode: %d to %q, want 303 to %s", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
