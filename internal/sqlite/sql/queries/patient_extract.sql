@@ -6,4 +6,4 @@ SELECT pp.patient_id, pp.month, pp.status, 0 AS event,
        pp.sessions_last_month, pp.days_since_last_session, pp.messages_last_month
 FROM person_period pp
 JOIN patients p ON p.patient_id = pp.patient_id
-WHERE pp.status = 'current' AND pp.patient_id = ?
+WHERE pp.patient_id = ? AND +pp.status = 'current' -- by the primary key, not the status index
