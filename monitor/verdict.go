@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -267,13 +268,7 @@ func (r *Report) headline(cs []check) string {
 		}
 		lead = fmt.Sprintf("%s, %s (calibration slope %.2f, where 1 is ideal). The model may need recalibrating.", where, slopeMeaning(*m.CalibrationSlope), *m.CalibrationSlope)
 	default:
-		var names []string
-		for _, c := range cs {
-			if c.failed && strings.HasPrefix(c.id, "drift.") {
-				names = append(names, c.text)
-			}
-		}
-		lead = fmt.Sprintf("The patients scored now differ from those the model learned from: %s. Its predictions may be less reliable for them.", names[0])
+		lead = r.driftHeadline()
 	}
 	lead = upperFirst(lead)
 	if n > 1 {
@@ -324,6 +319,32 @@ func (r *Report) expectedHeadline() string {
 	}
 	return fmt.Sprintf("Drop-offs have run %s what the model expects since %s%s: %s against %.0f expected over %s. The model may be out of date.",
 		sizeWord(float64(realised), expected), since.Format("January 2006"), where, count(realised), expected, plural(runs, "monthly run"))
+}
+
+// driftHeadline names the inputs that drifted, the largest shift first.
+func (r *Report) driftHeadline() string {
+	var drifted []eval.FeatureDrift
+	for _, f := range append(slices.Clone(r.Drift.Features), derefDrift(r.Drift.Prediction)...) {
+		if f.Status == eval.DriftWarn || f.Status == eval.DriftBreach {
+			drifted = append(drifted, f)
+		}
+	}
+	psi := func(f eval.FeatureDrift) float64 {
+		if f.PSI == nil {
+			return 0
+		}
+		return *f.PSI
+	}
+	slices.SortStableFunc(drifted, func(a, b eval.FeatureDrift) int { return cmp.Compare(psi(b), psi(a)) })
+	names := make([]string, len(drifted))
+	for i, f := range drifted {
+		names[i] = f.Name
+		if f.Type == eval.TypePrediction {
+			names[i] = "the predicted next-month risk"
+		}
+	}
+	return fmt.Sprintf("The patients scored now differ from those the model learned from, most in %s; its predictions may be less reliable for them. %s.",
+		strings.Join(names, ", "), upperFirst(driftText(drifted[0])))
 }
 
 // sizeWord says how far a count is from its expectation: "43% above".
@@ -419,18 +440,18 @@ func driftText(f eval.FeatureDrift) string {
 			most = b
 		}
 	}
-	var s string
+	s := "drift in " + name + ": "
 	switch {
 	case most == nil:
-		s = name + " differs from training"
+		s += "live values differ from training"
 	case f.Type == eval.TypeCategorical:
-		s = fmt.Sprintf("%s has shifted: %s is %s of live patients against %s in training", name, most.Label, pct(most.LiveShare), pct(most.ReferenceShare))
+		s += fmt.Sprintf("%s is %s of live patients against %s in training", most.Label, pct(most.LiveShare), pct(most.ReferenceShare))
 	default:
 		dir := "higher"
 		if shift < 0 {
 			dir = "lower"
 		}
-		s = fmt.Sprintf("%s runs %s than in training (%s of live patients in %s against %s)", name, dir, pct(most.LiveShare), most.Label, pct(most.ReferenceShare))
+		s += fmt.Sprintf("live values run %s than in training (%s of live patients in %s against %s)", dir, pct(most.LiveShare), most.Label, pct(most.ReferenceShare))
 	}
 	if f.OtherLevels > 0 {
 		s += fmt.Sprintf("; %s with a level training never saw", plural(f.OtherLevels, "patient"))

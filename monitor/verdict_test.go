@@ -166,10 +166,10 @@ func TestAssessDrift(t *testing.T) {
 		{Label: "≤ 40", ReferenceShare: 0.5, LiveShare: 0.3}, {Label: "> 40", ReferenceShare: 0.5, LiveShare: 0.7}}}
 	v := Assess(r)
 	if v.State != Warning || len(v.Findings) != 1 || v.Findings[0].Check != "drift.warn.age" ||
-		v.Findings[0].Text != "Age runs higher than in training (30% of live patients in ≤ 40 against 50%) (PSI 0.12, a moderate shift)" {
+		v.Findings[0].Text != "Drift in age: live values run higher than in training (30% of live patients in ≤ 40 against 50%) (PSI 0.12, a moderate shift)" {
 		t.Errorf("a moderate drift: %+v", v)
 	}
-	if !strings.HasPrefix(v.Headline, "The patients scored now differ from those the model learned from: age runs higher") {
+	if !strings.HasPrefix(v.Headline, "The patients scored now differ from those the model learned from, most in age; its predictions may be less reliable for them. Drift in age: live values run higher") {
 		t.Errorf("headline %q", v.Headline)
 	}
 	r.Drift.Features[0].Status = eval.DriftBreach

@@ -117,6 +117,7 @@ type server struct {
 	sessions      sessions
 	limiters      sync.Map // key id → *rate.Limiter
 	loginFailures failures // failed logins, by client and key id
+	checks        checksCache
 }
 
 // production returns the production model of the current set.
