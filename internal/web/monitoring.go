@@ -165,7 +165,11 @@ func (s *server) handleMonitoring() http.Handler {
 }
 
 // handleMonitoringReport serves the latest report's own HTML page, which
-// runs no script and loads nothing.
+// runs no script and loads nothing. It is drawn again from the stored
+// report by this build, so that its verdict is the monitoring page's even
+// for a report an older build wrote (whose page may say "Every check
+// passed" where this build's checks fail); a report this build cannot
+// read is served as it was stored.
 func (s *server) handleMonitoringReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, note := s.latestEvaluation(r)
@@ -173,10 +177,15 @@ func (s *server) handleMonitoringReport() http.Handler {
 			http.Error(w, note, http.StatusNotFound)
 			return
 		}
+		page := ev.HTML
+		var rep monitor.Report
+		if err := json.Unmarshal(ev.Report, &rep); err == nil && rep.Model != "" && rep.Flags != nil {
+			page = monitor.RenderHTML(&rep)
+		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
-		w.Write([]byte(ev.HTML))
+		w.Write([]byte(page))
 	})
 }
 

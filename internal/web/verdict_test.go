@@ -358,3 +358,34 @@ func TestModelCard(t *testing.T) {
 		t.Errorf("the latest evaluation is %q", ev.Version)
 	}
 }
+
+// TestOlderReportJudgedAgain: a report stored by an older build, whose page
+// said "Every check passed" beside a calibration slope of 0.59, is shown
+// with this build's verdict on both the monitoring page and the report's.
+func TestOlderReportJudgedAgain(t *testing.T) {
+	m := testModel(t)
+	store := openStore(t)
+	rep := evaluationReport(m.Version, monitor.Passed)
+	rep.Outcomes.Metrics.CalibrationSlope = fptr(0.59)
+	rep.Outcomes.Metrics.CI = nil
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.SaveEvaluation(context.Background(), caresignal.Evaluation{Model: rep.Model, Version: rep.Version, Figures: map[string]float64{},
+		Flags: []string{}, Report: js, HTML: "<!doctype html><title>r</title><div class=good><b>Every check passed.</b></div>"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewHandler(Config{Model: m, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Mode: "dev"}))
+	defer srv.Close()
+	_, _, page := getBody(t, srv, "/monitoring")
+	_, h, report := getBody(t, srv, "/monitoring/report")
+	for what, p := range map[string]string{"page": page, "report": report} {
+		if strings.Contains(p, "Every check passed") || !strings.Contains(p, `class="status st-failed"`) || !strings.Contains(text(p), "Calibration slope 0.59 over the follow-up") {
+			t.Errorf("the %s of an older report:\n%s", what, text(p))
+		}
+	}
+	if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("report policy %q", h.Get("Content-Security-Policy"))
+	}
+}
