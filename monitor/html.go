@@ -292,7 +292,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#5d667
 .st-unmeasured{background:#f1f2f4;border-color:#5d6675}.st-unmeasured .badge{background:#5d6675}
 .st-warning{background:#fff4d6;border-color:#8a5a00}.st-warning .badge{background:#8a5a00}
 .st-failed{background:#fdecec;border-color:#b3261e}.st-failed .badge{background:#b3261e}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));gap:1rem}
 svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 </style></head><body><main>
 <section>
