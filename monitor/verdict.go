@@ -71,9 +71,13 @@ func (v Verdict) Label() string {
 		return "not yet measurable"
 	case Warning:
 		return "warning"
-	default:
-		return "check failed"
+	case Failed:
+		if len(v.Findings) == 1 {
+			return "check failed"
+		}
+		return "checks failed"
 	}
+	return string(v.State)
 }
 
 // check is one check of a report: whether it could be measured, whether it

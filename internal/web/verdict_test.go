@@ -343,7 +343,7 @@ func TestModelCard(t *testing.T) {
 	saveReport(t, store, evaluationReport(m.Version, monitor.Failed))
 	_, _, page = getBody(t, srv, "/model")
 	body = text(page)
-	for _, want := range []string{"check failed", "Drop-offs have run 49% above", "calibration slope over the follow-up (1 is ideal) 0.590", "calibration slope of the worklist's month (1 is ideal) 1.020"} {
+	for _, want := range []string{"checks failed", "Drop-offs have run 49% above", "calibration slope over the follow-up (1 is ideal) 0.590", "calibration slope of the worklist's month (1 is ideal) 1.020"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("with an evaluation, the model page lacks %q", want)
 		}
