@@ -26,6 +26,10 @@ type NumericReference struct {
 	// percentile of sorted x₀ ≤ … ≤ x_{n−1} is x_j + f·(x_{j+1} − x_j) with
 	// j + f = (n − 1)·p/100.
 	Percentiles []float64 `json:"percentiles,omitempty"`
+	// Whole is true when every non-missing value is a whole number (a
+	// count, an age in years), so that a typical value shown for it is
+	// rounded. References saved before it was kept read false.
+	Whole bool `json:"whole,omitempty"`
 }
 
 // NewNumericReference profiles the non-missing values of an input (all
@@ -39,6 +43,7 @@ func NewNumericReference(values []float64, missing int) NumericReference {
 		sorted := slices.Clone(values)
 		slices.Sort(sorted)
 		r.Percentiles = Percentiles(sorted)
+		r.Whole = !slices.ContainsFunc(sorted, func(x float64) bool { return x != math.Trunc(x) })
 	}
 	return r
 }

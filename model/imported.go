@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/eval"
 	"github.com/caresignal/caresignal/feature"
 	"github.com/caresignal/caresignal/model/mlflow"
 	"github.com/caresignal/caresignal/model/sklearn"
@@ -156,9 +158,9 @@ func (im *Imported) decode(opt sklearn.Options) error {
 }
 
 // Inputs lists what the model takes, for forms and clients: the spec's
-// features of a native model (numeric ones prefilled with their training
-// mean, categorical ones with their levels), the classifier's inputs less
-// the period column of an imported one.
+// features of a native model, the classifier's inputs less the period
+// column of an imported one. A native model's defaults are values a
+// patient can have (see typicalValue and commonestLevel).
 func (m *Model) Inputs() []caresignal.Input {
 	if m.Imported != nil {
 		return m.Imported.Inputs
@@ -168,19 +170,55 @@ func (m *Model) Inputs() []caresignal.Input {
 		spec := m.Features.Spec.Features[i]
 		in := caresignal.Input{Name: f.Name, Description: spec.Description, Optional: f.Impute != ""}
 		if f.Type == feature.Numeric {
-			mean := f.Center
-			if spec.Transform == feature.Identity {
-				mean = f.TrainMean
-			}
-			in.Default = fmt.Sprint(math.Round(mean*100) / 100)
+			in.Default = m.typicalValue(i)
 		} else {
 			in.Categorical = true
 			in.Levels = append([]string{f.Reference}, f.Levels...)
-			in.Default = f.Reference
+			in.Default = commonestLevel(&f)
 		}
 		out[i] = in
 	}
 	return out
+}
+
+// typicalValue is the default of numeric feature i: the median of its
+// training rows (the reference's 50th percentile), rounded to a whole
+// number when every training value was one (counts, ages), so that a form
+// never offers 1.13 missed appointments. The median rather than the
+// commonest value, because a continuous input has no commonest value.
+// An artifact saved before references were kept falls back to the
+// training mean, to two decimals.
+func (m *Model) typicalValue(i int) string {
+	if ref := m.reference; ref != nil && i < len(ref.Features) {
+		if nr := ref.Features[i].Numeric; nr != nil && len(nr.Percentiles) == eval.ReferencePoints {
+			med := nr.Percentiles[50]
+			if nr.Whole {
+				// Type-7 medians of whole numbers are whole or halves;
+				// a half rounds away from zero, as math.Round does.
+				return strconv.FormatFloat(math.Round(med), 'f', -1, 64)
+			}
+			return strconv.FormatFloat(med, 'g', 3, 64)
+		}
+	}
+	f := &m.Features.Features[i]
+	mean := f.Center
+	if m.Features.Spec.Features[i].Transform == feature.Identity {
+		mean = f.TrainMean
+	}
+	return fmt.Sprint(math.Round(mean*100) / 100)
+}
+
+// commonestLevel is the level of a categorical feature with the most
+// training rows, ties to the earlier in column order (the reference
+// first); the reference level when the counts were not kept.
+func commonestLevel(f *feature.FittedFeature) string {
+	best := f.Reference
+	for _, l := range f.Levels {
+		if f.LevelCounts[l] > f.LevelCounts[best] {
+			best = l
+		}
+	}
+	return best
 }
 
 // predictImported scores an instance with an imported classifier: the

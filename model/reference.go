@@ -135,3 +135,20 @@ func (r *Reference) check(ft *feature.Fitted) error {
 	}
 	return nil
 }
+
+// TrainingRange returns the smallest and largest value of numeric input
+// name among the rows the model was fitted on (its reference's 0th and
+// 100th percentiles). ok is false for a categorical or unknown input, an
+// imported model, and an artifact saved before references were kept,
+// which therefore warn of nothing.
+func (m *Model) TrainingRange(name string) (lo, hi float64, ok bool) {
+	if m.reference == nil {
+		return 0, 0, false
+	}
+	for _, f := range m.reference.Features {
+		if f.Name == name && f.Numeric != nil && len(f.Numeric.Percentiles) == eval.ReferencePoints {
+			return f.Numeric.Percentiles[0], f.Numeric.Percentiles[eval.ReferencePoints-1], true
+		}
+	}
+	return 0, 0, false
+}

@@ -45,6 +45,7 @@ type driftView struct {
 
 type reportView struct {
 	R            *Report
+	Verdict      Verdict
 	SubjectsRun  string
 	Generated    string
 	FollowUp     string
@@ -96,7 +97,7 @@ func sortedMonths(m map[string]float64) []int {
 }
 
 func buildView(rep *Report) *reportView {
-	v := &reportView{R: rep, SubjectsRun: SubjectsRun, Generated: rep.GeneratedAt.Format("2006-01-02 15:04 MST")}
+	v := &reportView{R: rep, Verdict: Assess(rep), SubjectsRun: SubjectsRun, Generated: rep.GeneratedAt.Format("2006-01-02 15:04 MST")}
 	if !rep.FollowUpAsOf.IsZero() {
 		v.FollowUp = rep.FollowUpAsOf.Format(time.DateOnly)
 	}
@@ -285,16 +286,21 @@ h1{font-size:1.4rem;margin:.2rem 0 .4rem}h2{font-size:1.1rem;margin:.2rem 0 .6re
 table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{padding:.25rem .5rem;border-bottom:1px solid #eceef2;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#5d6675}
 .flag{background:#fdecec}.ok{color:#17663a}.bad{color:#b3261e;font-weight:600}
-.banner{padding:.6rem .8rem;border-radius:6px;background:#fdecec;border:1px solid #f3b7b3;margin:.6rem 0}
-.good{padding:.6rem .8rem;border-radius:6px;background:#eaf6ee;border:1px solid #b7dfc4;margin:.6rem 0}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1rem}
+.status{padding:.6rem .8rem;border-radius:6px;margin:.6rem 0;border:1px solid;border-left-width:6px}.status p{margin:.3rem 0}.status ul{margin:.2rem 0 .4rem;padding-left:1.2rem}
+.badge{display:inline-block;padding:0 .4rem;border-radius:4px;color:#fff;margin-right:.3rem}
+.st-passed{background:#eaf6ee;border-color:#17663a}.st-passed .badge{background:#17663a}
+.st-unmeasured{background:#f1f2f4;border-color:#5d6675}.st-unmeasured .badge{background:#5d6675}
+.st-warning{background:#fff4d6;border-color:#8a5a00}.st-warning .badge{background:#8a5a00}
+.st-failed{background:#fdecec;border-color:#b3261e}.st-failed .badge{background:#b3261e}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));gap:1rem}
 svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 </style></head><body><main>
 <section>
 <h1>Evaluation of {{.R.Model}} version {{.R.Version}}</h1>
 <p class="muted">Written {{.Generated}}{{with .FollowUp}}; outcomes from the person-period table as of {{.}}{{end}}.</p>
-{{if .R.Flags}}<div class="banner"><b>{{len .R.Flags}} check(s) failed:</b> {{range $i, $f := .R.Flags}}{{if lt $i 12}}{{if $i}}, {{end}}<code>{{$f}}</code>{{end}}{{end}}{{if gt (len .R.Flags) 12}} and {{sub (len .R.Flags) 12}} more (listed in the JSON){{end}}</div>
-{{else}}<div class="good"><b>Every check passed.</b></div>{{end}}
+{{with .Verdict}}<div class="status st-{{.State}}" role="status"><p><b class="badge">{{.Label}}</b> {{.Headline}}</p>
+{{with .Findings}}<p><b>Failed checks</b></p><ul>{{range $i, $f := .}}{{if lt $i 12}}<li>{{$f.Text}} <span class="muted">({{$f.Check}})</span></li>{{end}}{{end}}</ul>{{if gt (len .) 12}}<p>and {{sub (len .) 12}} more (listed in the JSON).</p>{{end}}{{end}}
+{{with .Unmeasured}}<p><b>Not measured</b></p><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}</div>{{end}}
 {{with .R.Notes}}<ul class="muted">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </section>
 

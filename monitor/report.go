@@ -176,9 +176,6 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 	}
 	rep.Figures["parity.checked"] = float64(rep.Parity.Checked)
 	rep.Figures["parity.mismatched"] = float64(rep.Parity.Mismatched)
-	if !rep.Parity.OK() {
-		rep.Flags = append(rep.Flags, "parity")
-	}
 
 	rep.Shadows, err = CompareShadows(ctx, store, caresignal.PredictionFilter{Model: opt.Model, From: opt.ParitySince})
 	if err != nil {
@@ -304,11 +301,6 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 	}
 	// Over every run's group rows, not one run's.
 	FlagGroups(rep.Expected, opt.Level)
-	for _, e := range rep.Expected {
-		if e.Flag {
-			rep.Flags = append(rep.Flags, fmt.Sprintf("expected.%s.%s", e.AsOf.Format(time.DateOnly), e.Group))
-		}
-	}
 	if rep.Outcomes == nil {
 		rep.Notes = append(rep.Notes, "no scoring run has a complete month of follow-up yet, so there are no outcome metrics: they need a run scored at least a month before the latest ELT")
 	} else {
@@ -346,12 +338,11 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 					// reference level, for the engagement model's).
 					rep.Figures["unseen."+f.Name] = float64(f.OtherLevels)
 				}
-				if f.Status == "warn" || f.Status == "breach" {
-					rep.Flags = append(rep.Flags, "drift."+f.Status+"."+f.Name)
-				}
 			}
 		}
 	}
+	// The failed checks, as Assess reads them from the same data.
+	rep.Flags = flags(rep.checks())
 	rep.Figures["flags"] = float64(len(rep.Flags))
 	rep.ElapsedSec = time.Since(start).Seconds()
 	return rep, nil

@@ -136,7 +136,10 @@ func TestReportCatchesDrift(t *testing.T) {
 		}
 		html := RenderHTML(rep)
 		checkHTML(t, html)
-		for _, want := range []string{"Accuracy against outcomes", "Expected against realised", "Drift of inputs", "Online against offline", "check(s) failed"} {
+		for _, want := range []string{"Accuracy against outcomes", "Expected against realised", "Drift of inputs", "Online against offline",
+			// The verdict first, with its direction: drop-offs above what
+			// the model expects, in red.
+			`class="status st-failed"`, "Drop-offs have run", "above what the model expects since", "Failed checks"} {
 			if !strings.Contains(html, want) {
 				t.Errorf("the report lacks %q", want)
 			}

@@ -91,8 +91,7 @@ func NewHandler(cfg Config) *Handler {
 	}
 	s.scorer = scorer
 	if cfg.Store != nil {
-		s.evals = &evaluationCache{store: cfg.Store}
-		s.metrics.registry.MustRegister(s.evals)
+		s.metrics.registry.MustRegister(&evaluationCache{store: cfg.Store})
 	}
 	s.routes(mux)
 	var h http.Handler = mux
@@ -110,7 +109,6 @@ type server struct {
 	metrics *metrics
 	models  *serving.Models
 	scorer  *serving.Scorer
-	evals   *evaluationCache // the latest evaluation, for /metrics and the pages' notices
 	// apiMethods maps the JSON routes' paths the fallback knows to their
 	// methods (see routes).
 	apiMethods map[string][]string
@@ -119,6 +117,7 @@ type server struct {
 	sessions      sessions
 	limiters      sync.Map // key id → *rate.Limiter
 	loginFailures failures // failed logins, by client and key id
+	checks        checksCache
 }
 
 // production returns the production model of the current set.

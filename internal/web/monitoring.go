@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/monitor"
 )
 
 // evaluationCache holds the latest stored evaluation for /metrics, read
@@ -82,10 +84,13 @@ type monitoringPage struct {
 	chrome
 	Note       string
 	Evaluation *caresignal.Evaluation
-	Key        []figure // the headline figures, when the report has them
-	Figures    []figure // every figure
-	Flags      []string // the first failed checks
-	MoreFlags  int
+	// Verdict is the plain-language status, the report's own (see
+	// monitor.Assess).
+	Verdict  monitor.Verdict
+	Key      []figure          // the headline figures, when the report has them
+	Figures  []figure          // every figure
+	Findings []monitor.Finding // the first failed checks, in words
+	More     []monitor.Finding // the rest
 }
 
 type figure struct {
@@ -101,6 +106,7 @@ var keyFigures = []figure{
 	{Name: "uno_c", Help: "Uno's concordance (censoring-weighted)"},
 	{Name: "ibs", Help: "integrated Brier score (lower is better)"},
 	{Name: "next_month.calibration.slope", Help: "calibration slope of the worklist's month (1 is ideal)"},
+	{Name: "calibration.slope", Help: "calibration slope over the follow-up (1 is ideal; 0.8 to 1.25 tolerated)"},
 	{Name: "parity.checked", Help: "logged predictions rescored offline"},
 	{Name: "parity.mismatched", Help: "of which differ (0 is required)"},
 }
@@ -138,8 +144,9 @@ func (s *server) handleMonitoring() http.Handler {
 					page.Key = append(page.Key, k)
 				}
 			}
-			page.Flags = ev.Flags[:min(len(ev.Flags), shownFlags)]
-			page.MoreFlags = len(ev.Flags) - len(page.Flags)
+			page.Verdict = verdictOf(ev)
+			f := page.Verdict.Findings
+			page.Findings, page.More = f[:min(len(f), shownFlags)], f[min(len(f), shownFlags):]
 			for n, v := range ev.Figures {
 				page.Figures = append(page.Figures, figure{Name: n, Value: v})
 			}
@@ -158,7 +165,11 @@ func (s *server) handleMonitoring() http.Handler {
 }
 
 // handleMonitoringReport serves the latest report's own HTML page, which
-// runs no script and loads nothing.
+// runs no script and loads nothing. It is drawn again from the stored
+// report by this build, so that its verdict is the monitoring page's even
+// for a report an older build wrote (whose page may say "Every check
+// passed" where this build's checks fail); a report this build cannot
+// read is served as it was stored.
 func (s *server) handleMonitoringReport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev, note := s.latestEvaluation(r)
@@ -166,10 +177,15 @@ func (s *server) handleMonitoringReport() http.Handler {
 			http.Error(w, note, http.StatusNotFound)
 			return
 		}
+		page := ev.HTML
+		var rep monitor.Report
+		if err := json.Unmarshal(ev.Report, &rep); err == nil && rep.Model != "" && rep.Flags != nil {
+			page = monitor.RenderHTML(&rep)
+		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
-		w.Write([]byte(ev.HTML))
+		w.Write([]byte(page))
 	})
 }
 
@@ -183,4 +199,86 @@ func (s *server) handleMonitoringAPI() http.Handler {
 		}
 		writeJSON(s.log, w, http.StatusOK, ev)
 	})
+}
+
+// verdictOf is a stored evaluation's verdict: that of its report, read
+// back, or, when the report cannot be read as one (written by another
+// build), its failed checks' ids in words.
+func verdictOf(ev *caresignal.Evaluation) monitor.Verdict {
+	var rep monitor.Report
+	if err := json.Unmarshal(ev.Report, &rep); err != nil || rep.Model == "" || rep.Flags == nil {
+		return monitor.AssessFlags(ev.Flags)
+	}
+	return monitor.Assess(&rep)
+}
+
+// checksNotice is the banner the pages that show scores carry while the
+// latest evaluation has failed checks.
+type checksNotice struct {
+	State    monitor.State
+	Label    string // the state in words
+	Headline string
+	Failed   int
+	// CanOpen: the page's user may open the monitoring page (the banner
+	// links to it only then).
+	CanOpen bool
+}
+
+// checksCache keeps the latest evaluation's notice, read from the
+// database at most every evaluationTTL and worked out again only when a
+// new evaluation was stored.
+type checksCache struct {
+	mu     sync.Mutex
+	at     time.Time
+	id     int64
+	notice *checksNotice
+}
+
+// checksNotice returns the notice of the latest evaluation's failed checks
+// for a page's banner (the "checksbanner" template), or nil when nothing
+// failed, there is no evaluation, or there is no database.
+func (s *server) checksNotice(r *http.Request) *checksNotice {
+	n := s.latestNotice(r)
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.CanOpen = s.can(r, levelViewer)
+	return &c
+}
+
+// latestNotice is the latest evaluation's notice, shared by every request.
+func (s *server) latestNotice(r *http.Request) *checksNotice {
+	if s.cfg.Store == nil {
+		return nil
+	}
+	c := &s.checks
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < evaluationTTL {
+		return c.notice
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	ev, err := s.cfg.Store.LatestEvaluation(ctx, "")
+	switch caresignal.ErrorCode(err) {
+	case "":
+	case caresignal.ENOTFOUND:
+		c.at, c.id, c.notice = time.Now(), 0, nil
+		return nil
+	default:
+		// The previous notice stays, for at most one TTL.
+		s.log.Error("reading the latest evaluation", "request_id", requestID(r.Context()), "err", err)
+		c.at = time.Now()
+		return c.notice
+	}
+	c.at = time.Now()
+	if ev.ID == c.id && c.id != 0 {
+		return c.notice
+	}
+	c.id, c.notice = ev.ID, nil
+	if v := verdictOf(&ev); len(v.Findings) > 0 {
+		c.notice = &checksNotice{State: v.State, Label: v.Label(), Headline: v.Headline, Failed: len(v.Findings)}
+	}
+	return c.notice
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"embed"
-	"fmt"
 	"html/template"
 	"math"
 	"net/http"
@@ -21,13 +20,23 @@ var templateFS embed.FS
 
 func parseTemplates() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"pct":        func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
-		"num":        func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
-		"add":        func(a, b int) int { return a + b },
-		"static":     staticPath,
+		"pct":    func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+		"num":    func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+		"add":    func(a, b int) int { return a + b },
+		"static": staticPath,
+		"deref":  func(p *float64) float64 { return *p },
 		"outcome":    caresignal.ContactOutcomeWords,
 		"pathescape": url.PathEscape,
-		"deref":      func(p *float64) float64 { return *p },
+		// plural writes a count with its noun: "1 month", "12 months".
+		"plural": plural,
+		// fig writes a figure: whole numbers in full (25,280), others to
+		// four significant digits.
+		"fig": func(x float64) string {
+			if x == math.Trunc(x) && math.Abs(x) < 1e12 {
+				return countInt(int(x))
+			}
+			return strconv.FormatFloat(x, 'g', 4, 64)
+		},
 		"count": func(n int) string {
 			s := strconv.Itoa(n)
 			for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
@@ -38,6 +47,16 @@ func parseTemplates() *template.Template {
 	}).ParseFS(templateFS, "templates/*.html"))
 }
 
+// plural writes a count with its noun, in the plural unless the count is
+// one: "1 month", "0 months", "12 months". Nouns with an irregular plural
+// are not needed yet.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // formField is one input of the what-if form.
 type formField struct {
 	Name, Label, Help string
@@ -46,6 +65,11 @@ type formField struct {
 	Options           []string // categorical levels, reference first
 	AllowEmpty        bool     // missing is imputed
 	Error             string
+	// Range is a numeric input's training range ("0 to 14"), empty when
+	// the model does not know it; Outside warns that the value lies
+	// beyond it.
+	Range, Outside string
+	lo, hi         float64
 }
 
 type contributionRow struct {
@@ -79,11 +103,17 @@ type indexPage struct {
 	Horizon        string
 	FormError      string
 	Result         *result
+	// Outside lists the inputs whose values lie outside the training
+	// range, where the model extrapolates.
+	Outside []string
+	// Checks is the latest evaluation's failed checks, for the banner.
+	Checks *checksNotice
 }
 
 func (s *server) handleIndex() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page := s.newIndexPage(r)
+		page.checkRanges()
 		// Show the curves of the reference patient straight away.
 		if inst, errs := page.instance(); len(errs) == 0 {
 			if p, err := page.Model.Predict(&inst); err == nil {
@@ -112,6 +142,7 @@ func (s *server) handleWhatIf() http.Handler {
 		page.MonthsEnrolled = strings.TrimSpace(r.PostForm.Get("months_enrolled"))
 		page.DaysElapsed = strings.TrimSpace(r.PostForm.Get("days_elapsed"))
 		page.Horizon = strings.TrimSpace(r.PostForm.Get("horizon"))
+		page.checkRanges()
 		inst, errs := page.instance()
 		if len(errs) == 0 {
 			p, err := s.scorer.WhatIf(call(r), page.Model, &inst)
@@ -145,20 +176,46 @@ func (s *server) handleWhatIf() http.Handler {
 	})
 }
 
-// newIndexPage fills the form with a typical patient: numeric features at
-// their training mean, categories at their reference level.
+// newIndexPage fills the form with a typical patient: the model's input
+// defaults (model.Model.Inputs: numeric inputs at their training median,
+// whole for counts; categories at their commonest level).
 func (s *server) newIndexPage(r *http.Request) *indexPage {
-	page := &indexPage{chrome: s.chrome(r, "/"), MonthsEnrolled: "0", DaysElapsed: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon)}
+	page := &indexPage{chrome: s.chrome(r, "/"), MonthsEnrolled: "0", DaysElapsed: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon),
+		Checks: s.checksNotice(r)}
 	m := page.Model
 	for _, in := range m.Inputs() {
 		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
 			Numeric: !in.Categorical, AllowEmpty: in.Optional, Value: in.Default}
 		if in.Categorical {
 			ff.Options = in.Levels
+		} else if lo, hi, ok := m.TrainingRange(in.Name); ok {
+			ff.lo, ff.hi = lo, hi
+			ff.Range = plot.FormatNumber(lo) + " to " + plot.FormatNumber(hi)
 		}
 		page.Fields = append(page.Fields, ff)
 	}
 	return page
+}
+
+// checkRanges marks the numeric inputs whose values lie outside the
+// training range. The model still scores them (the spec's limits decide
+// what it refuses), but there it extrapolates from no patient like this
+// one, so the page says so beside the input and above the result.
+func (p *indexPage) checkRanges() {
+	p.Outside = nil
+	for i := range p.Fields {
+		f := &p.Fields[i]
+		f.Outside = ""
+		if f.Range == "" || f.Value == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(f.Value, 64)
+		if err != nil || !(x < f.lo || x > f.hi) {
+			continue
+		}
+		f.Outside = "Outside the training range (" + f.Range + ")"
+		p.Outside = append(p.Outside, f.Name+" = "+f.Value+" (training range "+f.Range+")")
+	}
 }
 
 // instance converts the form to an Instance, or returns messages by field.
@@ -205,10 +262,10 @@ func newResult(p caresignal.Prediction, inst caresignal.Instance, scale string) 
 	r := &result{P: p, Scale: scale, MonthsEnrolled: inst.MonthsEnrolled, Horizon: inst.Horizon, FirstMonth: inst.MonthsEnrolled + 1,
 		Survival: survivalChart(inst.MonthsEnrolled, p.Survival),
 		Hazard:   hazardChart(inst.MonthsEnrolled, p.Hazard),
-		Median:   fmt.Sprintf("not within %d months", inst.Horizon),
+		Median:   "not within " + plural(inst.Horizon, "month"),
 		DropBy:   1 - p.Survival[len(p.Survival)-1]}
 	if p.MedianMonths != nil {
-		r.Median = fmt.Sprintf("%d months", *p.MedianMonths)
+		r.Median = plural(*p.MedianMonths, "month")
 	}
 	// Bars share a scale of at least half a unit of log-odds, so that a
 	// patient near the reference does not get full-width bars for
@@ -251,18 +308,21 @@ type modelPage struct {
 	Months   int
 	CV       template.HTML // nil without cross-validation
 	CVInfo   *model.CVCurve
+	Card     *modelCard
 }
 
-// handleModelPage shows the served model as a statistician reads it: the
-// ratios with intervals as a forest plot and a table, the baseline hazard
-// of a typical patient, and the cross-validation curve.
+// handleModelPage shows the served model's card (which version serves,
+// trained when and on what, held-out and live metrics, known limits) and
+// the model as a statistician reads it: the ratios with intervals as a
+// forest plot and a table, the baseline hazard of a typical patient, and
+// the cross-validation curve.
 func (s *server) handleModelPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ch := s.chrome(r, "/model")
 		m := ch.Model
 		sum := m.Summary()
 		if !m.Explains() {
-			page := &modelPage{chrome: ch, Summary: sum, Months: caresignal.DefaultHorizon}
+			page := &modelPage{chrome: ch, Summary: sum, Months: caresignal.DefaultHorizon, Card: s.newModelCard(r, m)}
 			if h := m.ReferenceHazard(page.Months); h != nil {
 				page.Hazard = hazardChart(0, h)
 			}
@@ -272,7 +332,7 @@ func (s *server) handleModelPage() http.Handler {
 		bw := m.Features.Baseline.Width()
 		page := &modelPage{chrome: ch, Summary: sum,
 			Features: sum.Coefficients[bw:], Baseline: sum.Coefficients[:bw],
-			Months: min(m.Features.Baseline.Last, caresignal.MaxHorizon)}
+			Months: min(m.Features.Baseline.Last, caresignal.MaxHorizon), Card: s.newModelCard(r, m)}
 		page.Forest = forestPlot(page.Features, sum.Ratio)
 		page.Hazard = hazardChart(0, m.ReferenceHazard(page.Months))
 		if cv := m.Training.Penalty.CV; cv != nil && len(cv.Lambdas) > 1 {

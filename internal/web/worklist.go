@@ -141,8 +141,8 @@ func staleness(asOf, now time.Time, cadence time.Duration) string {
 	case 7 * 24 * time.Hour:
 		every = "weekly"
 	}
-	return fmt.Sprintf("These scores are as of %s, %d days ago, and the scheduled run (caresignal run) is meant to score %s: drop-offs and new patients since then are not in them. Check the scheduled run.",
-		asOf.Format(time.DateOnly), int(age.Hours()/24), every)
+	return fmt.Sprintf("These scores are as of %s, %s ago, and the scheduled run (caresignal run) is meant to score %s: drop-offs and new patients since then are not in them. Check the scheduled run.",
+		asOf.Format(time.DateOnly), plural(int(age.Hours()/24), "day"), every)
 }
 
 func (s *server) now() time.Time {
