@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// The web app's style sheet (and any script it comes to need) is served
-// as files embedded in the binary, never inline: the pages' Content-
-// Security-Policy allows no inline style or script.
+// The web app's style sheet and icon (and any script it comes to need)
+// are served as files embedded in the binary, never inline: the pages'
+// Content-Security-Policy allows no inline style or script.
 //
 //go:embed static
 var staticFS embed.FS
@@ -49,6 +49,8 @@ func loadStatic() (map[string]staticFile, map[string]string) {
 			ct = "text/css; charset=utf-8"
 		case ".js":
 			ct = "text/javascript; charset=utf-8"
+		case ".svg":
+			ct = "image/svg+xml"
 		default:
 			panic("web: no content type for static/" + e.Name())
 		}
