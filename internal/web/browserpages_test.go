@@ -161,20 +161,16 @@ func TestBrowserPages(t *testing.T) {
 	b.login(caresignal.RoleViewer)
 
 	b.open("/worklist")
-	run, top, err := b.server.store.TopScores(context.Background(), 50)
+	wl, err := b.server.store.Worklist(context.Background(), caresignal.WorklistQuery{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := b.texts("table tbody tr td:first-child")
-	want := make([]string, len(top))
-	for i, s := range top {
-		want[i] = s.PatientID
-	}
-	if len(want) != 50 || !slices.Equal(ids, want) {
+	ids := b.worklistIDs()
+	if want := rowIDs(wl.Rows); len(want) != 50 || !slices.Equal(ids, want) {
 		t.Errorf("the worklist shows %d patients %q…, the database's top 50 are %q…", len(ids), ids[:min(3, len(ids))], want[:min(3, len(want))])
 	}
-	if txt := b.text("main .card"); !strings.Contains(txt, "as of "+run.AsOf.Format("2006-01-02")) {
-		t.Errorf("the worklist does not give its scores' as-of date %s", run.AsOf.Format("2006-01-02"))
+	if txt := b.text("main .card"); !strings.Contains(txt, "as of "+wl.Run.AsOf.Format("2006-01-02")) {
+		t.Errorf("the worklist does not give its scores' as-of date %s", wl.Run.AsOf.Format("2006-01-02"))
 	}
 
 	b.open("/model")

@@ -42,6 +42,7 @@ type patientPage struct {
 	Horizon   string
 	FormError string
 	WhatIf    *result
+	WhatIf30  float64 // its risk of dropping off in the next 30 days
 	Compare   template.HTML
 	Changed   []string // the inputs the what-if changed
 	// The risk history across scoring runs, oldest first.
@@ -215,6 +216,7 @@ func (s *server) handlePatientWhatIf() http.Handler {
 			switch {
 			case err == nil:
 				page.WhatIf = newResult(p, inst, page.Model.Link.ScaleName())
+				page.WhatIf30 = caresignal.Risk30(p.Hazard, inst.DaysElapsed)
 				base := d.inst
 				base.Horizon = inst.Horizon
 				if bp, err := page.Model.Predict(&base); err == nil {

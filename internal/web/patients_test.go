@@ -240,7 +240,7 @@ func TestPatientPage(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, "Changed: sessions last month, days since last session") || !strings.Contains(page, "with the changes") {
 		t.Fatalf("what-if: %d %.400s", resp.StatusCode, page)
 	}
-	first := regexp.MustCompile(`<b>([0-9.]+)%</b><span>chance of dropping off in month \d+, with the changes \(now ([0-9.]+)%\)`).FindStringSubmatch(page)
+	first := regexp.MustCompile(`<b>([0-9.]+)%</b><span>chance of dropping off in the next 30 days, with the changes \(now ([0-9.]+)%\)`).FindStringSubmatch(page)
 	if first == nil {
 		t.Fatal("what-if: no comparison of this month's risk")
 	}
