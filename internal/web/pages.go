@@ -20,11 +20,11 @@ var templateFS embed.FS
 
 func parseTemplates() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"pct":    func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
-		"num":    func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
-		"add":    func(a, b int) int { return a + b },
-		"static": staticPath,
-		"deref":  func(p *float64) float64 { return *p },
+		"pct":        func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" },
+		"num":        func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+		"add":        func(a, b int) int { return a + b },
+		"static":     staticPath,
+		"deref":      func(p *float64) float64 { return *p },
 		"outcome":    caresignal.ContactOutcomeWords,
 		"pathescape": url.PathEscape,
 		// plural writes a count with its noun: "1 month", "12 months".
