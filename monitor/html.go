@@ -372,6 +372,12 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 {{range .R.Shadows}}<tr><td>{{.Shadow}}</td><td>{{.Production}}</td><td class="n">{{.Pairs}}</td><td class="n">{{f4 .MeanProduction}} → {{f4 .MeanShadow}}</td><td class="n">{{f4 .MeanDiff}}</td><td class="n">{{f4 .MeanAbsDiff}}</td><td class="n">{{f4 .P95AbsDiff}}</td><td class="n">{{f4 .MaxAbsDiff}}</td><td class="n">{{fp .Correlation}}</td><td class="n">{{fp .TopDecileAgreement}}</td></tr>{{end}}
 </tbody></table></section>{{end}}
 
+{{if .R.Outreach}}<section><h2>Outreach to the high band</h2>
+<p class="muted">Each run's high band is its top tenth by the risk of dropping off in the next 30 days, the patients the worklist puts first. Contacted: a contact was recorded after the run was scored (the outcome is the latest one's). Dropped off: left disengaged since the run's as-of date, by the latest data. Outreach is an intervention: a patient reached may stay because of the call, so the drop-offs of contacted patients no longer measure the model alone.</p>
+<table><thead><tr><th>run as of</th><th class="n">high band</th><th class="n">contacted</th><th>latest outcome</th><th class="n">dropped off, contacted</th><th class="n">dropped off, not contacted</th></tr></thead><tbody>
+{{range .R.Outreach}}<tr><td>{{date .AsOf}}</td><td class="n">{{.Flagged}}</td><td class="n">{{.Contacted}}</td><td>{{.Outcomes}}</td><td class="n">{{.DroppedContacted}} of {{.Contacted}}</td><td class="n">{{.DroppedOthers}} of {{sub .Flagged .Contacted}}</td></tr>{{end}}
+</tbody></table></section>{{end}}
+
 {{if .R.Runs}}<section><h2>Scoring runs in the prediction log</h2>
 <table><thead><tr><th>run</th><th>as of</th><th>version</th><th class="n">patients</th></tr></thead><tbody>
 {{range .R.Runs}}<tr><td><code>{{.ID}}</code></td><td>{{date .AsOf}}</td><td>{{.Version}}</td><td class="n">{{.Patients}}</td></tr>{{end}}

@@ -84,11 +84,14 @@ type Report struct {
 	Drift *eval.DriftReport `json:"drift"`
 	// DriftWindow says which live rows the drift section compares: a
 	// scoring run, or the API requests of a time window.
-	DriftWindow string             `json:"drift_window,omitempty"`
-	Flags       []string           `json:"flags"`
-	Figures     map[string]float64 `json:"figures"`
-	Notes       []string           `json:"notes"`
-	ElapsedSec  float64            `json:"elapsed_seconds"`
+	DriftWindow string `json:"drift_window,omitempty"`
+	// Outreach says what followed the care team's contacts with each
+	// run's high band, newest run first (OutreachRun).
+	Outreach   []OutreachRun      `json:"outreach"`
+	Flags      []string           `json:"flags"`
+	Figures    map[string]float64 `json:"figures"`
+	Notes      []string           `json:"notes"`
+	ElapsedSec float64            `json:"elapsed_seconds"`
 }
 
 // RunInfo describes one scoring run in the prediction log.
@@ -340,6 +343,14 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 				}
 			}
 		}
+	}
+	progress("following up the care team's contacts")
+	if rep.Outreach, err = outreach(ctx, store, rep.Runs); err != nil {
+		return nil, err
+	}
+	if len(rep.Outreach) > 0 {
+		rep.Figures["outreach.flagged"] = float64(rep.Outreach[0].Flagged)
+		rep.Figures["outreach.contacted"] = float64(rep.Outreach[0].Contacted)
 	}
 	// The failed checks, as Assess reads them from the same data.
 	rep.Flags = flags(rep.checks())

@@ -94,10 +94,33 @@ func TestReportCatchesDrift(t *testing.T) {
 			}
 			scored += scoreNow(t, s, m)
 		}
+		// The care team calls three patients of the newest run's high
+		// band; a fourth was called before that run, which does not
+		// count for it.
+		high, err := s.Worklist(ctx, caresignal.WorklistQuery{Band: caresignal.BandHigh, Limit: 4})
+		if err != nil || len(high.Rows) != 4 {
+			t.Fatalf("the high band: %v", err)
+		}
+		for i, r := range high.Rows {
+			at, outcome := time.Now(), caresignal.ContactReached
+			if i == 1 {
+				outcome = caresignal.ContactNoAnswer
+			}
+			if i == 3 {
+				at = high.Run.ScoredAt.Add(-time.Hour)
+			}
+			if _, err := s.RecordContact(ctx, caresignal.Contact{PatientID: r.PatientID, At: at, Outcome: outcome, By: "nurse"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var stages []string
 		rep, err := BuildReport(ctx, s, ReportOptions{Bootstrap: 20, Seed: 3, Progress: func(st string) { stages = append(stages, st) }})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(rep.Outreach) != 5 || rep.Outreach[0].Contacted != 3 || rep.Outreach[0].ByOutcome[caresignal.ContactReached] != 2 ||
+			rep.Outreach[0].ByOutcome[caresignal.ContactNoAnswer] != 1 || rep.Outreach[0].Flagged != high.Total || rep.Figures["outreach.contacted"] != 3 {
+			t.Errorf("outreach: %+v, want 3 of the newest run's %d contacted (2 reached, 1 no answer)", rep.Outreach, high.Total)
 		}
 		if rep.Model != m.Name || rep.Version != m.Version || len(rep.Runs) != 5 || !rep.Parity.OK() || rep.Parity.Checked != scored || len(stages) < 4 {
 			t.Fatalf("report of %s@%s, %d runs, parity %s, stages %q", rep.Model, rep.Version, len(rep.Runs), rep.Parity.Summary(), stages)
@@ -137,6 +160,7 @@ func TestReportCatchesDrift(t *testing.T) {
 		html := RenderHTML(rep)
 		checkHTML(t, html)
 		for _, want := range []string{"Accuracy against outcomes", "Expected against realised", "Drift of inputs", "Online against offline",
+			"Outreach to the high band", "reached 2, no answer 1",
 			// The verdict first, with its direction: drop-offs above what
 			// the model expects, in red.
 			`class="status st-failed"`, "Drop-offs have run", "above what the model expects since", "Failed checks"} {
