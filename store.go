@@ -139,7 +139,7 @@ type Score struct {
 	// Risk30 is the probability of dropping off within the next 30 days
 	// (Risk30): the same window for every patient, whatever part of
 	// their month has passed. The worklist ranks by it.
-	Risk30 float64
+	Risk30         float64
 	SurvivalEnd    float64 // survival to the end of the horizon
 	ExpectedMonths float64
 	MedianMonths   *int

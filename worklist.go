@@ -163,7 +163,7 @@ type WorklistRow struct {
 	// PreviousRisk is the patient's Risk30 in the previous run; nil when
 	// that run did not score the patient.
 	PreviousRisk *float64
-	PreviousBand   Band
+	PreviousBand Band
 	// New: the previous run did not score the patient (enrolled since),
 	// or scored them in a lower band. Never set when there is no
 	// previous run.
