@@ -54,7 +54,7 @@ func TestCompareHorizons(t *testing.T) {
 	run.Patients = append(run.Patients, Scored{Features: base}, Scored{Features: map[string]caresignal.Value{"age": caresignal.Num(40)}})
 	outcomes = append(outcomes, Outcome{Time: 0}, Outcome{Time: 2, Event: true})
 
-	c, err := CompareHorizons(run, outcomes, []*model.Model{cf, lm})
+	c, err := CompareHorizons(run, outcomes, []*model.Model{cf, lm}, HorizonOptions{Bootstrap: 50, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +79,24 @@ func TestCompareHorizons(t *testing.T) {
 		}
 		if got := c.Models[k]; got.HorizonModel != m.HorizonModel() || !reflect.DeepEqual(got.ByHorizon, want) {
 			t.Errorf("%s: metrics differ from eval.ByHorizon on its predictions", m.HorizonModel())
+		}
+	}
+	for _, m := range c.Models {
+		if len(m.SlopeCI) != 4 || len(m.IBSCI) != 4 {
+			t.Fatalf("%s: %d slope and %d IBS intervals, want 4", m.HorizonModel, len(m.SlopeCI), len(m.IBSCI))
+		}
+		for k, iv := range m.IBSCI {
+			if ibs := m.ByHorizon[k].IBS; !(iv[0] <= iv[1]) || iv[0] > ibs+0.05 || iv[1] < ibs-0.05 {
+				t.Errorf("%s month %d: IBS %g, interval %v", m.HorizonModel, k+1, ibs, iv)
+			}
+		}
+	}
+	if len(c.Closer) != 4 {
+		t.Errorf("closer: %v", c.Closer)
+	}
+	for _, f := range c.Closer {
+		if f < 0 || f > 1 {
+			t.Errorf("closer share %g", f)
 		}
 	}
 	if c.Verdict == "" {

@@ -291,7 +291,8 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 			rep.Outcomes = sec
 			if len(opt.Compare) > 0 && m != nil {
 				progress("comparing models by horizon")
-				if rep.Horizons, err = CompareHorizons(r, outcomes, append([]*model.Model{m}, opt.Compare...)); err != nil {
+				if rep.Horizons, err = CompareHorizons(r, outcomes, append([]*model.Model{m}, opt.Compare...),
+					HorizonOptions{Bootstrap: max(opt.Bootstrap, 0), Seed: opt.Seed, Level: opt.Level}); err != nil {
 					return nil, err
 				}
 			}

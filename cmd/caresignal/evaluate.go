@@ -415,8 +415,11 @@ func printReport(e *env, prefix string, rep *monitor.Report) {
 			slopes := make([]string, len(m.ByHorizon))
 			for i, b := range m.ByHorizon {
 				slopes[i] = fmtOpt(b.CalibrationSlope)
+				if i < len(m.SlopeCI) && m.SlopeCI[i] != nil {
+					slopes[i] += fmt.Sprintf(" [%.2f, %.2f]", m.SlopeCI[i][0], m.SlopeCI[i][1])
+				}
 			}
-			fmt.Fprintf(e.stdout, "%s  %-13s %s  slopes %s; IBS %.4f\n", pad, m.HorizonModel, m.Version, strings.Join(slopes, " "), m.ByHorizon[len(m.ByHorizon)-1].IBS)
+			fmt.Fprintf(e.stdout, "%s  %-13s %s  slopes %s; IBS %.4f\n", pad, m.HorizonModel, m.Version, strings.Join(slopes, ", "), m.ByHorizon[len(m.ByHorizon)-1].IBS)
 		}
 		if h.Verdict != "" {
 			fmt.Fprintf(e.stdout, "%s  default by the rule: %s\n", pad, h.Verdict)
