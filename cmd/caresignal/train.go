@@ -273,14 +273,20 @@ func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
 	if t.Fit.CompressedRows > 0 {
 		compressed = fmt.Sprintf(", merged into %s binomial rows", count(t.Fit.CompressedRows))
 	}
-	fmt.Fprintf(e.stdout, "%strained %q (%s link) on %s rows (%s drop-offs, %s patients; %s held out%s) in %s: %d Newton iterations, |gradient| %.1e\n",
-		prefix, m.Name, m.Link, count(t.Fit.Rows), count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
+	rows := "rows"
+	if m.Landmark != nil {
+		rows = "stacked landmark rows"
+	}
+	fmt.Fprintf(e.stdout, "%strained %q (%s link) on %s %s (%s drop-offs, %s patients; %s held out%s) in %s: %d Newton iterations, |gradient| %.1e\n",
+		prefix, m.Name, m.Link, count(t.Fit.Rows), rows, count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
 		compressed, seconds(el), t.Fit.Iterations, t.Fit.GradNorm)
 	fmt.Fprintf(e.stdout, "      baseline: %s\n", ft.Baseline.Describe())
 	if l := m.Landmark; l != nil {
 		fmt.Fprintf(e.stdout, "      horizon model: %s; standard errors %s; the coefficients below are the month in progress's (lag 0)\n", l.Describe(), l.Variance)
 	}
 	switch pen := t.Penalty; {
+	case pen.Type == model.PenaltyNone && m.Landmark != nil:
+		fmt.Fprintf(e.stdout, "      penalty: none (maximum likelihood); log-likelihood of the stacked rows %.4f (no AIC: a patient's stacked rows are not independent)\n", t.Fit.LogLik)
 	case pen.Type == model.PenaltyNone:
 		fmt.Fprintf(e.stdout, "      penalty: none (maximum likelihood); log-likelihood %.4f, AIC %.2f\n", t.Fit.LogLik, t.Fit.Deviance+2*float64(len(m.Coef)))
 	case pen.CV != nil:
