@@ -45,9 +45,18 @@ import (
 // Format 2 took the version from the whole payload (the checksum's first
 // twelve hex digits), so every training had a version of its own; format-2
 // artifacts still load, with the version they were saved with.
+//
+// Format 4 is format 3 with a horizon_model member (see Landmark): a
+// landmark model is written as format 4, so that a build that predates it
+// refuses the file, naming its format, rather than scoring every month
+// with the month in progress's coefficients. A carry-forward model is
+// still written as format 3, byte for byte as before, and every format-2
+// or format-3 artifact loads as a carry-forward model.
 const (
 	Format        = "caresignal-model"
 	FormatVersion = 3
+	// FormatLandmark is the format of landmark models' artifacts.
+	FormatLandmark = 4
 )
 
 // formatWholePayload is the last format whose version is the checksum's
@@ -83,13 +92,20 @@ type payload struct {
 	// absent from imported models and from artifacts written before it
 	// was kept, whose checksums it therefore leaves unchanged.
 	Reference *Reference `json:"reference,omitempty"`
+	// HorizonModel describes a landmark model's lags (format 4 only);
+	// absent, the model carries its features forward.
+	HorizonModel *Landmark `json:"horizon_model,omitempty"`
 }
 
 // Marshal encodes m as an artifact and sets m.Version.
 func (m *Model) Marshal() ([]byte, error) {
+	cov, format := m.Cov, FormatVersion
+	if m.Landmark != nil {
+		cov, format = m.Landmark.cov, FormatLandmark
+	}
 	body, err := json.Marshal(payload{Kind: m.Kind, Link: m.Link, Features: m.Features,
-		Coefficients: m.Coefficients(), Covariance: m.Cov, CovarianceObserved: m.CovObserved,
-		Training: m.Training, Imported: m.Imported, Reference: m.reference})
+		Coefficients: m.Coefficients(), Covariance: cov, CovarianceObserved: m.CovObserved,
+		Training: m.Training, Imported: m.Imported, Reference: m.reference, HorizonModel: m.Landmark})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the model: %w", err)
 	}
@@ -98,7 +114,7 @@ func (m *Model) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("encoding the model: %w", err)
 	}
 	sum := sha256.Sum256(body)
-	env := envelope{Format: Format, FormatVersion: FormatVersion, Name: m.Name,
+	env := envelope{Format: Format, FormatVersion: format, Name: m.Name,
 		Version: version, Checksum: "sha256:" + hex.EncodeToString(sum[:]), Model: body}
 	out, err := json.MarshalIndent(env, "", " ")
 	if err != nil {
@@ -154,8 +170,8 @@ func Load(r io.Reader) (*Model, error) {
 	if env.FormatVersion == 1 {
 		return nil, corrupt("artifact format version 1 predates the link, penalty and baseline choices of version %d; retrain the model with this build (caresignal train)", FormatVersion)
 	}
-	if env.FormatVersion != formatWholePayload && env.FormatVersion != FormatVersion {
-		return nil, corrupt("artifact format version %d is not supported by this build, which reads versions %d and %d", env.FormatVersion, formatWholePayload, FormatVersion)
+	if env.FormatVersion != formatWholePayload && env.FormatVersion != FormatVersion && env.FormatVersion != FormatLandmark {
+		return nil, corrupt("artifact format version %d is not supported by this build, which reads versions %d to %d", env.FormatVersion, formatWholePayload, FormatLandmark)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, env.Model); err != nil || len(env.Model) == 0 {
@@ -185,11 +201,14 @@ func Load(r io.Reader) (*Model, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, corrupt("decoding the model: %v", err)
 	}
+	if (p.HorizonModel != nil) != (env.FormatVersion == FormatLandmark) {
+		return nil, corrupt("format version %d with a horizon_model member: only a format-%d artifact (a landmark model) has one, and it must", env.FormatVersion, FormatLandmark)
+	}
 	m := &Model{Name: env.Name, Version: env.Version, Kind: p.Kind, Link: p.Link,
 		Features: p.Features, Cov: p.Covariance, CovObserved: p.CovarianceObserved, Training: p.Training,
-		Imported: p.Imported}
+		Imported: p.Imported, Landmark: p.HorizonModel}
 	if m.Kind == KindSklearn {
-		if m.Imported == nil || m.Features != nil || len(p.Coefficients) > 0 || p.Reference != nil {
+		if m.Imported == nil || m.Features != nil || len(p.Coefficients) > 0 || p.Reference != nil || m.Landmark != nil {
 			return nil, corrupt("an imported model must hold the imported file and nothing else")
 		}
 		// The file is decoded again, by the same restricted loader, and
@@ -232,8 +251,18 @@ func (m *Model) check(cs []Coefficient) error {
 	if m.Name != m.Features.Spec.Name {
 		return fmt.Errorf("model name %q differs from its spec's %q", m.Name, m.Features.Spec.Name)
 	}
-	if len(cs) != m.Features.Width() {
-		return fmt.Errorf("%d coefficients for %d design columns", len(cs), m.Features.Width())
+	names := m.Features.Columns
+	if m.Landmark != nil {
+		if err := m.Landmark.check(); err != nil {
+			return fmt.Errorf("horizon model: %w", err)
+		}
+		if m.CovObserved != nil {
+			return errors.New("a landmark model has no observed-information covariance")
+		}
+		names = m.Landmark.columnNames(m.Features)
+	}
+	if len(cs) != len(names) {
+		return fmt.Errorf("%d coefficients for %d design columns", len(cs), len(names))
 	}
 	if len(m.Cov) != len(cs)*len(cs) {
 		return fmt.Errorf("covariance has %d entries for %d coefficients", len(m.Cov), len(cs))
@@ -247,8 +276,8 @@ func (m *Model) check(cs []Coefficient) error {
 		m.StdErrObserved = make([]float64, len(cs))
 	}
 	for j, c := range cs {
-		if c.Name != m.Features.Columns[j] {
-			return fmt.Errorf("coefficient %d is %q, design column %d is %q", j, c.Name, j, m.Features.Columns[j])
+		if c.Name != names[j] {
+			return fmt.Errorf("coefficient %d is %q, design column %d is %q", j, c.Name, j, names[j])
 		}
 		if math.IsNaN(c.Estimate) || math.IsInf(c.Estimate, 0) {
 			return fmt.Errorf("coefficient %q is not finite", c.Name)
@@ -257,6 +286,9 @@ func (m *Model) check(cs []Coefficient) error {
 		if m.StdErrObserved != nil {
 			m.StdErrObserved[j] = c.StdErrorObserved
 		}
+	}
+	if m.Landmark != nil {
+		m.Coef, m.StdErr, m.Cov = m.Landmark.setCoefficients(m.Features, m.Coef, m.StdErr, m.Cov)
 	}
 	return nil
 }

@@ -39,6 +39,11 @@ type Model struct {
 	// KindSklearn), which has no features, coefficients or covariance of
 	// its own.
 	Imported *Imported
+	// Landmark is set for a landmark (direct multi-horizon) model, whose
+	// months after the next have terms of their own; nil for a
+	// carry-forward model. Coef, StdErr and Cov are then those of the
+	// month in progress (lag 0), the standard errors cluster-robust.
+	Landmark *Landmark
 
 	reference *Reference // see Reference; nil for imported and older models
 }
@@ -83,6 +88,18 @@ func (m *Model) PeriodColumn() string {
 // ratios; an imported classifier has neither.
 func (m *Model) Explains() bool { return m.Imported == nil }
 
+// HorizonModel names how the model predicts the months after the next:
+// HorizonLandmark or HorizonCarryForward ("" for an imported model).
+func (m *Model) HorizonModel() string {
+	switch {
+	case m.Landmark != nil:
+		return HorizonLandmark
+	case m.Imported != nil:
+		return ""
+	}
+	return HorizonCarryForward
+}
+
 // Coefficient is one fitted design coefficient, on the encoded scale (per
 // standard deviation for standardised features, per indicator for levels
 // and months).
@@ -93,10 +110,18 @@ type Coefficient struct {
 	StdErrorObserved float64 `json:"std_error_observed,omitempty"`
 }
 
-// Coefficients lists the coefficients with their names.
+// Coefficients lists the coefficients with their names: a landmark
+// model's all lag groups', the month in progress's first.
 func (m *Model) Coefficients() []Coefficient {
 	if m.Features == nil {
 		return nil
+	}
+	if l := m.Landmark; l != nil {
+		cs := make([]Coefficient, len(l.coef))
+		for j := range l.coef {
+			cs[j] = Coefficient{Name: l.columns[j], Estimate: l.coef[j], StdError: l.stdErr[j]}
+		}
+		return cs
 	}
 	cs := make([]Coefficient, len(m.Coef))
 	for j := range m.Coef {

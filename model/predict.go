@@ -22,8 +22,10 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // Predict scores one patient: the hazard of each of the next Horizon months
 // (months MonthsEnrolled+1 …), the survival curve, its restricted mean and
-// median, and each feature's contribution. Time-varying features are held at
-// their current values for every future month.
+// median, and each feature's contribution. A carry-forward model holds
+// time-varying features at their current values for every future month; a
+// landmark model scores month k ahead with its lag k's terms on the
+// current features. The explanation is of the month in progress.
 //
 // Bad input returns a *caresignal.Error whose Field is relative to the
 // instance ("features.age", "horizon").
@@ -80,12 +82,33 @@ func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, e
 	if math.IsInf(eta, 0) || math.IsNaN(eta) {
 		return p, m.outOfRange(row)
 	}
+	// A landmark model's month k ahead has its lag group's terms: γ_g and
+	// β_g on today's features.
+	var lagBuf [16]float64
+	var lagEta []float64
+	if l := m.Landmark; l != nil {
+		lagEta = lagBuf[:0]
+		for g := range l.Starts {
+			e := l.gamma[g]
+			for j := ft.Baseline.Width(); j < len(row); j++ {
+				e += l.lagCoef[g][j] * row[j]
+			}
+			if math.IsInf(e, 0) || math.IsNaN(e) {
+				return p, caresignal.Invalidf("features", "the features' values together are too large in magnitude for this model to score")
+			}
+			lagEta = append(lagEta, e)
+		}
+	}
 	p.FeaturesHash = rowHash(row)
 	curves := make([]float64, 2*inst.Horizon)
 	p.PatientID = inst.PatientID
 	p.Hazard, p.Survival = curves[:inst.Horizon:inst.Horizon], curves[inst.Horizon:]
 	for i := range p.Hazard {
-		p.Hazard[i] = m.Link.Inverse(eta + ft.Baseline.Eta(inst.MonthsEnrolled+i+1, m.Coef))
+		e := eta
+		if lagEta != nil {
+			e = lagEta[m.Landmark.group(i)]
+		}
+		p.Hazard[i] = m.Link.Inverse(e + ft.Baseline.Eta(inst.MonthsEnrolled+i+1, m.Coef))
 	}
 	p.Hazard[0] = caresignal.MonthInProgress(p.Hazard[0], inst.DaysElapsed)
 	var median int

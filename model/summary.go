@@ -141,7 +141,12 @@ func (m *Model) Summary() Summary {
 	s.Penalty.CV = nil
 	penalised := t.Penalty.Type != PenaltyNone && t.Penalty.Type != ""
 	k := len(m.Coef)
-	if !penalised {
+	if m.Landmark != nil {
+		s.Baseline += "; " + m.Landmark.Describe()
+	}
+	// A landmark model's stacked rows are not independent: its
+	// log-likelihood is a working one, with no AIC or BIC.
+	if !penalised && m.Landmark == nil {
 		aic := t.Fit.Deviance + 2*float64(k)
 		bic := t.Fit.Deviance + float64(k)*math.Log(float64(t.Fit.Rows))
 		s.AIC, s.BIC = &aic, &bic
@@ -177,6 +182,14 @@ func (m *Model) summaryNotes(penalised bool) []string {
 	notes := []string{
 		"Estimates are on the " + m.Link.ScaleName() + " scale, per unit of each numeric input; levels are against the reference level; ratio = exp(estimate) is the " + m.Link.RatioName() + ", with a 95% Wald interval.",
 		"Standard errors come from the expected (Fisher) information, as R's glm reports them.",
+	}
+	if m.Landmark != nil {
+		notes[1] = "A landmark model: each lag group k months ahead has a term and coefficients of its own, fitted on the features known at the start of the month k months earlier. The coefficients shown are those of the month in progress (lag 0), which the explanations use; the artifact holds every lag group's."
+		notes = append(notes, "Standard errors are cluster-robust by patient (a sandwich on the stacked rows, which repeat each patient's features once per lag and so are not independent); the model-based ones would be too small.")
+		if penalised {
+			notes = append(notes, "The fit is penalised ("+m.Training.Penalty.Type+"): estimates are shrunk towards zero, the sandwich's bread is the penalised information, so standard errors and intervals are approximate, and no p-values, AIC or BIC are given.")
+		}
+		return notes
 	}
 	if m.Link == survival.CLogLog {
 		notes = append(notes, "Under the cloglog link the coefficients are log hazard ratios of the grouped-time proportional hazards model; std_error_observed is from the observed information.")

@@ -57,6 +57,12 @@ type TrainOptions struct {
 	OnIteration func(survival.Iteration)
 	// OnCV is told when each cross-validation fit is done.
 	OnCV func(done, total int)
+	// HorizonModel is HorizonCarryForward ("" too) or HorizonLandmark.
+	HorizonModel string
+	// Lags is the number of lags a landmark model stacks, 0..Lags−1;
+	// default caresignal.DefaultHorizon. Later months are predicted with
+	// the last lag group's terms.
+	Lags int
 }
 
 // DefaultTrainOptions are a logit link, an L2 penalty with its strength
@@ -71,6 +77,19 @@ func (opt TrainOptions) Validate() error { return opt.validate() }
 
 // validate checks the options and fills in the defaults.
 func (opt *TrainOptions) validate() error {
+	switch opt.HorizonModel {
+	case "", HorizonCarryForward:
+		opt.HorizonModel, opt.Lags = HorizonCarryForward, 0
+	case HorizonLandmark:
+		if opt.Lags == 0 {
+			opt.Lags = caresignal.DefaultHorizon
+		}
+		if opt.Lags < 1 || opt.Lags > caresignal.MaxHorizon {
+			return caresignal.Invalidf("lags", "a landmark model stacks between 1 and %d lags, got %d", caresignal.MaxHorizon, opt.Lags)
+		}
+	default:
+		return caresignal.Invalidf("horizon-model", "unknown horizon model %q (want %q or %q)", opt.HorizonModel, HorizonCarryForward, HorizonLandmark)
+	}
 	if !(opt.Holdout >= 0 && opt.Holdout < 1) {
 		return caresignal.Invalidf("holdout", "holdout share must be at least 0 and below 1, got %g", opt.Holdout)
 	}
@@ -161,6 +180,21 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 	}
 	prob := survival.Problem{X: d.X, Y: d.Y, Link: opt.Link, Alpha: opt.Alpha,
 		Penalised: penalised, Names: fitted.Columns, References: referenceLevels(fitted)}
+	var folds []int
+	if opt.CV {
+		folds = foldsByPatient(fitX, opt.Folds)
+	}
+	// A landmark model fits the stacked rows instead: one per lag of each
+	// person-period row, each patient's rows in its fold.
+	var ld *landmarkDesign
+	if opt.HorizonModel == HorizonLandmark {
+		if ld, err = stackLandmark(fitted, fitX, d, opt.Lags, folds); err != nil {
+			return nil, err
+		}
+		prob = ld.prob
+		prob.Link, prob.Alpha = opt.Link, opt.Alpha
+		folds = ld.fold
+	}
 	compress := fitted.AllCategorical()
 	// whole is the problem the final fit solves: the rows merged into
 	// binomial counts once, when every feature is categorical.
@@ -171,7 +205,7 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 
 	start := time.Now()
 	if opt.CV {
-		cv, err := crossValidate(ctx, prob, whole, foldsByPatient(fitX, opt.Folds), compress, opt)
+		cv, err := crossValidate(ctx, prob, whole, folds, compress, opt)
 		if err != nil {
 			return nil, fmt.Errorf("cross-validating the penalty: %w", err)
 		}
@@ -196,10 +230,27 @@ func Train(ctx context.Context, spec *feature.Spec, x *caresignal.Extract, opt T
 	m := &Model{Name: spec.Name, Kind: KindDiscreteHazard, Link: opt.Link,
 		Features: fitted, Coef: fit.Coef, StdErr: fit.StdErr, Cov: fit.Cov,
 		StdErrObserved: fit.StdErrObserved, CovObserved: fit.CovObserved}
+	if ld != nil {
+		// A patient's stacked rows share their features and overlap in
+		// time: the model-based standard errors would be too small. The
+		// sandwich by patient is kept instead, and the model's own
+		// coefficients are those of the month in progress (lag 0).
+		// The bread is the expected information's inverse under either
+		// link, as R's sandwich::vcovCL takes it for a glm.
+		cov, se, err := survival.ClusterCovariance(prob, fit.Coef, fit.Cov, ld.cluster)
+		if err != nil {
+			return nil, fmt.Errorf("the landmark model's cluster-robust covariance: %w", err)
+		}
+		m.Landmark = ld.lm
+		m.Coef, m.StdErr, m.Cov = ld.lm.setCoefficients(fitted, fit.Coef, se, cov)
+		m.StdErrObserved, m.CovObserved = nil, nil
+	}
 
+	// Training metrics and the drift reference are of the person-period
+	// rows' own months (a landmark model's lag 0).
 	p := make([]float64, d.X.Rows())
 	for i := range p {
-		p[i] = opt.Link.Inverse(d.X.Dot(i, fit.Coef))
+		p[i] = opt.Link.Inverse(d.X.Dot(i, m.Coef))
 	}
 	info.Train = eval.EvaluateBinary(p, d.Y)
 	// The reference for drift: the fitted rows' inputs and hazards.

@@ -59,6 +59,7 @@ type reportView struct {
 	Groups       []expectedView
 	DriftPlot    template.HTML
 	Drift        []driftView
+	Horizons     template.HTML
 	CalTable     []eval.CalibrationMonth
 }
 
@@ -142,6 +143,7 @@ func buildView(rep *Report) *reportView {
 		}
 	}
 	v.ExpectedPlot = expectedPlot(months)
+	v.Horizons = horizonSection(rep.Horizons)
 	if d := rep.Drift; d != nil {
 		feats := slices.Clone(d.Features)
 		if d.Prediction != nil {
@@ -329,7 +331,7 @@ svg{max-width:100%;height:auto}code{font-size:.9em}details{margin:.4rem 0}
 {{range $.CalTable}}<tr><td class="n">{{.Month}}</td><td class="n">{{.AtRisk}}</td><td class="n">{{.Events}}</td><td class="n">{{fp .Predicted}}</td><td class="n">{{fp .Observed}}</td><td class="n">{{fp .Lower}} – {{fp .Upper}}</td></tr>{{end}}
 </tbody></table></details>
 </section>{{end}}
-
+{{.Horizons}}
 {{if .Expected}}<section>
 <h2>Expected against realised drop-offs</h2>
 <p class="muted">For the first full month after each scoring run, the patients enrolled when it began: the model expects the sum of their hazards; the realised count, once the month is over, should fall in the Poisson-binomial interval (whiskers). This is the earliest warning: it needs no outcome beyond the month itself.</p>

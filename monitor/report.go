@@ -51,6 +51,10 @@ type ReportOptions struct {
 	Now func() time.Time
 	// Progress, if not nil, is told each stage as it starts.
 	Progress func(stage string)
+	// Compare are models to measure month by month ahead beside the
+	// outcome run's own, on its patients (see CompareHorizons): another
+	// horizon model trained on the same data, say. None: no such section.
+	Compare []*model.Model
 }
 
 // Report is the monitoring report: parity, outcomes, expected against
@@ -67,6 +71,9 @@ type Report struct {
 	// Outcomes are the metrics of the followed-up run; nil when no run
 	// has a complete month of follow-up.
 	Outcomes *OutcomeSection `json:"outcomes"`
+	// Horizons compares the outcome run's model with ReportOptions.Compare
+	// month by month ahead; nil without models to compare.
+	Horizons *HorizonComparison `json:"horizons,omitempty"`
 	// NextMonth measures the hazard the worklist ranks by, that of the
 	// month in progress at scoring, pooled over the runs whose month is
 	// over (one row per patient and run; nil before any). Its ranking
@@ -282,6 +289,13 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 				return nil, err
 			}
 			rep.Outcomes = sec
+			if len(opt.Compare) > 0 && m != nil {
+				progress("comparing models by horizon")
+				if rep.Horizons, err = CompareHorizons(r, outcomes, append([]*model.Model{m}, opt.Compare...),
+					HorizonOptions{Bootstrap: max(opt.Bootstrap, 0), Seed: opt.Seed, Level: opt.Level}); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	if len(next.obs) > 0 {

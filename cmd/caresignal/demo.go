@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/model"
 	"github.com/caresignal/caresignal/synth"
 )
 
@@ -33,6 +34,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	df.register(fs, "with --drift, start it on this date instead, YYYY-MM-DD")
 	var r reportFlags
 	r.register(fs, e, false)
+	compare := fs.Bool("compare-horizons", true, "also train the other horizon model (landmark or carry-forward) on the same data, unpublished, and\ncompare the two month by month ahead in the report")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +96,22 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "      published to the model registry as %s@%s (production)\n", v.Name, v.Version)
+	if *compare && *followUp > 0 {
+		// The other horizon model, on the same extract, for the report's
+		// comparison by horizon; it is saved beside the model, not
+		// published, and scores nothing.
+		other := opt
+		other.HorizonModel = model.HorizonLandmark
+		if m.Landmark != nil {
+			other.HorizonModel = model.HorizonCarryForward
+		}
+		out := filepath.Join(filepath.Dir(t.out), "engagement."+other.HorizonModel+".model.json")
+		m2, err := stepTrain(ctx, e, "[3/7] ", store, d.kind(), spec, other, out)
+		if err != nil {
+			return fmt.Errorf("training the %s model to compare: %w", other.HorizonModel, err)
+		}
+		r.opt.Compare = []*model.Model{m2}
+	}
 	if err := stepScore(ctx, e, "[4/7] ", store, m, caresignal.DefaultHorizon, ""); err != nil {
 		return err
 	}

@@ -251,6 +251,7 @@ type reportFlags struct {
 	jsonPath    string
 	noStore     bool
 	failOn      bool
+	compare     string
 }
 
 func (r *reportFlags) register(fs *flag.FlagSet, e *env, withModel bool) {
@@ -272,6 +273,9 @@ func (r *reportFlags) register(fs *flag.FlagSet, e *env, withModel bool) {
 	fs.Var(&r.paritySince, "parity-since", "rescore only the predictions logged at or after this date or time (default: all)")
 	fs.BoolVar(&r.noStore, "no-store", false, "do not keep the report in the database (the server's monitoring page and metrics read it there)")
 	fs.BoolVar(&r.failOn, "fail-on-flags", false, "exit with status 1 when any check fails (for scheduled runs)")
+	if withModel {
+		fs.StringVar(&r.compare, "compare", "", "another model to measure month by month ahead on the outcome run's patients beside the run's own\n(a model file, or NAME@VERSION from the registry): e.g. the other horizon model trained on the same data")
+	}
 }
 
 func runEvaluateReport(ctx context.Context, e *env, args []string) error {
@@ -288,6 +292,13 @@ func runEvaluateReport(ctx context.Context, e *env, args []string) error {
 		}
 		if r.jsonPath == "" {
 			r.jsonPath = filepath.Join(d.dataDir, "report.json")
+		}
+		if r.compare != "" {
+			m, err := loadModelRef(ctx, &d, r.compare)
+			if err != nil {
+				return fmt.Errorf("--compare: %w", err)
+			}
+			r.opt.Compare = []*model.Model{m}
 		}
 		_, err := stepReport(ctx, e, "", store, &r)
 		return err
@@ -397,6 +408,22 @@ func printReport(e *env, prefix string, rep *monitor.Report) {
 			auc = strconv.FormatFloat(a, 'f', 4, 64)
 		}
 		fmt.Fprintf(e.stdout, "%sthe worklist's month (%d patient-runs, %d drop-offs): AUC %s, calibration slope %s\n", pad, nm.N, nm.Events, auc, fmtOpt(nm.CalibrationSlope))
+	}
+	if h := rep.Horizons; h != nil {
+		fmt.Fprintf(e.stdout, "%smonth by month ahead on the %s run (%d patients; calibration slope by month, integrated Brier score over months 1–%d):\n", pad, h.AsOf.Format(time.DateOnly), h.Patients, h.Horizon)
+		for _, m := range h.Models {
+			slopes := make([]string, len(m.ByHorizon))
+			for i, b := range m.ByHorizon {
+				slopes[i] = fmtOpt(b.CalibrationSlope)
+				if i < len(m.SlopeCI) && m.SlopeCI[i] != nil {
+					slopes[i] += fmt.Sprintf(" [%.2f, %.2f]", m.SlopeCI[i][0], m.SlopeCI[i][1])
+				}
+			}
+			fmt.Fprintf(e.stdout, "%s  %-13s %s  slopes %s; IBS %.4f\n", pad, m.HorizonModel, m.Version, strings.Join(slopes, ", "), m.ByHorizon[len(m.ByHorizon)-1].IBS)
+		}
+		if h.Verdict != "" {
+			fmt.Fprintf(e.stdout, "%s  default by the rule: %s\n", pad, h.Verdict)
+		}
 	}
 	flagged, months := 0, 0
 	for _, x := range rep.Expected {

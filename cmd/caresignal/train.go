@@ -28,6 +28,7 @@ type trainFlags struct {
 	baseline string
 	holdout  optionalFloat
 	out      string
+	horizon  string
 }
 
 // optionalFloat is a float flag that knows whether it was given, for
@@ -63,12 +64,13 @@ func (t *trainFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&t.baseline, "baseline", "", "baseline hazard, overriding the spec's: months (one term per month, sparse tail pooled), periods (one term\nper period seen), piecewise:1,2,4,7 (intervals starting at those months), spline:DF (natural cubic spline, DF−1\ninterior knots at quantiles), or intercept (one constant hazard)")
 	fs.Var(&t.holdout, "holdout", "`share` of patients held out to measure the model (default 0.2 on a database or with --csv and --spec, 0 for a --csv table)")
 	fs.StringVar(&t.out, "out", "", "where to save the model (default <data-dir>/"+modelFileName+"; required with --csv)")
+	fs.StringVar(&t.horizon, "horizon-model", model.HorizonCarryForward, "how months after the next are predicted: carry-forward (one set of coefficients, time-varying features held at\ntoday's values) or landmark (month t+k fitted directly on the features known at t, with a term and\ncoefficients per lag group up to "+strconv.Itoa(caresignal.DefaultHorizon)+" months; standard errors cluster-robust by patient); see docs/model.md")
 }
 
 // options turns the flags into training options; fromCSV picks the
 // defaults of a fit from a file.
 func (t *trainFlags) options(fromCSV bool) (model.TrainOptions, error) {
-	opt := model.TrainOptions{Link: survival.Link(t.link), Penalty: t.penalty, Alpha: t.alpha, Folds: t.folds, Holdout: t.holdout.v}
+	opt := model.TrainOptions{Link: survival.Link(t.link), Penalty: t.penalty, Alpha: t.alpha, Folds: t.folds, Holdout: t.holdout.v, HorizonModel: t.horizon}
 	if opt.Penalty == "" {
 		opt.Penalty = model.PenaltyL2
 		if fromCSV {
@@ -271,11 +273,20 @@ func printTraining(e *env, prefix string, m *model.Model, el time.Duration) {
 	if t.Fit.CompressedRows > 0 {
 		compressed = fmt.Sprintf(", merged into %s binomial rows", count(t.Fit.CompressedRows))
 	}
-	fmt.Fprintf(e.stdout, "%strained %q (%s link) on %s rows (%s drop-offs, %s patients; %s held out%s) in %s: %d Newton iterations, |gradient| %.1e\n",
-		prefix, m.Name, m.Link, count(t.Fit.Rows), count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
+	rows := "rows"
+	if m.Landmark != nil {
+		rows = "stacked landmark rows"
+	}
+	fmt.Fprintf(e.stdout, "%strained %q (%s link) on %s %s (%s drop-offs, %s patients; %s held out%s) in %s: %d Newton iterations, |gradient| %.1e\n",
+		prefix, m.Name, m.Link, count(t.Fit.Rows), rows, count(t.Fit.Events), count(t.Fit.Patients), count(t.Patients-t.Fit.Patients),
 		compressed, seconds(el), t.Fit.Iterations, t.Fit.GradNorm)
 	fmt.Fprintf(e.stdout, "      baseline: %s\n", ft.Baseline.Describe())
+	if l := m.Landmark; l != nil {
+		fmt.Fprintf(e.stdout, "      horizon model: %s; standard errors %s; the coefficients below are the month in progress's (lag 0)\n", l.Describe(), l.Variance)
+	}
 	switch pen := t.Penalty; {
+	case pen.Type == model.PenaltyNone && m.Landmark != nil:
+		fmt.Fprintf(e.stdout, "      penalty: none (maximum likelihood); log-likelihood of the stacked rows %.4f (no AIC: a patient's stacked rows are not independent)\n", t.Fit.LogLik)
 	case pen.Type == model.PenaltyNone:
 		fmt.Fprintf(e.stdout, "      penalty: none (maximum likelihood); log-likelihood %.4f, AIC %.2f\n", t.Fit.LogLik, t.Fit.Deviance+2*float64(len(m.Coef)))
 	case pen.CV != nil:

@@ -111,6 +111,7 @@ func TestTrainCSVErrors(t *testing.T) {
 		{"missing", []string{"--csv", write("m.csv", "id,period,event,x\na,1,0,1\na,2,1,\nb,1,1,3\n"), "--numeric", "x"}, `feature "x" is missing in 1 training rows`},
 		{"spec too", []string{"--csv", good, "--numeric", "x", "--spec", "s.json"}, "--numeric and --categorical go without it"},
 		{"empty", []string{"--csv", write("z.csv", ""), "--numeric", "x"}, "the file is empty"},
+		{"bad horizon model", []string{"--csv", good, "--numeric", "x", "--horizon-model", "sideways"}, `unknown horizon model "sideways" (want "carry-forward" or "landmark")`},
 		{"separated", []string{"--csv", write("s.csv", "id,period,event,g\na,1,0,u\na,2,1,v\nb,1,0,u\nb,2,0,u\nc,1,1,v\nd,1,0,u\nd,2,1,u\n"), "--categorical", "g"}, "separat"},
 	} {
 		_, _, err := runCmd(t, "", append(base, tc.args...)...)
@@ -269,5 +270,30 @@ func rewriteColumn(t *testing.T, from, to, column string, f func(float64) float6
 	w.WriteAll(recs)
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTrainCSVLandmark trains a landmark model from a file, as the R
+// fixture's case does, and inspects it: the horizon model is named, the
+// coefficients shown are the month in progress's with cluster-robust
+// errors, and predict answers with the lags' hazards.
+func TestTrainCSVLandmark(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "vet.model.json")
+	stdout := mustRun(t, "train", "--csv", "../../testdata/reference/landmark/veteran_landmark_logit_pp.csv", "--id", "id", "--event", "event",
+		"--period", "period", "--numeric", "karno", "--categorical", "celltype", "--horizon-model", "landmark", "--out", out)
+	for _, want := range []string{"stacked landmark rows", "horizon model: landmark", "lags 0–7 fitted in 4 groups (0, 1, 2, 3–7)", "no AIC", "cluster-robust by patient"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("train output lacks %q:\n%s", want, stdout)
+		}
+	}
+	m, err := model.LoadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.HorizonModel() != model.HorizonLandmark {
+		t.Fatalf("saved a %s model", m.HorizonModel())
+	}
+	if text := mustRun(t, "inspect", out); !strings.Contains(text, "cluster-robust by patient") || !strings.Contains(text, "lag 0") {
+		t.Errorf("inspect does not say the errors are cluster-robust and the coefficients lag 0's:\n%s", text)
 	}
 }

@@ -19,11 +19,13 @@ import (
 // sends.
 const Features = `{"age": 54, "sex": "F", "program": "diabetes", "channel": "app", "baseline_score": 0.62, "prior_no_shows": 1, "enrolled_via": "referral", "sessions_last_month": 3, "days_since_last_session": 6, "messages_last_month": 4}`
 
-// Cohort names a synthetic cohort and the share of its patients held out.
+// Cohort names a synthetic cohort, the share of its patients held out and
+// the horizon model ("" is carry-forward).
 type Cohort struct {
-	Patients int
-	Seed     uint64
-	Holdout  float64
+	Patients     int
+	Seed         uint64
+	Holdout      float64
+	HorizonModel string
 }
 
 type trained struct {
@@ -62,7 +64,7 @@ func train(c Cohort) (*model.Model, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1, Holdout: c.Holdout,
+	m, err := model.Train(context.Background(), spec, x, model.TrainOptions{Penalty: model.PenaltyL2, Lambda: 1, Holdout: c.Holdout, HorizonModel: c.HorizonModel,
 		Now: func() time.Time { return time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		return nil, nil, err
