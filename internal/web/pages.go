@@ -144,36 +144,41 @@ func (s *server) handleWhatIf() http.Handler {
 		page.Horizon = strings.TrimSpace(r.PostForm.Get("horizon"))
 		page.checkRanges()
 		inst, errs := page.instance()
-		if len(errs) == 0 {
-			p, err := s.scorer.WhatIf(call(r), page.Model, &inst)
-			if err == nil {
-				page.Result = newResult(p, inst, page.Model.Link.ScaleName())
-				s.render(w, http.StatusOK, "index.html", page)
-				return
-			}
-			if caresignal.ErrorCode(err) == caresignal.EUNAVAILABLE {
-				// Not the form's fault: the prediction could not be recorded.
-				page.FormError = "The prediction could not be recorded, so it is not shown. Try again in a moment."
-				s.render(w, http.StatusServiceUnavailable, "index.html", page)
-				return
-			}
-			errs = map[string]string{strings.TrimPrefix(caresignal.ErrorField(err), "features."): strings.TrimPrefix(caresignal.ErrorMessage(err), "features.")}
+		p, code, msg := s.scoreWhatIf(r, page.Model, &inst, errs, page.Fields)
+		if code == http.StatusOK {
+			page.Result = newResult(p, inst, page.Model.Link.ScaleName())
 		}
-		for i := range page.Fields {
-			page.Fields[i].Error = errs[page.Fields[i].Name]
-		}
-		page.FormError = "Some values need attention."
-		if msg, ok := errs["months_enrolled"]; ok {
-			page.FormError = msg
-		}
-		if msg, ok := errs["days_elapsed"]; ok {
-			page.FormError = msg
-		}
-		if msg, ok := errs["horizon"]; ok {
-			page.FormError = msg
-		}
-		s.render(w, http.StatusBadRequest, "index.html", page)
+		page.FormError = msg
+		s.render(w, code, "index.html", page)
 	})
+}
+
+// scoreWhatIf scores a what-if form's instance (errs: what reading the
+// form found wrong, by field), recorded in the prediction log as a
+// what-if. It answers 200, or the status and the form's message, the
+// fields marked with what is wrong with them.
+func (s *server) scoreWhatIf(r *http.Request, m *model.Model, inst *caresignal.Instance, errs map[string]string, fields []formField) (caresignal.Prediction, int, string) {
+	if len(errs) == 0 {
+		p, err := s.scorer.WhatIf(call(r), m, inst)
+		if err == nil {
+			return p, http.StatusOK, ""
+		}
+		if caresignal.ErrorCode(err) == caresignal.EUNAVAILABLE {
+			// Not the form's fault: the prediction could not be recorded.
+			return p, http.StatusServiceUnavailable, "The prediction could not be recorded, so it is not shown. Try again in a moment."
+		}
+		errs = map[string]string{strings.TrimPrefix(caresignal.ErrorField(err), "features."): strings.TrimPrefix(caresignal.ErrorMessage(err), "features.")}
+	}
+	for i := range fields {
+		fields[i].Error = errs[fields[i].Name]
+	}
+	msg := "Some values need attention."
+	for _, name := range []string{"months_enrolled", "days_elapsed", "horizon"} {
+		if m, ok := errs[name]; ok {
+			msg = m
+		}
+	}
+	return caresignal.Prediction{}, http.StatusBadRequest, msg
 }
 
 // newIndexPage fills the form with a typical patient: the model's input

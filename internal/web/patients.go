@@ -210,36 +210,20 @@ func (s *server) handlePatientWhatIf() http.Handler {
 		}
 		page.Horizon = form.Horizon
 		inst, errs := form.instance()
-		if len(errs) == 0 {
-			inst.PatientID = ""
-			p, err := s.scorer.WhatIf(call(r), page.Model, &inst)
-			switch {
-			case err == nil:
-				page.WhatIf = newResult(p, inst, page.Model.Link.ScaleName())
-				page.WhatIf30 = caresignal.Risk30(p.Hazard, inst.DaysElapsed)
-				base := d.inst
-				base.Horizon = inst.Horizon
-				if bp, err := page.Model.Predict(&base); err == nil {
-					page.Result = newResult(bp, base, page.Model.Link.ScaleName())
-				}
-				page.Compare = compareChart(inst.MonthsEnrolled, page.Result.P.Survival, p.Survival)
-				s.render(w, http.StatusOK, "patient.html", page)
-				return
-			case caresignal.ErrorCode(err) == caresignal.EUNAVAILABLE:
-				page.FormError = "The prediction could not be recorded, so it is not shown. Try again in a moment."
-				s.render(w, http.StatusServiceUnavailable, "patient.html", page)
-				return
+		p, code, msg := s.scoreWhatIf(r, page.Model, &inst, errs, page.Fields)
+		page.FormError = msg
+		if code == http.StatusOK {
+			page.WhatIf = newResult(p, inst, page.Model.Link.ScaleName())
+			page.WhatIf30 = caresignal.Risk30(p.Hazard, inst.DaysElapsed)
+			// The patient as they are, over the same horizon.
+			base := d.inst
+			base.Horizon = inst.Horizon
+			if bp, err := page.Model.Predict(&base); err == nil {
+				page.Result = newResult(bp, base, page.Model.Link.ScaleName())
 			}
-			errs = map[string]string{strings.TrimPrefix(caresignal.ErrorField(err), "features."): strings.TrimPrefix(caresignal.ErrorMessage(err), "features.")}
+			page.Compare = compareChart(inst.MonthsEnrolled, page.Result.P.Survival, p.Survival)
 		}
-		for i := range page.Fields {
-			page.Fields[i].Error = errs[page.Fields[i].Name]
-		}
-		page.FormError = "Some values need attention."
-		if msg, ok := errs["horizon"]; ok {
-			page.FormError = msg
-		}
-		s.render(w, http.StatusBadRequest, "patient.html", page)
+		s.render(w, code, "patient.html", page)
 	})
 }
 
