@@ -125,6 +125,17 @@ func MonthInProgress(h float64, daysElapsed int) float64 {
 	return -math.Expm1(left * math.Log1p(-h))
 }
 
+// WholeMonth undoes MonthInProgress: the hazard over the whole month of a
+// month in progress whose rest, daysElapsed of its days having passed,
+// has hazard rest.
+func WholeMonth(rest float64, daysElapsed int) float64 {
+	if daysElapsed <= 0 || daysElapsed >= MonthDays {
+		return rest
+	}
+	left := float64(MonthDays-daysElapsed) / MonthDays
+	return -math.Expm1(math.Log1p(-rest) / left)
+}
+
 // DefaultHorizon is the number of months predicted when a request names none.
 const DefaultHorizon = 12
 

@@ -109,9 +109,7 @@ func Risk30(hazard []float64, daysElapsed int) float64 {
 	if len(hazard) > 1 {
 		next = hazard[1]
 	} else {
-		// 1 − (1 − h)^(left/MonthDays) = h0, solved for h.
-		left := float64(MonthDays-daysElapsed) / MonthDays
-		next = -math.Expm1(math.Log1p(-h0) / left)
+		next = WholeMonth(h0, daysElapsed)
 	}
 	// Survive the rest of this month, then daysElapsed days of the next.
 	logS := math.Log1p(-h0) + float64(daysElapsed)/MonthDays*math.Log1p(-next)

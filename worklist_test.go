@@ -25,6 +25,13 @@ func TestRisk30(t *testing.T) {
 			}
 		}
 	}
+	for _, h := range []float64{0, 0.03, 0.5} {
+		for _, d := range []int{0, 7, 29} {
+			if got := WholeMonth(MonthInProgress(h, d), d); math.Abs(got-h) > 1e-12 {
+				t.Errorf("WholeMonth(MonthInProgress(%v, %d)) = %v", h, d, got)
+			}
+		}
+	}
 	if Risk30(nil, 3) != 0 {
 		t.Error("no hazard: want 0")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caresignal/caresignal"
+	"github.com/caresignal/caresignal/eval"
 	"github.com/caresignal/caresignal/internal/sqlite"
 	"github.com/caresignal/caresignal/serving"
 	"github.com/caresignal/caresignal/synth"
@@ -129,6 +130,14 @@ func TestBatchScoresTheMonthInProgress(t *testing.T) {
 	}
 	if all == nil || all.AtRisk != len(b.Scores) || math.Abs(all.Expected-sum) > 1e-9*sum || all.Pending != 0 {
 		t.Errorf("the report's expected drop-offs: %+v; want all %d patients at risk, %v expected", all, len(b.Scores), sum)
+	}
+	// The predictions' drift compares whole months' hazards with the
+	// training reference's: the rest of a month is not a drift down.
+	if report.Drift == nil || report.Drift.Prediction == nil || report.Drift.Prediction.PSI == nil {
+		t.Fatal("the report has no drift of the prediction")
+	}
+	if p := report.Drift.Prediction; p.Status != eval.DriftOK {
+		t.Errorf("the prediction drifted (%s, PSI %.3f) with no drift in the program: the rest-of-month hazards were compared with whole months'", p.Status, *p.PSI)
 	}
 }
 

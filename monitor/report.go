@@ -341,7 +341,11 @@ func BuildReport(ctx context.Context, store caresignal.Store, opt ReportOptions)
 			hazards := make([]float64, len(patients))
 			for i := range patients {
 				live[i] = patients[i].Features
-				hazards[i] = patients[i].Hazard[0]
+				// The training reference holds whole months' hazards; a
+				// patient scored part-way through a month has the
+				// rest's (caresignal.MonthInProgress), which would read
+				// as a drift down.
+				hazards[i] = caresignal.WholeMonth(patients[i].Hazard[0], patients[i].DaysElapsed)
 			}
 			d := ref.Compare(live, hazards, opt.Drift)
 			rep.Drift, rep.DriftWindow = &d, window
