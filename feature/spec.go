@@ -232,6 +232,9 @@ type Words struct {
 // whether it was missing (and imputed).
 func (f *Feature) Say(value string, missing bool) string {
 	label := strings.ReplaceAll(f.Name, "_", " ")
+	if missing && f.Words != nil && f.Words.Missing != "" {
+		return f.Words.Missing
+	}
 	if f.Words == nil || f.Words.Value == "" {
 		if missing {
 			return label + " not recorded"
@@ -239,9 +242,6 @@ func (f *Feature) Say(value string, missing bool) string {
 		return label + " " + value
 	}
 	if missing {
-		if f.Words.Missing != "" {
-			return f.Words.Missing
-		}
 		return label + " not recorded"
 	}
 	s := "s"

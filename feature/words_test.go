@@ -17,6 +17,8 @@ func TestSay(t *testing.T) {
 		{bare, "3", false, "prior no shows 3"},
 		{bare, "null", true, "prior no shows not recorded"},
 		{Feature{Name: "x", Words: &Words{Value: "x is {value}"}}, "", true, "x not recorded"},
+		{Feature{Name: "days", Words: &Words{Missing: "no session yet"}}, "null", true, "no session yet"},
+		{Feature{Name: "days", Words: &Words{Missing: "no session yet"}}, "4", false, "days 4"},
 	} {
 		if got := c.f.Say(c.value, c.missing); got != c.want {
 			t.Errorf("%s.Say(%q, %v) = %q, want %q", c.f.Name, c.value, c.missing, got, c.want)

@@ -53,6 +53,7 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		LoadSource: loadSource,
 		IsConflict: isConflict,
 		IsRefused:  isRefused,
+		ByteOrder:  ` COLLATE "C"`,
 	})
 	if err != nil {
 		db.Close()

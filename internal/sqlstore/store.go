@@ -53,6 +53,10 @@ type Dialect struct {
 	// reports it as caresignal.EINVALID, so that the prediction log can
 	// set the record aside instead of retrying it.
 	IsRefused func(error) bool
+	// ByteOrder, if set, follows a text column in ORDER BY to sort it
+	// byte-wise, as Go and SQLite do, whatever the database's locale
+	// (PostgreSQL: ` COLLATE "C"`).
+	ByteOrder string
 	// LoadSource replaces the source tables' rows in one transaction.
 	LoadSource func(ctx context.Context, db *sql.DB, src *caresignal.Source, progress caresignal.Progress) error
 }

@@ -61,10 +61,11 @@ func scanRun(row interface{ Scan(...any) error }) (runRow, error) {
 	return r, err
 }
 
-// latestRuns returns the latest run and the one before it (the latest
-// with an earlier as-of date), nil when there is none.
+// latestRuns returns the latest run (of the latest as-of date, the last
+// scored of them) and the one before it (the latest with an earlier as-of
+// date), nil when there is none.
 func (s *Store) latestRuns(ctx context.Context) (runRow, *runRow, error) {
-	cur, err := scanRun(s.db.QueryRowContext(ctx, runSelect+"ORDER BY id DESC LIMIT 1"))
+	cur, err := scanRun(s.db.QueryRowContext(ctx, runSelect+"ORDER BY as_of DESC, id DESC LIMIT 1"))
 	if errors.Is(err, sql.ErrNoRows) {
 		return cur, nil, caresignal.Errorf(caresignal.ENOTFOUND, "no scores yet: run caresignal score")
 	}
@@ -148,11 +149,14 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 		return out, fmt.Errorf("%s: counting the worklist: %w", s.d.Name, err)
 	}
 	from, args := build(true)
-	order := " ORDER BY s.risk_30d DESC, s.patient_id"
+	// Ties in patient order, byte-wise: the order the bands were given in
+	// (serving.assignBands).
+	byID := "s.patient_id" + s.d.ByteOrder
+	order := " ORDER BY s.risk_30d DESC, " + byID
 	switch q.Sort {
 	case "", caresignal.SortRisk:
 	case caresignal.SortLost:
-		order = " ORDER BY s.expected_months, s.risk_30d DESC, s.patient_id"
+		order = " ORDER BY s.expected_months, s.risk_30d DESC, " + byID
 	default:
 		return out, caresignal.Invalidf("sort", "unknown order %q: use risk or lost", string(q.Sort))
 	}
@@ -213,14 +217,17 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 }
 
 // runLevels lists the values of a column of patients among a run's
-// scored patients. A run's levels are read once: its scores do not
-// change (scoring again writes a new run, scored at another time), and a
-// load that could change the patients' programs clears the scores.
+// scored patients. A run's levels are read at most every levelsTTL: its
+// scores do not change (scoring again writes a new run, scored at another
+// time), and a load clears them, but the source tables may be views over
+// an organisation's tables, whose programs change when they do.
 func (s *Store) runLevels(ctx context.Context, run runRow, column string) ([]string, error) {
 	runID := run.id
 	key := strconv.FormatInt(runID, 10) + "/" + strconv.FormatInt(run.run.ScoredAt.UnixNano(), 10) + "/" + column
 	if v, ok := s.levels.Load(key); ok {
-		return v.([]string), nil
+		if c := v.(cachedLevels); time.Since(c.at) < levelsTTL {
+			return c.levels, nil
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT p."+column+" FROM scores s JOIN patients p ON p.patient_id = s.patient_id WHERE s.run_id = "+
 		s.d.Bind(1)+" ORDER BY 1", runID)
@@ -241,8 +248,17 @@ func (s *Store) runLevels(ctx context.Context, run runRow, column string) ([]str
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	s.levels.Store(key, out)
+	s.levels.Store(key, cachedLevels{levels: out, at: time.Now()})
 	return out, nil
+}
+
+// levelsTTL bounds how long the worklist's filter menus may miss a level
+// new in the source tables.
+const levelsTTL = 5 * time.Minute
+
+type cachedLevels struct {
+	levels []string
+	at     time.Time
 }
 
 const contactSelect = "SELECT id, patient_id, at, outcome, note, recorded_by FROM contacts "
@@ -388,6 +404,10 @@ func CheckContact(c caresignal.Contact) error {
 	return nil
 }
 
+// contactTime writes a contact's time with a fixed-width fraction, so
+// that SQLite, which keeps it as text, orders contacts by time.
+const contactTime = "2006-01-02T15:04:05.000000000Z07:00"
+
 // RecordContact stores a contact with a patient of the source tables.
 func (s *Store) RecordContact(ctx context.Context, c caresignal.Contact) (caresignal.Contact, error) {
 	if err := CheckContact(c); err != nil {
@@ -405,7 +425,7 @@ func (s *Store) RecordContact(ctx context.Context, c caresignal.Contact) (caresi
 			return err
 		}
 		return tx.QueryRowContext(ctx, "INSERT INTO contacts (patient_id, at, outcome, note, recorded_by) VALUES ("+b(1)+", "+b(2)+", "+b(3)+", "+b(4)+", "+b(5)+") RETURNING id",
-			c.PatientID, c.At.Format(time.RFC3339Nano), c.Outcome, c.Note, c.By).Scan(&c.ID)
+			c.PatientID, c.At.Format(contactTime), c.Outcome, c.Note, c.By).Scan(&c.ID)
 	})
 	if err != nil {
 		if caresignal.ErrorCode(err) != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +205,22 @@ func testWorklist(t *testing.T, open Opener) {
 	}
 	if n := len(all.Rows); n != len(scores) {
 		t.Errorf("unpaged worklist: %d rows, want %d", n, len(scores))
+	}
+
+	// Within one second, contacts still come newest first (SQLite keeps
+	// their times as text).
+	other := patients[6].ID
+	second := at.Truncate(time.Second).Add(time.Second)
+	for _, ms := range []int{100, 120, 5} {
+		if _, err := s.RecordContact(ctx, caresignal.Contact{PatientID: other, At: second.Add(time.Duration(ms) * time.Millisecond), Outcome: caresignal.ContactReached, Note: strconv.Itoa(ms), By: "n"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs, err := s.Contacts(ctx, other); err != nil || len(cs) != 3 || cs[0].Note != "120" || cs[1].Note != "100" || cs[2].Note != "5" {
+		t.Errorf("contacts at .100, .120 and .005 s: %+v, %v; want the .120 first", cs, err)
+	}
+	if wl, err := s.Worklist(ctx, caresignal.WorklistQuery{PatientID: other}); err != nil || len(wl.Rows) == 0 || wl.Rows[0].LastContact == nil || wl.Rows[0].LastContact.Note != "120" {
+		t.Errorf("the worklist's last contact of %s: %v", other, err)
 	}
 
 	// Follow-up of the high band: the contacts after the run was scored.
