@@ -56,25 +56,16 @@ func (s *Store) ReplaceScores(ctx context.Context, run caresignal.ScoreRun, scor
 
 // TopScores returns the latest run and its highest-risk patients.
 func (s *Store) TopScores(ctx context.Context, limit int) (caresignal.ScoreRun, []caresignal.Score, error) {
-	var run caresignal.ScoreRun
-	var id int64
-	var asOf, scoredAt any
-	err := s.db.QueryRowContext(ctx, "SELECT id, model_name, model_version, as_of, scored_at, horizon FROM score_runs ORDER BY id DESC LIMIT 1").
-		Scan(&id, &run.Model.Name, &run.Model.Version, &asOf, &scoredAt, &run.Horizon)
+	r, err := scanRun(s.db.QueryRowContext(ctx, runSelect+"ORDER BY id DESC LIMIT 1"))
+	run := r.run
 	if errors.Is(err, sql.ErrNoRows) {
 		return run, nil, caresignal.Errorf(caresignal.ENOTFOUND, "no scores yet: run caresignal score")
 	}
 	if err != nil {
 		return run, nil, fmt.Errorf("%s: reading scores: %w", s.d.Name, err)
 	}
-	if run.AsOf, err = parseDate(asOf); err != nil {
-		return run, nil, err
-	}
-	if run.ScoredAt, err = parseTime(scoredAt); err != nil {
-		return run, nil, err
-	}
-	rows, err := s.db.QueryContext(ctx, "SELECT patient_id, months_enrolled, hazard_next, survival_end, expected_months, median_months FROM scores WHERE run_id = "+
-		s.d.Bind(1)+" ORDER BY hazard_next DESC, patient_id LIMIT "+s.d.Bind(2), id, limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT s.patient_id, "+scoreRead+" FROM scores s WHERE s.run_id = "+
+		s.d.Bind(1)+" ORDER BY s.hazard_next DESC, s.patient_id LIMIT "+s.d.Bind(2), r.id, limit)
 	if err != nil {
 		return run, nil, fmt.Errorf("%s: reading scores: %w", s.d.Name, err)
 	}
@@ -82,13 +73,12 @@ func (s *Store) TopScores(ctx context.Context, limit int) (caresignal.ScoreRun, 
 	var out []caresignal.Score
 	for rows.Next() {
 		var sc caresignal.Score
-		var median sql.NullInt64
-		if err := rows.Scan(&sc.PatientID, &sc.MonthsEnrolled, &sc.HazardNext, &sc.SurvivalEnd, &sc.ExpectedMonths, &median); err != nil {
+		var x scoreScan
+		if err := rows.Scan(append([]any{&sc.PatientID}, x.dest(&sc)...)...); err != nil {
 			return run, nil, err
 		}
-		if median.Valid {
-			m := int(median.Int64)
-			sc.MedianMonths = &m
+		if err := x.finish(&sc); err != nil {
+			return run, nil, err
 		}
 		out = append(out, sc)
 	}

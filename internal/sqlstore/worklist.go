@@ -39,6 +39,35 @@ func decodeDrivers(s string) ([]caresignal.Driver, error) {
 	return ds, nil
 }
 
+// scoreRead lists the columns of a score that follow its patient id, as
+// scoreScan receives them.
+const scoreRead = "s.months_enrolled, s.hazard_next, s.risk_30d, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers"
+
+// scoreScan receives scoreRead's columns into a Score.
+type scoreScan struct {
+	median  sql.NullInt64
+	band    int
+	drivers string
+}
+
+// dest lists where Scan puts scoreRead's columns.
+func (x *scoreScan) dest(sc *caresignal.Score) []any {
+	return []any{&sc.MonthsEnrolled, &sc.HazardNext, &sc.Risk30, &sc.SurvivalEnd, &sc.ExpectedMonths, &x.median, &x.band, &x.drivers}
+}
+
+// finish sets the score's fields that need converting after Scan.
+func (x *scoreScan) finish(sc *caresignal.Score) error {
+	sc.MedianMonths = nil
+	if x.median.Valid {
+		m := int(x.median.Int64)
+		sc.MedianMonths = &m
+	}
+	sc.Band = caresignal.BandOfLevel(x.band)
+	var err error
+	sc.Drivers, err = decodeDrivers(x.drivers)
+	return err
+}
+
 // runRow is a score run and its id.
 type runRow struct {
 	id  int64
@@ -47,18 +76,34 @@ type runRow struct {
 
 const runSelect = "SELECT id, model_name, model_version, as_of, scored_at, horizon FROM score_runs "
 
+// runScan receives runSelect's columns into a run and its id.
+type runScan struct {
+	id             int64
+	run            *caresignal.ScoreRun
+	asOf, scoredAt any
+}
+
+func (x *runScan) dest() []any {
+	return []any{&x.id, &x.run.Model.Name, &x.run.Model.Version, &x.asOf, &x.scoredAt, &x.run.Horizon}
+}
+
+func (x *runScan) finish() error {
+	var err error
+	if x.run.AsOf, err = parseDate(x.asOf); err != nil {
+		return err
+	}
+	x.run.ScoredAt, err = parseTime(x.scoredAt)
+	return err
+}
+
 func scanRun(row interface{ Scan(...any) error }) (runRow, error) {
 	var r runRow
-	var asOf, scoredAt any
-	if err := row.Scan(&r.id, &r.run.Model.Name, &r.run.Model.Version, &asOf, &scoredAt, &r.run.Horizon); err != nil {
+	x := runScan{run: &r.run}
+	if err := row.Scan(x.dest()...); err != nil {
 		return r, err
 	}
-	var err error
-	if r.run.AsOf, err = parseDate(asOf); err != nil {
-		return r, err
-	}
-	r.run.ScoredAt, err = parseTime(scoredAt)
-	return r, err
+	r.id = x.id
+	return r, x.finish()
 }
 
 // latestRuns returns the latest run (of the latest as-of date, the last
@@ -94,6 +139,20 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 	if q.Offset < 0 || q.Limit < 0 {
 		return out, caresignal.Invalidf("offset", "offset and limit must not be negative")
 	}
+	if q.Band != "" && q.Band.Level() == 0 {
+		return out, caresignal.Invalidf("band", "unknown risk band %q: use high, medium or low", string(q.Band))
+	}
+	// Ties in patient order, byte-wise: the order the bands were given in
+	// (serving.assignBands).
+	byID := "s.patient_id" + s.d.ByteOrder
+	order := " ORDER BY s.risk_30d DESC, " + byID
+	switch q.Sort {
+	case "", caresignal.SortRisk:
+	case caresignal.SortLost:
+		order = " ORDER BY s.expected_months, s.risk_30d DESC, " + byID
+	default:
+		return out, caresignal.Invalidf("sort", "unknown order %q: use risk or lost", string(q.Sort))
+	}
 	cur, prev, err := s.latestRuns(ctx)
 	if err != nil {
 		return out, err
@@ -103,9 +162,6 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 	if prev != nil {
 		out.Previous = &prev.run
 		prevID = prev.id
-	}
-	if q.Band != "" && q.Band.Level() == 0 {
-		return out, caresignal.Invalidf("band", "unknown risk band %q: use high, medium or low", string(q.Band))
 	}
 	// build writes the FROM and WHERE clauses and their arguments (in
 	// the order of their placeholders: SQLite's are positional); the
@@ -149,51 +205,33 @@ func (s *Store) Worklist(ctx context.Context, q caresignal.WorklistQuery) (cares
 		return out, fmt.Errorf("%s: counting the worklist: %w", s.d.Name, err)
 	}
 	from, args := build(true)
-	// Ties in patient order, byte-wise: the order the bands were given in
-	// (serving.assignBands).
-	byID := "s.patient_id" + s.d.ByteOrder
-	order := " ORDER BY s.risk_30d DESC, " + byID
-	switch q.Sort {
-	case "", caresignal.SortRisk:
-	case caresignal.SortLost:
-		order = " ORDER BY s.expected_months, s.risk_30d DESC, " + byID
-	default:
-		return out, caresignal.Invalidf("sort", "unknown order %q: use risk or lost", string(q.Sort))
-	}
 	page := ""
 	if q.Limit > 0 {
 		page = " LIMIT " + strconv.Itoa(q.Limit) + " OFFSET " + strconv.Itoa(q.Offset)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT s.patient_id, s.months_enrolled, s.hazard_next, s.risk_30d, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers,"+
-		" COALESCE(p.program, ''), COALESCE(p.channel, ''), prev.patient_id, prev.risk_30d, prev.band"+from+order+page, args...)
+	rows, err := s.db.QueryContext(ctx, "SELECT s.patient_id, "+scoreRead+
+		", COALESCE(p.program, ''), COALESCE(p.channel, ''), prev.patient_id, prev.risk_30d, prev.band"+from+order+page, args...)
 	if err != nil {
 		return out, fmt.Errorf("%s: reading the worklist: %w", s.d.Name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r caresignal.WorklistRow
-		var median sql.NullInt64
-		var band int
-		var drivers string
+		var x scoreScan
 		var prevPatient sql.NullString
 		var prevRisk sql.NullFloat64
 		var prevBand sql.NullInt64
-		if err := rows.Scan(&r.PatientID, &r.MonthsEnrolled, &r.HazardNext, &r.Risk30, &r.SurvivalEnd, &r.ExpectedMonths, &median, &band, &drivers,
-			&r.Program, &r.Channel, &prevPatient, &prevRisk, &prevBand); err != nil {
+		dest := append(append([]any{&r.PatientID}, x.dest(&r.Score)...), &r.Program, &r.Channel, &prevPatient, &prevRisk, &prevBand)
+		if err := rows.Scan(dest...); err != nil {
 			return out, fmt.Errorf("%s: reading the worklist: %w", s.d.Name, err)
 		}
-		if median.Valid {
-			m := int(median.Int64)
-			r.MedianMonths = &m
-		}
-		r.Band = caresignal.BandOfLevel(band)
-		if r.Drivers, err = decodeDrivers(drivers); err != nil {
+		if err := x.finish(&r.Score); err != nil {
 			return out, err
 		}
 		if prevPatient.Valid {
 			h := prevRisk.Float64
 			r.PreviousRisk, r.PreviousBand = &h, caresignal.BandOfLevel(int(prevBand.Int64))
-			r.New = band < int(prevBand.Int64)
+			r.New = x.band < int(prevBand.Int64)
 		} else {
 			r.New = prev != nil
 		}
@@ -319,8 +357,7 @@ func (s *Store) lastContacts(ctx context.Context, rows []caresignal.WorklistRow)
 
 // PatientScores returns every run's score of a patient, oldest first.
 func (s *Store) PatientScores(ctx context.Context, patientID string) ([]caresignal.PatientScore, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT r.id, r.model_name, r.model_version, r.as_of, r.scored_at, r.horizon,"+
-		" s.months_enrolled, s.hazard_next, s.risk_30d, s.survival_end, s.expected_months, s.median_months, s.band, s.drivers"+
+	rows, err := s.db.QueryContext(ctx, "SELECT r.id, r.model_name, r.model_version, r.as_of, r.scored_at, r.horizon, "+scoreRead+
 		" FROM scores s JOIN score_runs r ON r.id = s.run_id WHERE s.patient_id = "+s.d.Bind(1)+" ORDER BY r.as_of, r.id", patientID)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading a patient's scores: %w", s.d.Name, err)
@@ -329,30 +366,18 @@ func (s *Store) PatientScores(ctx context.Context, patientID string) ([]caresign
 	var out []caresignal.PatientScore
 	for rows.Next() {
 		var ps caresignal.PatientScore
-		var id int64
-		var asOf, scoredAt any
-		var median sql.NullInt64
-		var band int
-		var drivers string
-		if err := rows.Scan(&id, &ps.Run.Model.Name, &ps.Run.Model.Version, &asOf, &scoredAt, &ps.Run.Horizon,
-			&ps.MonthsEnrolled, &ps.HazardNext, &ps.Risk30, &ps.SurvivalEnd, &ps.ExpectedMonths, &median, &band, &drivers); err != nil {
+		var x scoreScan
+		run := runScan{run: &ps.Run}
+		if err := rows.Scan(append(run.dest(), x.dest(&ps.Score)...)...); err != nil {
 			return nil, fmt.Errorf("%s: reading a patient's scores: %w", s.d.Name, err)
 		}
-		if ps.Run.AsOf, err = parseDate(asOf); err != nil {
+		if err := run.finish(); err != nil {
 			return nil, err
 		}
-		if ps.Run.ScoredAt, err = parseTime(scoredAt); err != nil {
+		if err := x.finish(&ps.Score); err != nil {
 			return nil, err
 		}
 		ps.PatientID = patientID
-		if median.Valid {
-			m := int(median.Int64)
-			ps.MedianMonths = &m
-		}
-		ps.Band = caresignal.BandOfLevel(band)
-		if ps.Drivers, err = decodeDrivers(drivers); err != nil {
-			return nil, err
-		}
 		out = append(out, ps)
 	}
 	return out, rows.Err()
@@ -381,8 +406,8 @@ func (s *Store) PatientNow(ctx context.Context, patientID string) (caresignal.Pa
 	return out, err
 }
 
-// CheckContact says what is wrong with a contact to record, or nil.
-func CheckContact(c caresignal.Contact) error {
+// checkContact says what is wrong with a contact to record, or nil.
+func checkContact(c caresignal.Contact) error {
 	if c.PatientID == "" {
 		return caresignal.Invalidf("patient_id", "a contact names the patient")
 	}
@@ -410,7 +435,7 @@ const contactTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // RecordContact stores a contact with a patient of the source tables.
 func (s *Store) RecordContact(ctx context.Context, c caresignal.Contact) (caresignal.Contact, error) {
-	if err := CheckContact(c); err != nil {
+	if err := checkContact(c); err != nil {
 		return c, err
 	}
 	c.At = c.At.UTC()
