@@ -187,7 +187,14 @@ func (s *server) scoreWhatIf(r *http.Request, m *model.Model, inst *caresignal.I
 func (s *server) newIndexPage(r *http.Request) *indexPage {
 	page := &indexPage{chrome: s.chrome(r, "/"), MonthsEnrolled: "0", DaysElapsed: "0", Horizon: strconv.Itoa(caresignal.DefaultHorizon),
 		Checks: s.checksNotice(r)}
-	m := page.Model
+	page.Fields = inputFields(page.Model)
+	return page
+}
+
+// inputFields lists the model's inputs as form fields, each at its
+// default value, numeric ones with their training range.
+func inputFields(m *model.Model) []formField {
+	var fields []formField
 	for _, in := range m.Inputs() {
 		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
 			Numeric: !in.Categorical, AllowEmpty: in.Optional, Value: in.Default}
@@ -197,9 +204,9 @@ func (s *server) newIndexPage(r *http.Request) *indexPage {
 			ff.lo, ff.hi = lo, hi
 			ff.Range = plot.FormatNumber(lo) + " to " + plot.FormatNumber(hi)
 		}
-		page.Fields = append(page.Fields, ff)
+		fields = append(fields, ff)
 	}
-	return page
+	return fields
 }
 
 // checkRanges marks the numeric inputs whose values lie outside the

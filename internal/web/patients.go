@@ -3,9 +3,9 @@ package web
 import (
 	"context"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,10 +88,8 @@ func (s *server) loadPatient(ctx context.Context, m *model.Model, id string) (d 
 		d.inst = caresignal.Instance{PatientID: id, MonthsEnrolled: d.now.Row.Month - 1, Horizon: caresignal.DefaultHorizon,
 			DaysElapsed: serving.DaysElapsed(d.now.AsOf, d.now.EnrolledOn, d.now.Row.Month), Features: map[string]caresignal.Value{}}
 		for _, in := range m.Inputs() {
-			for j, c := range d.now.Columns {
-				if c == in.Name {
-					d.inst.Features[in.Name] = d.now.Row.Values[j]
-				}
+			if j := slices.Index(d.now.Columns, in.Name); j >= 0 {
+				d.inst.Features[in.Name] = d.now.Row.Values[j]
 			}
 		}
 	}
@@ -141,29 +139,25 @@ func (s *server) newPatientPage(w http.ResponseWriter, r *http.Request) (*patien
 	}
 	page.Result = newResult(p, d.inst, m.Link.ScaleName())
 	page.Risk30, page.DaysLeft = caresignal.Risk30(p.Hazard, d.inst.DaysElapsed), caresignal.MonthDays-d.inst.DaysElapsed
-	page.Drivers = driverRows(m, p.Explanation)
-	for _, in := range m.Inputs() {
-		ff := formField{Name: in.Name, Label: strings.ReplaceAll(in.Name, "_", " "), Help: in.Description,
-			Numeric: !in.Categorical, AllowEmpty: in.Optional, Options: in.Levels}
-		if v, ok := d.inst.Features[in.Name]; ok && !v.Missing() {
-			ff.Value = v.String()
+	page.Drivers = driverRows(m, page.Result)
+	// The what-if panel starts at the patient's values.
+	page.Fields = inputFields(m)
+	for i := range page.Fields {
+		f := &page.Fields[i]
+		f.Value = ""
+		if v, ok := d.inst.Features[f.Name]; ok && !v.Missing() {
+			f.Value = v.String()
 		}
-		page.Fields = append(page.Fields, ff)
 	}
 	return page, &d
 }
 
-// driverRows lists every feature's push with its words, bars sharing a
-// scale of at least half a unit (as on the what-if page).
-func driverRows(m *model.Model, expl []caresignal.Contribution) []driverRow {
-	top := 0.5
-	for _, c := range expl {
-		top = math.Max(top, math.Abs(c.Contribution))
-	}
-	var out []driverRow
-	for _, c := range expl {
-		out = append(out, driverRow{Driver: m.Driver(c), Positive: c.Contribution > 0,
-			Width: int(math.Round(min(100, 100*math.Abs(c.Contribution)/top)))})
+// driverRows lists every feature's push with its words, with the bars of
+// the result's contributions (in the same order).
+func driverRows(m *model.Model, res *result) []driverRow {
+	out := make([]driverRow, len(res.Contributions))
+	for i, c := range res.P.Explanation {
+		out[i] = driverRow{Driver: m.Driver(c), Positive: res.Contributions[i].Positive, Width: res.Contributions[i].Width}
 	}
 	return out
 }
@@ -215,11 +209,13 @@ func (s *server) handlePatientWhatIf() http.Handler {
 		if code == http.StatusOK {
 			page.WhatIf = newResult(p, inst, page.Model.Link.ScaleName())
 			page.WhatIf30 = caresignal.Risk30(p.Hazard, inst.DaysElapsed)
-			// The patient as they are, over the same horizon.
-			base := d.inst
-			base.Horizon = inst.Horizon
-			if bp, err := page.Model.Predict(&base); err == nil {
-				page.Result = newResult(bp, base, page.Model.Link.ScaleName())
+			// The patient as they are, over the same horizon (the page
+			// was scored over the default one).
+			if base := d.inst; inst.Horizon != base.Horizon {
+				base.Horizon = inst.Horizon
+				if bp, err := page.Model.Predict(&base); err == nil {
+					page.Result = newResult(bp, base, page.Model.Link.ScaleName())
+				}
 			}
 			page.Compare = compareChart(inst.MonthsEnrolled, page.Result.P.Survival, p.Survival)
 		}
