@@ -91,7 +91,8 @@ func NewHandler(cfg Config) *Handler {
 	}
 	s.scorer = scorer
 	if cfg.Store != nil {
-		s.metrics.registry.MustRegister(&evaluationCache{store: cfg.Store})
+		s.evals = &evaluationCache{store: cfg.Store, log: s.log}
+		s.metrics.registry.MustRegister(s.evals)
 	}
 	s.routes(mux)
 	var h http.Handler = mux
@@ -117,6 +118,7 @@ type server struct {
 	sessions      sessions
 	limiters      sync.Map // key id → *rate.Limiter
 	loginFailures failures // failed logins, by client and key id
+	evals         *evaluationCache // nil without a database
 	checks        checksCache
 }
 

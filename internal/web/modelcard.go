@@ -74,7 +74,7 @@ func (s *server) newModelCard(r *http.Request, m *model.Model) *modelCard {
 		c.LiveNote = fmt.Sprintf("The latest evaluation is of version %s, not this one: run caresignal evaluate report once this version has scored.", ev.Version)
 	default:
 		c.LiveAt = ev.CreatedAt
-		v := verdictOf(ev)
+		v := s.verdictOf(ev)
 		c.Verdict = &v
 		for _, f := range liveFigures {
 			if x, ok := ev.Figures[f.Name]; ok {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -14,10 +15,11 @@ import (
 	"github.com/caresignal/caresignal/monitor"
 )
 
-// evaluationCache holds the latest stored evaluation for /metrics, read
-// from the database at most every evaluationTTL.
+// evaluationCache holds the latest stored evaluation for /metrics and the
+// pages' banner, read from the database at most every evaluationTTL.
 type evaluationCache struct {
 	store caresignal.Store
+	log   *slog.Logger
 	mu    sync.Mutex
 	at    time.Time
 	ev    *caresignal.Evaluation
@@ -43,8 +45,10 @@ func (c *evaluationCache) latest(ctx context.Context) *caresignal.Evaluation {
 		c.ev = &ev
 	case caresignal.ErrorCode(err) == caresignal.ENOTFOUND:
 		c.ev = nil
+	default:
+		// The previous evaluation stays, for at most one TTL.
+		c.log.Error("reading the latest evaluation", "request_id", requestID(ctx), "err", err)
 	}
-	// On another error the previous figures stay, for at most one TTL.
 	return c.ev
 }
 
@@ -144,7 +148,7 @@ func (s *server) handleMonitoring() http.Handler {
 					page.Key = append(page.Key, k)
 				}
 			}
-			page.Verdict = verdictOf(ev)
+			page.Verdict = s.verdictOf(ev)
 			f := page.Verdict.Findings
 			page.Findings, page.More = f[:min(len(f), shownFlags)], f[min(len(f), shownFlags):]
 			for n, v := range ev.Figures {
@@ -178,9 +182,8 @@ func (s *server) handleMonitoringReport() http.Handler {
 			return
 		}
 		page := ev.HTML
-		var rep monitor.Report
-		if err := json.Unmarshal(ev.Report, &rep); err == nil && rep.Model != "" && rep.Flags != nil {
-			page = monitor.RenderHTML(&rep)
+		if rep, ok := storedReport(ev); ok {
+			page = monitor.RenderHTML(rep)
 		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
@@ -201,15 +204,35 @@ func (s *server) handleMonitoringAPI() http.Handler {
 	})
 }
 
-// verdictOf is a stored evaluation's verdict: that of its report, read
-// back, or, when the report cannot be read as one (written by another
-// build), its failed checks' ids in words.
-func verdictOf(ev *caresignal.Evaluation) monitor.Verdict {
+// storedReport reads a stored evaluation's report back; ok is false when
+// it cannot be read as one this build writes (another build wrote it).
+func storedReport(ev *caresignal.Evaluation) (*monitor.Report, bool) {
 	var rep monitor.Report
 	if err := json.Unmarshal(ev.Report, &rep); err != nil || rep.Model == "" || rep.Flags == nil {
-		return monitor.AssessFlags(ev.Flags)
+		return nil, false
 	}
-	return monitor.Assess(&rep)
+	return &rep, true
+}
+
+// verdictOf is a stored evaluation's verdict: that of its report, read
+// back, or, when the report cannot be read as one (written by another
+// build), its failed checks' ids in words. A stored evaluation does not
+// change, so the verdict of the latest one read is kept.
+func (s *server) verdictOf(ev *caresignal.Evaluation) monitor.Verdict {
+	c := &s.checks
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ev.ID != 0 && ev.ID == c.verdictID {
+		return c.verdict
+	}
+	v := monitor.AssessFlags(ev.Flags)
+	if rep, ok := storedReport(ev); ok {
+		v = monitor.Assess(rep)
+	}
+	if ev.ID != 0 {
+		c.verdictID, c.verdict = ev.ID, v
+	}
+	return v
 }
 
 // checksNotice is the banner the pages that show scores carry while the
@@ -224,14 +247,15 @@ type checksNotice struct {
 	CanOpen bool
 }
 
-// checksCache keeps the latest evaluation's notice, read from the
-// database at most every evaluationTTL and worked out again only when a
-// new evaluation was stored.
+// checksCache keeps the verdict of the latest evaluation read, and the
+// latest evaluation's notice, worked out again only when a new evaluation
+// was stored.
 type checksCache struct {
-	mu     sync.Mutex
-	at     time.Time
-	id     int64
-	notice *checksNotice
+	mu        sync.Mutex
+	verdictID int64
+	verdict   monitor.Verdict
+	noticeID  int64
+	notice    *checksNotice
 }
 
 // checksNotice returns the notice of the latest evaluation's failed checks
@@ -247,38 +271,22 @@ func (s *server) checksNotice(r *http.Request) *checksNotice {
 	return &c
 }
 
-// latestNotice is the latest evaluation's notice, shared by every request.
+// latestNotice is the latest evaluation's notice (read through the cache
+// /metrics reads), shared by every request.
 func (s *server) latestNotice(r *http.Request) *checksNotice {
-	if s.cfg.Store == nil {
+	ev := s.evals.latest(r.Context())
+	if ev == nil {
 		return nil
 	}
+	v := s.verdictOf(ev)
 	c := &s.checks
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < evaluationTTL {
-		return c.notice
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	ev, err := s.cfg.Store.LatestEvaluation(ctx, "")
-	switch caresignal.ErrorCode(err) {
-	case "":
-	case caresignal.ENOTFOUND:
-		c.at, c.id, c.notice = time.Now(), 0, nil
-		return nil
-	default:
-		// The previous notice stays, for at most one TTL.
-		s.log.Error("reading the latest evaluation", "request_id", requestID(r.Context()), "err", err)
-		c.at = time.Now()
-		return c.notice
-	}
-	c.at = time.Now()
-	if ev.ID == c.id && c.id != 0 {
-		return c.notice
-	}
-	c.id, c.notice = ev.ID, nil
-	if v := verdictOf(&ev); len(v.Findings) > 0 {
-		c.notice = &checksNotice{State: v.State, Label: v.Label(), Headline: v.Headline, Failed: len(v.Findings)}
+	if ev.ID != c.noticeID || ev.ID == 0 {
+		c.noticeID, c.notice = ev.ID, nil
+		if len(v.Findings) > 0 {
+			c.notice = &checksNotice{State: v.State, Label: v.Label(), Headline: v.Headline, Failed: len(v.Findings)}
+		}
 	}
 	return c.notice
 }

@@ -37,13 +37,7 @@ func parseTemplates() *template.Template {
 			}
 			return strconv.FormatFloat(x, 'g', 4, 64)
 		},
-		"count": func(n int) string {
-			s := strconv.Itoa(n)
-			for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-				s = s[:i] + "," + s[i:]
-			}
-			return s
-		},
+		"count": countInt,
 	}).ParseFS(templateFS, "templates/*.html"))
 }
 
