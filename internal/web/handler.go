@@ -116,8 +116,8 @@ type server struct {
 
 	draining      atomic.Bool
 	sessions      sessions
-	limiters      sync.Map // key id → *rate.Limiter
-	loginFailures failures // failed logins, by client and key id
+	limiters      sync.Map         // key id → *rate.Limiter
+	loginFailures failures         // failed logins, by client and key id
 	evals         *evaluationCache // nil without a database
 	checks        checksCache
 }
