@@ -50,7 +50,7 @@ func TestBrowserWorklist(t *testing.T) {
 	if ids := b.worklistIDs(); !slices.Equal(ids, rowIDs(all.Rows[:50])) {
 		t.Fatalf("the first page shows %q…, the database's first 50 are %q…", ids[:min(3, len(ids))], rowIDs(all.Rows[:3]))
 	}
-	if c := b.text("#count"); !strings.Contains(c, "of "+count(all.Total)) {
+	if c := b.text("#count"); !strings.Contains(c, "of "+countInt(all.Total)) {
 		t.Errorf("the count reads %q, want the total %d", c, all.Total)
 	}
 

@@ -109,7 +109,7 @@ func TestWorklistPages(t *testing.T) {
 	if code != 200 || len(ids) != worklistPageSize || ranks[0] != 1 || ids[0] != all.Rows[0].PatientID || ids[49] != all.Rows[49].PatientID {
 		t.Fatalf("first page: %d, %d rows, first %v", code, len(ids), ids[:min(3, len(ids))])
 	}
-	for _, want := range []string{"Patients 1–50 of " + count(all.Total), "page 1 of " + strconv.Itoa((all.Total+49)/50), all.Rows[0].Drivers[0].Words,
+	for _, want := range []string{"Patients 1–50 of " + countInt(all.Total), "page 1 of " + strconv.Itoa((all.Total+49)/50), all.Rows[0].Drivers[0].Words,
 		`class="band high"`, "compared with the run as of", "pts</td>", `rel="next"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("first page lacks %q", want)
@@ -293,14 +293,6 @@ func atof(s string) float64 {
 	return x
 }
 
-// count formats n as the pages do.
-func count(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
 
 // TestContactRoles: in production the care role records contacts and the
 // action is audited with the patient's id; a viewer reads the page but
