@@ -293,7 +293,6 @@ func atof(s string) float64 {
 	return x
 }
 
-
 // TestContactRoles: in production the care role records contacts and the
 // action is audited with the patient's id; a viewer reads the page but
 // may not record one.
