@@ -339,11 +339,11 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 	}
 	b.Last = len(b.MonthRows)
 	rows, events := b.MonthRows, b.MonthEvents
-	tail := make([]int, len(events)+1) // tail[m] = events in months m+1..
-	for m := len(events) - 1; m >= 0; m-- {
-		tail[m] = tail[m+1] + events[m]
+	total := 0
+	for _, e := range events {
+		total += e
 	}
-	if tail[0] == 0 {
+	if total == 0 {
 		return caresignal.Errorf(caresignal.EINVALID, "feature fit: the training extract has no drop-offs, so there is no hazard to model")
 	}
 	switch b.Type {
