@@ -108,7 +108,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		// published, and scores nothing.
 		other := opt
 		other.HorizonModel = model.HorizonLandmark
-		if m.Landmark != nil {
+		if m.HorizonModel() == model.HorizonLandmark {
 			other.HorizonModel = model.HorizonCarryForward
 		}
 		out := filepath.Join(filepath.Dir(t.out), "engagement."+other.HorizonModel+".model.json")
