@@ -99,13 +99,13 @@ func (c *cohort) bootstrap(s survivalSettings, b int, seed uint64, keys []string
 			continue
 		}
 		slices.Sort(x)
-		ci[key] = [2]float64{quantile7(x, alpha), quantile7(x, 1-alpha)}
+		ci[key] = [2]float64{Quantile7(x, alpha), Quantile7(x, 1-alpha)}
 	}
 	return ci, info, notes
 }
 
-// quantile7 returns the q-quantile of sorted x with R's type 7 interpolation.
-func quantile7(x []float64, q float64) float64 {
+// Quantile7 returns the q-quantile of sorted x with R's type 7 interpolation.
+func Quantile7(x []float64, q float64) float64 {
 	h := float64(len(x)-1) * q
 	lo := int(math.Floor(h))
 	if lo >= len(x)-1 {

@@ -498,8 +498,8 @@ func TestQuantile7(t *testing.T) {
 	// R: quantile(c(1, 2, 3, 4, 10), c(0.025, 0.5, 0.975)) = 1.1, 3, 9.4.
 	x := []float64{1, 2, 3, 4, 10}
 	for _, tc := range [][2]float64{{0.025, 1.1}, {0.5, 3}, {0.975, 9.4}, {0, 1}, {1, 10}} {
-		if got := quantile7(x, tc[0]); !survNear(got, tc[1], 1e-15) {
-			t.Errorf("quantile7(%v) = %v, want %v", tc[0], got, tc[1])
+		if got := Quantile7(x, tc[0]); !survNear(got, tc[1], 1e-15) {
+			t.Errorf("Quantile7(%v) = %v, want %v", tc[0], got, tc[1])
 		}
 	}
 }

@@ -339,11 +339,11 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 	}
 	b.Last = len(b.MonthRows)
 	rows, events := b.MonthRows, b.MonthEvents
-	tail := make([]int, len(events)+1) // tail[m] = events in months m+1..
-	for m := len(events) - 1; m >= 0; m-- {
-		tail[m] = tail[m+1] + events[m]
+	total := 0
+	for _, e := range events {
+		total += e
 	}
-	if tail[0] == 0 {
+	if total == 0 {
 		return caresignal.Errorf(caresignal.EINVALID, "feature fit: the training extract has no drop-offs, so there is no hazard to model")
 	}
 	switch b.Type {
@@ -390,8 +390,9 @@ func (ft *Fitted) fitBaseline(x *caresignal.Extract) error {
 	return nil
 }
 
-// checkPeriods refuses a term-per-month baseline when a month has no
-// rows, or rows that all have a drop-off or none. Such a month's hazard
+// checkPeriods refuses a term-per-month baseline when a month's rows all
+// have a drop-off or none (fitBaseline has already refused a month
+// without rows, and Fit calls this only after it). Such a month's hazard
 // estimate is 0 or 1, its coefficient ∓∞: the data are separated by the
 // month's indicator and the maximum-likelihood estimate does not exist.
 // R's glm reports a large finite coefficient where it happened to stop,
@@ -402,8 +403,6 @@ func (b *FittedBaseline) checkPeriods() error {
 	var bad []string
 	for m, n := range b.MonthRows {
 		switch ev := b.MonthEvents[m]; {
-		case n == 0:
-			bad = append(bad, fmt.Sprintf("month %d has no training rows", m+1))
 		case ev == 0:
 			bad = append(bad, fmt.Sprintf("none of the %d training rows in month %d has a drop-off (its hazard would be 0, the coefficient of month_%d −∞)", n, m+1, m+1))
 		case ev == n:

@@ -83,16 +83,14 @@ func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, e
 		return p, m.outOfRange(row)
 	}
 	// A landmark model's month k ahead has its lag group's terms: γ_g and
-	// β_g on today's features.
+	// β_g on today's features. Group 0 (lags from 0) has no γ and the
+	// model's own coefficients (setCoefficients), so its η is eta.
 	var lagBuf [16]float64
 	var lagEta []float64
 	if l := m.Landmark; l != nil {
-		lagEta = lagBuf[:0]
-		for g := range l.Starts {
-			e := l.gamma[g]
-			for j := ft.Baseline.Width(); j < len(row); j++ {
-				e += l.lagCoef[g][j] * row[j]
-			}
+		lagEta = append(lagBuf[:0], eta)
+		for g := 1; g < len(l.Starts); g++ {
+			e := m.etaFrom(l.gamma[g], l.lagCoef[g], row)
 			if math.IsInf(e, 0) || math.IsNaN(e) {
 				return p, caresignal.Invalidf("features", "the features' values together are too large in magnitude for this model to score")
 			}
@@ -124,12 +122,16 @@ func (m *Model) PredictFor(surface feature.Surface, inst *caresignal.Instance, e
 
 // featureEta returns the features' part of the linear predictor of an
 // encoded row: everything but the baseline terms of the month.
-func (m *Model) featureEta(row []float64) float64 {
-	eta := 0.0
+func (m *Model) featureEta(row []float64) float64 { return m.etaFrom(0, m.Coef, row) }
+
+// etaFrom returns e plus the features' part of the linear predictor of an
+// encoded row under the coefficients coef (a full design's width: the
+// baseline terms are skipped), summed in column order after e.
+func (m *Model) etaFrom(e float64, coef, row []float64) float64 {
 	for j := m.Features.Baseline.Width(); j < len(row); j++ {
-		eta += m.Coef[j] * row[j]
+		e += coef[j] * row[j]
 	}
-	return eta
+	return e
 }
 
 // outOfRange names the feature whose value, times its coefficient, is

@@ -201,11 +201,11 @@ func (c *HorizonComparison) bootstrap(obs []eval.Outcome, surv [][][]float64, op
 		for t := range h {
 			if x := slopes[k][t]; len(x) >= 2 {
 				slices.Sort(x)
-				m.SlopeCI[t] = &[2]float64{quantile7(x, alpha), quantile7(x, 1-alpha)}
+				m.SlopeCI[t] = &[2]float64{eval.Quantile7(x, alpha), eval.Quantile7(x, 1-alpha)}
 			}
 			x := ibs[k][t]
 			slices.Sort(x)
-			m.IBSCI[t] = [2]float64{quantile7(x, alpha), quantile7(x, 1-alpha)}
+			m.IBSCI[t] = [2]float64{eval.Quantile7(x, alpha), eval.Quantile7(x, 1-alpha)}
 		}
 	}
 	if closer != nil {
@@ -217,17 +217,6 @@ func (c *HorizonComparison) bootstrap(obs []eval.Outcome, surv [][][]float64, op
 		}
 	}
 	return nil
-}
-
-// quantile7 returns the q-quantile of sorted x with R's type 7
-// interpolation (as the outcome metrics' bootstrap intervals).
-func quantile7(x []float64, q float64) float64 {
-	p := float64(len(x)-1) * q
-	lo := int(math.Floor(p))
-	if lo >= len(x)-1 {
-		return x[len(x)-1]
-	}
-	return x[lo] + (p-float64(lo))*(x[lo+1]-x[lo])
 }
 
 // verdict applies the default rule to one carry-forward and one landmark

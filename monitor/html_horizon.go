@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/caresignal/caresignal/model"
 )
 
 // horizonRow is one model's month of the comparison by horizon, as shown.
@@ -41,7 +43,7 @@ func horizonSection(c *HorizonComparison) template.HTML {
 			if k < len(m.IBSCI) {
 				r.IBSInterval = fmt.Sprintf("[%.4f, %.4f]", m.IBSCI[k][0], m.IBSCI[k][1])
 			}
-			if m.HorizonModel == "landmark" && k < len(c.Closer) {
+			if m.HorizonModel == model.HorizonLandmark && k < len(c.Closer) {
 				r.Closer = fmt.Sprintf("%.0f%%", 100*c.Closer[k])
 			}
 			v.Rows = append(v.Rows, r)

@@ -3,6 +3,8 @@ package survival
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // ClusterCovariance returns the cluster-robust (sandwich) covariance of a
@@ -66,8 +68,13 @@ func ClusterCovariance(p Problem, beta, bread []float64, cluster []int) (cov, se
 			}
 		}
 	}
-	tmp := mulSquare(bread, meat, k)
-	cov = mulSquare(tmp, bread, k)
+	cov = make([]float64, k*k)
+	if k > 0 {
+		b := mat.NewDense(k, k, bread)
+		var tmp mat.Dense
+		tmp.Mul(b, mat.NewDense(k, k, meat))
+		mat.NewDense(k, k, cov).Mul(&tmp, b)
+	}
 	adj := float64(groups) / float64(groups-1)
 	se = make([]float64, k)
 	for a := range k {
@@ -82,23 +89,4 @@ func ClusterCovariance(p Problem, beta, bread []float64, cluster []int) (cov, se
 		se[a] = math.Sqrt(math.Max(cov[a*k+a], 0))
 	}
 	return cov, se, nil
-}
-
-// mulSquare returns a·b for row-major k×k matrices.
-func mulSquare(a, b []float64, k int) []float64 {
-	out := make([]float64, k*k)
-	for i := range k {
-		for l := range k {
-			ail := a[i*k+l]
-			if ail == 0 {
-				continue
-			}
-			bl := b[l*k : (l+1)*k]
-			oi := out[i*k : (i+1)*k]
-			for j, v := range bl {
-				oi[j] += ail * v
-			}
-		}
-	}
-	return out
 }

@@ -11,9 +11,11 @@ import (
 )
 
 // The demo runs the steps of the single-step commands (stepGenerate,
-// stepETL, stepTrain, stepScore, stepReport) in turn. Each step prints one
-// result line (prefixed, e.g. "[2/7] ") to stdout and shows its progress
-// on stderr while it runs.
+// stepETL, stepTrain, stepScore, stepReport) in turn; stepTrain's read
+// and fit are separate (readTraining, trainingData.train) so that the
+// model compared by horizon is fitted on the extract already read. Each
+// step prints one result line (prefixed, e.g. "[2/7] ") to stdout and
+// shows its progress on stderr while it runs.
 
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "", "Run the whole pipeline on the embedded database: generate a synthetic cohort with a known hazard,\nload it, run the ELT as of --follow-up months before the data's end, train and save the model, score the\npatients enrolled then, follow them up to the data's end and write the evaluation report (accuracy,\ncalibration, expected vs realised drop-offs, drift), score today's patients, and serve the API and the web\napp until Ctrl-C. --drift injects a shift from the training date on, for monitoring to catch. Re-running\nstarts again from fresh data.")
@@ -87,7 +89,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if _, err := stepETL(ctx, e, "[2/7] ", store, trainAsOf); err != nil {
 		return err
 	}
-	m, err := stepTrain(ctx, e, "[3/7] ", store, d.kind(), spec, opt, t.out)
+	td, err := readTraining(ctx, e, store)
+	if err != nil {
+		return err
+	}
+	m, err := td.train(ctx, e, "[3/7] ", d.kind(), spec, opt, t.out)
 	if err != nil {
 		return err
 	}
@@ -102,11 +108,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		// published, and scores nothing.
 		other := opt
 		other.HorizonModel = model.HorizonLandmark
-		if m.Landmark != nil {
+		if m.HorizonModel() == model.HorizonLandmark {
 			other.HorizonModel = model.HorizonCarryForward
 		}
 		out := filepath.Join(filepath.Dir(t.out), "engagement."+other.HorizonModel+".model.json")
-		m2, err := stepTrain(ctx, e, "[3/7] ", store, d.kind(), spec, other, out)
+		m2, err := td.train(ctx, e, "[3/7] ", d.kind(), spec, other, out)
 		if err != nil {
 			return fmt.Errorf("training the %s model to compare: %w", other.HorizonModel, err)
 		}

@@ -236,6 +236,25 @@ Examples:
 }
 
 func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Store, kind string, spec *feature.Spec, opt model.TrainOptions, out string) (*model.Model, error) {
+	td, err := readTraining(ctx, e, store)
+	if err != nil {
+		return nil, err
+	}
+	return td.train(ctx, e, prefix, kind, spec, opt, out)
+}
+
+// trainingData is the training extract as read from the store, with the
+// ELT's as-of date and the time the read took: what the demo's second
+// model is fitted on without reading it again.
+type trainingData struct {
+	x    *caresignal.Extract
+	asOf time.Time
+	read time.Duration
+}
+
+// readTraining reads the training extract and the ELT's as-of date,
+// refusing an empty extract.
+func readTraining(ctx context.Context, e *env, store caresignal.Store) (*trainingData, error) {
 	p := newProgress(e.stderr, "reading training extract", "")
 	p.Tick("querying")
 	x, err := store.TrainingExtract(ctx)
@@ -250,8 +269,14 @@ func stepTrain(ctx context.Context, e *env, prefix string, store caresignal.Stor
 	if len(x.Rows) == 0 {
 		return nil, caresignal.Errorf(caresignal.EINVALID, "the training extract is empty: no person-period month has ended by the ELT's as-of date (%s)", asOf.Format(time.DateOnly))
 	}
-	fmt.Fprintf(e.stdout, "%sread the training extract: %s person-period rows in %s\n", prefix, count(len(x.Rows)), seconds(el))
-	opt.Source, opt.AsOf = kind, asOf.Format(time.DateOnly)
+	return &trainingData{x: x, asOf: asOf, read: el}, nil
+}
+
+// train reports the read, fits a model on the extract and saves it to out.
+func (td *trainingData) train(ctx context.Context, e *env, prefix string, kind string, spec *feature.Spec, opt model.TrainOptions, out string) (*model.Model, error) {
+	x := td.x
+	fmt.Fprintf(e.stdout, "%sread the training extract: %s person-period rows in %s\n", prefix, count(len(x.Rows)), seconds(td.read))
+	opt.Source, opt.AsOf = kind, td.asOf.Format(time.DateOnly)
 	m, el, err := fitWithProgress(ctx, e, spec, x, opt)
 	if err != nil {
 		return nil, err
