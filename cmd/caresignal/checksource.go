@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,19 +81,11 @@ func checkedModel(ctx context.Context, store caresignal.Store, ref string) (*mod
 		}
 		return m, "the registry's production model", nil
 	}
-	if _, err := os.Stat(ref); err == nil || strings.ContainsAny(ref, `/\`) || strings.HasSuffix(ref, ".json") {
+	if isModelFile(ref) {
 		m, err := model.LoadFile(ref)
 		return m, "--model " + ref, err
 	}
-	name, version, found := strings.Cut(ref, "@")
-	if !found {
-		v, err := store.ProductionModel(ctx, name)
-		if err != nil {
-			return nil, "", fmt.Errorf("--model %s is neither a file nor a model name with a production version: %w", ref, err)
-		}
-		version = v.Version
-	}
-	m, err := model.FromRegistry(ctx, store, name, version)
+	m, err := registryModel(ctx, store, ref)
 	return m, "--model " + ref, err
 }
 

@@ -36,7 +36,7 @@ func stepETL(ctx context.Context, e *env, prefix string, store caresignal.Store,
 		return res, err
 	}
 	var parts []string
-	for _, st := range []caresignal.Status{caresignal.StatusSurvived, caresignal.StatusEvent, caresignal.StatusCensored, caresignal.StatusCurrent, caresignal.StatusIncomplete} {
+	for _, st := range statusOrder {
 		parts = append(parts, fmt.Sprintf("%s %s", count(res.ByStatus[st]), st))
 	}
 	fmt.Fprintf(e.stdout, "%sELT as of %s: person_period has %s rows (%s) in %s\n", prefix,

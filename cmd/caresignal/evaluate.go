@@ -154,9 +154,10 @@ func (l *intList) Set(s string) error {
 }
 
 // loadModelRef loads a model from a file, or from the registry as NAME
-// (its production version) or NAME@VERSION.
+// (its production version) or NAME@VERSION. The database is opened only
+// for the registry.
 func loadModelRef(ctx context.Context, d *dataFlags, ref string) (*model.Model, error) {
-	if _, err := os.Stat(ref); err == nil || strings.ContainsAny(ref, `/\`) || strings.HasSuffix(ref, ".json") {
+	if isModelFile(ref) {
 		return model.LoadFile(ref)
 	}
 	store, _, err := d.open(ctx)
@@ -164,6 +165,19 @@ func loadModelRef(ctx context.Context, d *dataFlags, ref string) (*model.Model, 
 		return nil, err
 	}
 	defer store.Close()
+	return registryModel(ctx, store, ref)
+}
+
+// isModelFile says a --model reference names an artifact file rather than
+// a model in the registry: an existing file, a path, or a .json name.
+func isModelFile(ref string) bool {
+	_, err := os.Stat(ref)
+	return err == nil || strings.ContainsAny(ref, `/\`) || strings.HasSuffix(ref, ".json")
+}
+
+// registryModel loads the model ref names in store's registry: NAME (its
+// production version) or NAME@VERSION.
+func registryModel(ctx context.Context, store caresignal.Store, ref string) (*model.Model, error) {
 	name, version, found := strings.Cut(ref, "@")
 	if !found {
 		v, err := store.ProductionModel(ctx, name)

@@ -21,7 +21,7 @@ func runHealthcheck(ctx context.Context, e *env, args []string) error {
 	var addr string
 	fs.StringVar(&addr, "addr", envDefault(e, "CARESIGNAL_ADDR", defaultAddr), "the server's address, as given to serve (env CARESIGNAL_ADDR; else :$PORT when PORT is set, as for serve)")
 	// As serve does: PORT gives the address when CARESIGNAL_ADDR does not.
-	if p := e.getenv("PORT"); p != "" && e.getenv("CARESIGNAL_ADDR") == "" {
+	if p := portFromEnv(e); p != "" {
 		addr = ":" + p
 		fs.Lookup("addr").DefValue = addr
 	}

@@ -95,11 +95,21 @@ func (s *serveFlags) register(fs *flag.FlagSet, e *env, logDefault string) {
 func (s *serveFlags) usePort(fs *flag.FlagSet, e *env) {
 	f := fs.Lookup("addr")
 	f.Usage = "address to listen on (env CARESIGNAL_ADDR; else :$PORT, every interface, when PORT is set, as platforms such as Heroku set it)"
-	if p := e.getenv("PORT"); p != "" && e.getenv("CARESIGNAL_ADDR") == "" {
+	if p := portFromEnv(e); p != "" {
 		s.port = p
 		s.addr = ":" + p
 		f.DefValue = s.addr
 	}
+}
+
+// portFromEnv is PORT when it gives serve's address: set, with
+// CARESIGNAL_ADDR unset; empty otherwise. healthcheck asks where serve
+// listens by the same rule.
+func portFromEnv(e *env) string {
+	if e.getenv("CARESIGNAL_ADDR") != "" {
+		return ""
+	}
+	return e.getenv("PORT")
 }
 
 // addrGiven forgets PORT when --addr was given on the command line.

@@ -63,7 +63,6 @@ type journal struct {
 
 	syncs, records prometheus.Counter
 	syncSeconds    prometheus.Histogram
-	bytesGauge     prometheus.GaugeFunc
 }
 
 // segment is one journal file.
@@ -91,10 +90,10 @@ func newJournal(dir string, reg prometheus.Registerer, logErr func(string, ...an
 	j.records = prometheus.NewCounter(prometheus.CounterOpts{Name: "caresignal_prediction_log_journal_records_total", Help: "Prediction records (one per request) synced to the journal before their answers were sent."})
 	j.syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "caresignal_prediction_log_journal_sync_seconds", Help: "Time to write and sync one group of records to the journal.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}})
-	j.bytesGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_journal_bytes", Help: "Size of the journal files not yet deleted (their records are not all in the database yet)."},
+	bytesGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "caresignal_prediction_log_journal_bytes", Help: "Size of the journal files not yet deleted (their records are not all in the database yet)."},
 		func() float64 { return float64(j.onDisk.Load()) })
 	if reg != nil {
-		for _, c := range []prometheus.Collector{j.syncs, j.records, j.syncSeconds, j.bytesGauge} {
+		for _, c := range []prometheus.Collector{j.syncs, j.records, j.syncSeconds, bytesGauge} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

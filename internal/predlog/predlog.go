@@ -335,6 +335,11 @@ func (l *Logger) run() {
 	size := 0                                    // bytes of items in batch
 	took := false                                // records were taken since madeRoom
 	var oldest time.Time                         // when the batch's first record was taken
+	// storeBatch stores the batch and starts the next one empty.
+	storeBatch := func() {
+		l.store(batch, segs)
+		batch, segs, size = batch[:0], segs[:0], 0
+	}
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
 	retry := time.NewTicker(l.opt.RetryEvery)
@@ -348,7 +353,7 @@ func (l *Logger) run() {
 					// Closing: store the rest and make one attempt at the
 					// spill file; what the database will not take stays on
 					// disk for the next start to replay.
-					l.store(batch, segs)
+					storeBatch()
 					if l.spilling.Load() {
 						l.replay()
 					}
@@ -356,8 +361,7 @@ func (l *Logger) run() {
 					return
 				}
 				if e.flushed != nil {
-					l.store(batch, segs)
-					batch, segs, size = batch[:0], segs[:0], 0
+					storeBatch()
 					l.syncSpill()
 					close(e.flushed)
 					continue
@@ -372,8 +376,7 @@ func (l *Logger) run() {
 				if size += len(e.rec.Items); len(batch) >= l.opt.BatchSize || size >= l.opt.BatchBytes {
 					l.madeRoom()
 					took = false
-					l.store(batch, segs)
-					batch, segs, size = batch[:0], segs[:0], 0
+					storeBatch()
 				}
 			default:
 				break drain
@@ -384,8 +387,7 @@ func (l *Logger) run() {
 			took = false
 		}
 		if len(batch) > 0 && time.Since(oldest) >= l.opt.FlushEvery {
-			l.store(batch, segs)
-			batch, segs, size = batch[:0], segs[:0], 0
+			storeBatch()
 		}
 		select {
 		case <-l.kick:

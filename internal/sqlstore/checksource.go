@@ -66,14 +66,9 @@ func (s *Store) CheckSource(ctx context.Context, asOf time.Time) (caresignal.Sou
 	if err := s.sourceRanges(ctx, &c); err != nil {
 		return fail("date ranges", err)
 	}
-	var endRaw any
-	if err := s.db.QueryRowContext(ctx, s.q[qSourceEnd]).Scan(&endRaw); err != nil {
-		return fail("end of the source data", err)
-	}
-	if endRaw != nil {
-		if c.End, err = parseDate(endRaw); err != nil {
-			return fail("end of the source data", err)
-		}
+	// Empty tables have no end: c.End stays zero.
+	if c.End, err = s.sourceEnd(ctx); err != nil && !errors.Is(err, errNoDate) {
+		return c, fmt.Errorf("%s: check-source: %w", s.d.Name, err)
 	}
 	c.AsOf = asOf
 	if asOf.IsZero() {

@@ -187,13 +187,9 @@ func (s *Store) RunELT(ctx context.Context, asOf time.Time) (caresignal.ELTResul
 	if before > 0 {
 		return res, caresignal.Errorf(caresignal.EINVALID, "source data: %d disenrolments are dated before their patient's enrolment; fix them before running the ELT", before)
 	}
-	var endRaw any
-	if err := s.db.QueryRowContext(ctx, s.q[qSourceEnd]).Scan(&endRaw); err != nil {
-		return res, fmt.Errorf("%s: finding the end of the source data: %w", s.d.Name, err)
-	}
-	end, err := parseDate(endRaw)
+	end, err := s.sourceEnd(ctx)
 	if err != nil {
-		return res, fmt.Errorf("%s: end of the source data: %w", s.d.Name, err)
+		return res, fmt.Errorf("%s: %w", s.d.Name, err)
 	}
 	switch {
 	case asOf.IsZero():
@@ -275,6 +271,23 @@ func unavailable(name string, err error) error {
 // FormatDate formats a calendar date as the source tables store it.
 func FormatDate(t time.Time) string { return t.Format(time.DateOnly) }
 
+// errNoDate is parseDate's error for NULL, the latest date of empty tables.
+var errNoDate = errors.New("no date (the table is empty)")
+
+// sourceEnd reads the day after the latest date in the source tables, the
+// default as-of date; errNoDate when the tables are empty.
+func (s *Store) sourceEnd(ctx context.Context) (time.Time, error) {
+	var raw any
+	if err := s.db.QueryRowContext(ctx, s.q[qSourceEnd]).Scan(&raw); err != nil {
+		return time.Time{}, fmt.Errorf("finding the end of the source data: %w", err)
+	}
+	end, err := parseDate(raw)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("end of the source data: %w", err)
+	}
+	return end, nil
+}
+
 // parseDate reads a date column, which drivers return as text or time.
 func parseDate(v any) (time.Time, error) {
 	switch v := v.(type) {
@@ -285,7 +298,7 @@ func parseDate(v any) (time.Time, error) {
 	case []byte:
 		return time.Parse(time.DateOnly, string(v))
 	case nil:
-		return time.Time{}, errors.New("no date (the table is empty)")
+		return time.Time{}, errNoDate
 	}
 	return time.Time{}, fmt.Errorf("unexpected date value of type %T", v)
 }

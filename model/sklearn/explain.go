@@ -119,20 +119,31 @@ func (m *Model) explainParts() explainParts {
 // input, so that LogOddsByInput explains it exactly.
 func (m *Model) Linear() bool { return m.explain.lr != nil }
 
-func (m *Model) linearParts() (*logisticRegression, []int, error) {
+// columnOrigins maps each column the classifier takes to the input it is
+// made from: the inputs themselves when there is no pipeline (p nil), else
+// as p's transformers make them.
+func (m *Model) columnOrigins(p *pipeline) ([]int, error) {
 	ident := make([]int, len(m.Inputs))
 	for i := range ident {
 		ident[i] = i
 	}
+	if p == nil {
+		return ident, nil
+	}
+	return p.origins(ident)
+}
+
+func (m *Model) linearParts() (*logisticRegression, []int, error) {
 	switch c := m.clf.(type) {
 	case *logisticRegression:
-		return c, ident, nil
+		o, err := m.columnOrigins(nil)
+		return c, o, err
 	case *pipeline:
 		lr, ok := c.final.(*logisticRegression)
 		if !ok {
 			return nil, nil, fmt.Errorf("the pipeline ends in %T, not a logistic regression", c.final)
 		}
-		o, err := c.origins(ident)
+		o, err := m.columnOrigins(c)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -188,17 +199,13 @@ func (m *Model) Trees() bool {
 }
 
 func (m *Model) treeParts() (treeSHAP, []int, error) {
-	ident := make([]int, len(m.Inputs))
-	for i := range ident {
-		ident[i] = i
-	}
-	orig := ident
 	c := m.clf
-	if p, ok := c.(*pipeline); ok {
-		var err error
-		if orig, err = p.origins(ident); err != nil {
-			return nil, nil, err
-		}
+	p, _ := c.(*pipeline)
+	orig, err := m.columnOrigins(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p != nil {
 		c = p.final
 	}
 	ts, ok := c.(treeSHAP)
